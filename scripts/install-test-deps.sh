@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Installs what the integration tests need besides the Rust toolchain:
+#   - FreeRADIUS 3.2 (a real RADIUS peer) from Debian's packages,
+#   - a Python venv with pyrad/pycryptodome/pyotp for tests/py/radius_client.py.
+# Idempotent and fast (< 1 s) when everything is already there; safe in CI
+# (no stdin). The Debian part needs root; the venv part does not.
+#
+# env: MFAGATE_VENV  venv location (default: <repo>/.venv)
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=${MFAGATE_VENV:-$REPO/.venv}
+export DEBIAN_FRONTEND=noninteractive
+
+APT_PKGS=(freeradius freeradius-utils)
+PY_PKGS=(pyrad pycryptodome pyotp)
+PY_IMPORTS="import pyrad, Crypto, pyotp"
+
+# --- Debian packages -------------------------------------------------------
+
+# "install ok installed" only: `dpkg -s` also succeeds for a package that is
+# merely unpacked or half-configured (e.g. an interrupted install).
+installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
+
+missing=()
+for p in "${APT_PKGS[@]}"; do installed "$p" || missing+=("$p"); done
+# Debian's own python3 cannot create venvs without python3-venv (ensurepip).
+if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  command -v python3 >/dev/null || missing+=(python3)
+  missing+=(python3-venv)
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing Debian packages: ${missing[*]}" >&2
+    echo "install them as root:  sudo $REPO/scripts/install-test-deps.sh" >&2
+    echo "  (or: sudo apt-get install --no-install-recommends ${missing[*]})" >&2
+    exit 1
+  fi
+
+  # Keep the package's postinst from starting the system freeradius service:
+  # it would hold UDP 1812 and is not what the tests talk to. Only add our
+  # policy-rc.d if there is none (containers often ship one), and only remove
+  # the one we added.
+  OUR_POLICY=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\n# temporary, from mfagate scripts/install-test-deps.sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    OUR_POLICY=1
+  fi
+  cleanup() { if [ -n "$OUR_POLICY" ]; then rm -f /usr/sbin/policy-rc.d; fi; }
+  trap cleanup EXIT
+
+  # apt-get update ignores DPkg::Lock::Timeout for the lists lock (it fails at
+  # once if another `apt-get update` holds it), so retry that case ourselves.
+  for i in $(seq 120); do
+    if out=$(apt-get -o DPkg::Lock::Timeout=600 -q update 2>&1); then break; fi
+    if [ "$i" -lt 120 ] && grep -q 'Could not get lock' <<<"$out"; then sleep 5; continue; fi
+    echo "$out" >&2; exit 1
+  done
+  # DPkg::Lock::Timeout: wait for an apt-get/dpkg run that is already going.
+  apt-get -o DPkg::Lock::Timeout=600 -o Dpkg::Use-Pty=0 -q -y --no-install-recommends install "${missing[@]}"
+  cleanup; trap - EXIT
+fi
+
+# A system freeradius (started by systemd, init.d or by hand without -d) would
+# hold 1812/1813. Private test servers from scripts/start-freeradius.sh always
+# run with `-d DIR` and are left alone.
+if [ "$(id -u)" -eq 0 ]; then
+  for stat in /proc/[0-9]*/stat; do  # (no pgrep: procps may be missing)
+    pid=${stat#/proc/}; pid=${pid%/stat}
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null || true)" = freeradius ] || continue
+    state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || true
+    if [ -z "$state" ] || [ "$state" = Z ]; then continue; fi  # gone, or a zombie (holds no port)
+    args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)
+    case " $args " in *" -d "*) continue ;; esac
+    echo "stopping system freeradius (pid $pid, holds port 1812)" >&2
+    if [ -d /run/systemd/system ]; then systemctl stop freeradius 2>/dev/null || true; fi
+    kill "$pid" 2>/dev/null || true
+  done
+fi
+
+# --- Python venv -------------------------------------------------------------
+
+if [ ! -e "$VENV/bin/python" ] && [ ! -e "$VENV/pyvenv.cfg" ]; then
+  python3 -m venv "$VENV"
+elif ! "$VENV/bin/python" -c '' 2>/dev/null; then
+  # A venv whose interpreter is gone (the python it was made from was removed):
+  # recreate it, but only if it is ours to rewrite. Not for one we can't use
+  # (e.g. root's venv, whose python lives under /root, seen by another user).
+  if [ -O "$VENV" ] && [ -f "$VENV/pyvenv.cfg" ]; then
+    python3 -m venv --clear "$VENV"
+  else
+    echo "python venv $VENV is not usable by $(id -un); set MFAGATE_VENV to another path" >&2
+    exit 1
+  fi
+fi
+if ! "$VENV/bin/python" -c "$PY_IMPORTS" 2>/dev/null; then
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_PKGS[@]}"
+  "$VENV/bin/python" -c "$PY_IMPORTS"
+fi
+
+echo "test deps ready: freeradius $(dpkg-query -W -f='${Version}' freeradius), python venv $VENV (${PY_PKGS[*]})"

@@ -1,0 +1,387 @@
+//! Administration: the operations the CLI offers, executed in one place ([`execute`]) over
+//! the store, and the local socket (`<data_dir>/admin.sock`, owner-only) through which the
+//! CLI reaches a running daemon — redb holds an exclusive lock on the database file, so while
+//! the daemon runs only it can write. With no daemon, the CLI opens the store itself and calls
+//! the same [`execute`].
+//!
+//! Protocol: one JSON [`Request`] line in, one JSON line out (`{"ok": …}` or `{"error": …}`).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::SharedClock;
+use crate::config::{Config, Method, PrimaryConfig};
+use crate::factor::totp;
+use crate::primary::local::hash_password;
+use crate::store::model::{user_key, FactorFailures, UserRecord};
+use crate::store::Store;
+use crate::timefmt::rfc3339_ms;
+
+const MAX_REQUEST: u64 = 64 * 1024;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Request {
+    UserAdd {
+        name: String,
+        password: Option<String>,
+        method: Option<Method>,
+    },
+    UserList,
+    UserShow {
+        name: String,
+    },
+    UserSetEnabled {
+        name: String,
+        enabled: bool,
+    },
+    UserDelete {
+        name: String,
+    },
+    UserSetPassword {
+        name: String,
+        password: String,
+    },
+    UserEnrollTotp {
+        name: String,
+    },
+    UserUnlock {
+        name: String,
+    },
+    ReportAuth {
+        since_ms: u64,
+        limit: usize,
+    },
+}
+
+pub struct AdminContext {
+    pub cfg: Arc<Config>,
+    pub store: Store,
+    pub clock: SharedClock,
+}
+
+fn validate_name(name: &str) -> Result<String, String> {
+    let n = name.trim();
+    if n.is_empty() || n.len() > 256 || n.chars().any(char::is_control) {
+        return Err("user names must be 1-256 characters without control characters".into());
+    }
+    Ok(n.to_owned())
+}
+
+fn summary(ctx: &AdminContext, u: &UserRecord) -> Result<Value, String> {
+    let key = user_key(&u.name);
+    let (failures, step) = ctx
+        .store
+        .read(|r| Ok((r.failures(&key)?, r.totp_step(&key)?)))
+        .map_err(|e| e.to_string())?;
+    let now = ctx.clock.now_ms();
+    Ok(json!({
+        "name": u.name,
+        "enabled": u.enabled,
+        "method": u.method.as_str(),
+        "password_set": u.password_hash.is_some(),
+        "totp_enrolled": u.totp.is_some(),
+        "failed_codes": failures.count,
+        "locked_until": (failures.locked_until_ms > now).then(|| rfc3339_ms(failures.locked_until_ms)),
+        "last_code_at": step.map(|s| rfc3339_ms(s * ctx.cfg.factor.totp.period_secs * 1000)),
+        "created": rfc3339_ms(u.created_ms),
+        "updated": rfc3339_ms(u.updated_ms),
+    }))
+}
+
+async fn hash(ctx: &AdminContext, password: String) -> Result<String, String> {
+    if password.is_empty() {
+        return Err("the password is empty".into());
+    }
+    let PrimaryConfig::Local(cfg) = ctx.cfg.primary.clone();
+    tokio::task::spawn_blocking(move || hash_password(&cfg, &password))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}
+
+/// Changes an existing user with `f` in one transaction; `f` returns the answer.
+async fn update_user(
+    ctx: &AdminContext,
+    name: &str,
+    f: impl FnOnce(&mut UserRecord) -> Value + Send + 'static,
+) -> Result<Value, String> {
+    let key = user_key(name);
+    let now = ctx.clock.now_ms();
+    let name = name.to_owned();
+    ctx.store
+        .write(move |tx| {
+            let Some(mut u) = tx.user(&key)? else {
+                return Ok(Err(format!("no user \"{name}\"")));
+            };
+            let out = f(&mut u);
+            u.updated_ms = now;
+            u.version += 1;
+            tx.put_user(&key, &u)?;
+            Ok(Ok(out))
+        })
+        .await
+        .map_err(|e| e.to_string())?
+}
+
+pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> {
+    match req {
+        Request::UserAdd {
+            name,
+            password,
+            method,
+        } => {
+            let name = validate_name(&name)?;
+            let password_hash = match password {
+                Some(p) => Some(hash(ctx, p).await?),
+                None => None,
+            };
+            let now = ctx.clock.now_ms();
+            let key = user_key(&name);
+            let user = UserRecord {
+                name: name.clone(),
+                enabled: true,
+                method: method.unwrap_or(ctx.cfg.factor.default_method),
+                password_hash,
+                totp: None,
+                created_ms: now,
+                updated_ms: now,
+                version: 1,
+            };
+            let added = ctx
+                .store
+                .write(move |tx| {
+                    if tx.user(&key)?.is_some() {
+                        return Ok(false);
+                    }
+                    tx.put_user(&key, &user)?;
+                    Ok(true)
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            if !added {
+                return Err(format!("user \"{name}\" already exists"));
+            }
+            Ok(json!({ "added": name }))
+        }
+        Request::UserList => {
+            let users = ctx.store.read(|r| r.users()).map_err(|e| e.to_string())?;
+            users
+                .iter()
+                .map(|u| summary(ctx, u))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array)
+        }
+        Request::UserShow { name } => {
+            let key = user_key(&name);
+            match ctx
+                .store
+                .read(|r| r.user(&key))
+                .map_err(|e| e.to_string())?
+            {
+                Some(u) => summary(ctx, &u),
+                None => Err(format!("no user \"{name}\"")),
+            }
+        }
+        Request::UserSetEnabled { name, enabled } => {
+            update_user(ctx, &name, move |u| {
+                u.enabled = enabled;
+                json!({ "name": u.name, "enabled": enabled })
+            })
+            .await
+        }
+        Request::UserDelete { name } => {
+            let key = user_key(&name);
+            let deleted = ctx
+                .store
+                .write(move |tx| tx.delete_user(&key))
+                .await
+                .map_err(|e| e.to_string())?;
+            if deleted {
+                Ok(json!({ "deleted": name }))
+            } else {
+                Err(format!("no user \"{name}\""))
+            }
+        }
+        Request::UserSetPassword { name, password } => {
+            let h = hash(ctx, password).await?;
+            update_user(ctx, &name, move |u| {
+                u.password_hash = Some(h);
+                json!({ "name": u.name, "password_set": true })
+            })
+            .await
+        }
+        Request::UserEnrollTotp { name } => {
+            let key = user_key(&name);
+            let seed = totp::generate_seed().map_err(|e| e.to_string())?;
+            let sealed = ctx
+                .store
+                .sealer()
+                .seal(&seed, &key)
+                .map_err(|e| e.to_string())?;
+            let tcfg = ctx.cfg.factor.totp.clone();
+            update_user(ctx, &name, move |u| {
+                u.totp = Some(sealed);
+                u.method = Method::Totp;
+                json!({ "name": u.name, "uri": totp::otpauth_uri(&u.name, &seed, &tcfg) })
+            })
+            .await
+        }
+        Request::UserUnlock { name } => {
+            let key = user_key(&name);
+            let n = name.clone();
+            ctx.store
+                .write(move |tx| {
+                    if tx.user(&key)?.is_none() {
+                        return Ok(Err(format!("no user \"{n}\"")));
+                    }
+                    if tx.failures(&key)? != FactorFailures::default() {
+                        tx.set_failures(&key, &FactorFailures::default())?;
+                    }
+                    Ok(Ok(json!({ "unlocked": n })))
+                })
+                .await
+                .map_err(|e| e.to_string())?
+        }
+        Request::ReportAuth { since_ms, limit } => {
+            let records = ctx
+                .store
+                .read(|r| r.auth_log(since_ms, limit))
+                .map_err(|e| e.to_string())?;
+            serde_json::to_value(records).map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Binds the admin socket, replacing a stale one left by a crashed daemon.
+pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AddrInUse,
+                format!("{} is served by a running mfagate", path.display()),
+            ));
+        }
+        std::fs::remove_file(path)?;
+    }
+    let l = UnixListener::bind(path)?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(l)
+}
+
+pub async fn serve(listener: UnixListener, ctx: Arc<AdminContext>, cancel: CancellationToken) {
+    loop {
+        let stream = tokio::select! {
+            _ = cancel.cancelled() => break,
+            r = listener.accept() => match r {
+                Ok((s, _)) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "admin socket: accept failed");
+                    continue;
+                }
+            },
+        };
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            if let Err(e) = handle(stream, &ctx).await {
+                tracing::debug!(error = %e, "admin socket: connection failed");
+            }
+        });
+    }
+}
+
+async fn handle(stream: UnixStream, ctx: &AdminContext) -> std::io::Result<()> {
+    let (r, mut w) = stream.into_split();
+    let mut line = String::new();
+    BufReader::new(r.take(MAX_REQUEST))
+        .read_line(&mut line)
+        .await?;
+    let answer = match serde_json::from_str::<Request>(&line) {
+        Ok(req) => {
+            let what = request_name(&req);
+            let res = execute(ctx, req).await;
+            tracing::info!(target: "mfagate::admin", command = what, ok = res.is_ok(), "admin command");
+            res
+        }
+        Err(e) => Err(format!("bad admin request: {e}")),
+    };
+    let mut out = match answer {
+        Ok(v) => json!({ "ok": v }),
+        Err(e) => json!({ "error": e }),
+    }
+    .to_string();
+    out.push('\n');
+    w.write_all(out.as_bytes()).await?;
+    w.shutdown().await
+}
+
+fn request_name(r: &Request) -> &'static str {
+    match r {
+        Request::UserAdd { .. } => "user add",
+        Request::UserList => "user list",
+        Request::UserShow { .. } => "user show",
+        Request::UserSetEnabled { .. } => "user enable/disable",
+        Request::UserDelete { .. } => "user delete",
+        Request::UserSetPassword { .. } => "user set-password",
+        Request::UserEnrollTotp { .. } => "user enroll-totp",
+        Request::UserUnlock { .. } => "user unlock",
+        Request::ReportAuth { .. } => "report auth",
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("admin socket {0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("admin socket answered something unreadable: {0}")]
+    Protocol(String),
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Runs `req` through the daemon when one is listening on the admin socket, otherwise
+/// directly on the store.
+pub async fn call(
+    cfg: Arc<Config>,
+    clock: SharedClock,
+    req: Request,
+) -> Result<Result<Value, String>, ClientError> {
+    let sock = cfg.admin_socket_path();
+    match UnixStream::connect(&sock).await {
+        Ok(stream) => {
+            let io = |e| ClientError::Io(sock.display().to_string(), e);
+            let (r, mut w) = stream.into_split();
+            let mut line =
+                serde_json::to_string(&req).map_err(|e| ClientError::Protocol(e.to_string()))?;
+            line.push('\n');
+            w.write_all(line.as_bytes()).await.map_err(io)?;
+            let mut answer = String::new();
+            BufReader::new(r).read_line(&mut answer).await.map_err(io)?;
+            let v: Value =
+                serde_json::from_str(&answer).map_err(|e| ClientError::Protocol(e.to_string()))?;
+            match (v.get("ok"), v.get("error")) {
+                (Some(ok), _) => Ok(Ok(ok.clone())),
+                (None, Some(Value::String(e))) => Ok(Err(e.clone())),
+                _ => Err(ClientError::Protocol(answer)),
+            }
+        }
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            let store = Store::open(&cfg.data_dir)?;
+            let ctx = AdminContext { cfg, store, clock };
+            Ok(execute(&ctx, req).await)
+        }
+        Err(e) => Err(ClientError::Io(sock.display().to_string(), e)),
+    }
+}

@@ -1,0 +1,83 @@
+//! The one place where login decisions are made. Front-ends hand in an [`AuthRequest`] and
+//! map the [`Decision`] (or [`AuthError`]) back to their wire; the [`Pipeline`] runs the
+//! primary check, the second factor and the audit record.
+//!
+//! Every rejection looks the same to the client; the reason goes to the authentication log
+//! and the audit trace line only.
+
+mod pipeline;
+
+use std::net::IpAddr;
+
+pub use pipeline::Pipeline;
+
+use crate::config::Secret;
+
+#[derive(Debug)]
+pub struct AuthRequest {
+    pub user_name: String,
+    /// The configured name of the RADIUS client (or LDAP listener) the request came through.
+    pub client_name: String,
+    pub client_ip: IpAddr,
+    pub credential: Credential,
+}
+
+#[derive(Debug)]
+pub enum Credential {
+    /// The password alone: the second factor follows in a challenge.
+    Password(Secret<String>),
+    /// The password with the code appended, already split by the front-end.
+    PasswordAndCode {
+        password: Secret<String>,
+        code: Secret<String>,
+    },
+    /// The answer to an earlier challenge.
+    ChallengeResponse {
+        state: Vec<u8>,
+        code: Secret<String>,
+    },
+    /// Something the gateway cannot check (e.g. CHAP against the local directory); rejected
+    /// and logged with the given description.
+    Unsupported(&'static str),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Accept,
+    Reject,
+    Challenge { state: Vec<u8>, prompt: String },
+}
+
+/// The request could not be decided (the store failed). Front-ends answer nothing, so the
+/// client fails over to another server instead of being told a wrong answer.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("authentication back-end unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Splits `password<delimiter>code` at the *last* delimiter, since passwords may contain it.
+pub fn split_appended_code<'a>(combined: &'a str, delimiter: &str) -> Option<(&'a str, &'a str)> {
+    combined
+        .rsplit_once(delimiter)
+        .filter(|(_, code)| !code.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_at_last_delimiter() {
+        assert_eq!(
+            split_appended_code("pa,ss,123456", ","),
+            Some(("pa,ss", "123456"))
+        );
+        assert_eq!(
+            split_appended_code("pass::123456", "::"),
+            Some(("pass", "123456"))
+        );
+        assert_eq!(split_appended_code("pass", ","), None);
+        assert_eq!(split_appended_code("pass,", ","), None);
+    }
+}

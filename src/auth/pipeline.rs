@@ -1,0 +1,316 @@
+//! [`Pipeline`]: primary, then second factor, then one audit record, with the state changes
+//! of a code attempt (replay guard, failure counter, challenge attempts) and the audit record
+//! committed in one store transaction.
+
+use std::sync::Arc;
+
+use super::{AuthError, AuthRequest, Credential, Decision};
+use crate::clock::SharedClock;
+use crate::config::{Config, Method, PrimaryConfig};
+use crate::factor::totp::{self, CodeOutcome};
+use crate::primary::local::LocalPrimary;
+use crate::store::model::{user_key, AuthRecord, AuthResult, ChallengeRecord, UserRecord};
+use crate::store::{Store, StoreError};
+
+pub struct Pipeline {
+    cfg: Arc<Config>,
+    store: Store,
+    clock: SharedClock,
+    primary: LocalPrimary,
+}
+
+/// The audit facts gathered while deciding.
+struct Audit<'a> {
+    req: &'a AuthRequest,
+    user: String,
+    method: &'static str,
+}
+
+impl From<StoreError> for AuthError {
+    fn from(e: StoreError) -> Self {
+        AuthError::Unavailable(e.to_string())
+    }
+}
+
+impl From<crate::primary::local::PrimaryError> for AuthError {
+    fn from(e: crate::primary::local::PrimaryError) -> Self {
+        AuthError::Unavailable(e.to_string())
+    }
+}
+
+impl Pipeline {
+    pub fn new(cfg: Arc<Config>, store: Store, clock: SharedClock) -> Result<Self, AuthError> {
+        let primary = match &cfg.primary {
+            PrimaryConfig::Local(l) => LocalPrimary::new(store.clone(), l)
+                .map_err(|e| AuthError::Unavailable(e.to_string()))?,
+        };
+        Ok(Self {
+            cfg,
+            store,
+            clock,
+            primary,
+        })
+    }
+
+    pub async fn authenticate(&self, req: AuthRequest) -> Result<Decision, AuthError> {
+        let mut audit = Audit {
+            req: &req,
+            user: req.user_name.clone(),
+            method: "password",
+        };
+        match &req.credential {
+            Credential::Unsupported(what) => {
+                let reason = format!("unsupported authentication: {what}");
+                self.finish_reject(&audit, &reason).await
+            }
+            Credential::Password(pw) => {
+                let user = match self.check_password(&mut audit, pw.expose()).await? {
+                    Ok(u) => u,
+                    Err(reason) => return self.finish_reject(&audit, &reason).await,
+                };
+                self.start_challenge(&audit, &user).await
+            }
+            Credential::PasswordAndCode { password, code } => {
+                let user = match self.check_password(&mut audit, password.expose()).await? {
+                    Ok(u) => u,
+                    Err(reason) => return self.finish_reject(&audit, &reason).await,
+                };
+                self.check_code(&audit, &user, code.expose(), None).await
+            }
+            Credential::ChallengeResponse { state, code } => {
+                audit.method = Method::Totp.as_str();
+                let key = user_key(&req.user_name);
+                let now = self.clock.now_ms();
+                let challenge = self.store.read(|r| r.challenge(state))?;
+                let valid = challenge.as_ref().is_some_and(|c| {
+                    c.user_key == key
+                        && c.client == req.client_name
+                        && !c.consumed
+                        && c.expires_ms > now
+                        && c.attempts_left > 0
+                });
+                if !valid {
+                    return self
+                        .finish_reject(&audit, "unknown, expired or used challenge state")
+                        .await;
+                }
+                let user = match self.store.read(|r| r.user(&key))? {
+                    Some(u) if u.enabled => u,
+                    _ => return self.finish_reject(&audit, "user disabled or removed").await,
+                };
+                self.check_code(&audit, &user, code.expose(), Some(state.clone()))
+                    .await
+            }
+        }
+    }
+
+    /// Runs the primary check and the account checks that follow it. The inner `Err` is the
+    /// reason for the log.
+    async fn check_password(
+        &self,
+        audit: &mut Audit<'_>,
+        password: &str,
+    ) -> Result<Result<UserRecord, String>, AuthError> {
+        if password.is_empty() {
+            return Ok(Err("empty password".into()));
+        }
+        let user = match self.primary.verify(&audit.req.user_name, password).await? {
+            Ok(u) => u,
+            Err(r) => return Ok(Err(r.reason().into())),
+        };
+        audit.user = user.name.clone();
+        audit.method = user.method.as_str();
+        if !user.enabled {
+            return Ok(Err("user disabled".into()));
+        }
+        match user.method {
+            Method::Totp if user.totp.is_none() => {
+                return Ok(Err("no TOTP authenticator enrolled".into()))
+            }
+            Method::Totp => {}
+        }
+        let failures = self.store.read(|r| r.failures(&user_key(&user.name)))?;
+        if totp::is_locked(&failures, self.clock.now_ms()) {
+            return Ok(Err(CodeOutcome::Locked.reason().into()));
+        }
+        Ok(Ok(user))
+    }
+
+    async fn start_challenge(
+        &self,
+        audit: &Audit<'_>,
+        user: &UserRecord,
+    ) -> Result<Decision, AuthError> {
+        let mut id = Vec::with_capacity(24);
+        id.extend(self.store.node_id().to_be_bytes());
+        let mut rnd = [0u8; 16];
+        getrandom::getrandom(&mut rnd).map_err(|e| AuthError::Unavailable(e.to_string()))?;
+        id.extend(rnd);
+        let now = self.clock.now_ms();
+        let challenge = ChallengeRecord {
+            user_key: user_key(&user.name),
+            client: audit.req.client_name.clone(),
+            created_ms: now,
+            expires_ms: now + self.cfg.factor.challenge_ttl_secs * 1000,
+            attempts_left: self.cfg.factor.challenge_max_attempts,
+            consumed: false,
+        };
+        let record = self.record(
+            audit,
+            AuthResult::Challenge,
+            "password accepted, code requested",
+        );
+        let cid = id.clone();
+        self.store
+            .write(move |tx| {
+                tx.put_challenge(&cid, &challenge)?;
+                tx.append_auth(&record)
+            })
+            .await?;
+        self.trace(
+            audit,
+            AuthResult::Challenge,
+            "password accepted, code requested",
+        );
+        Ok(Decision::Challenge {
+            state: id,
+            prompt: self.cfg.factor.challenge_prompt.clone(),
+        })
+    }
+
+    async fn check_code(
+        &self,
+        audit: &Audit<'_>,
+        user: &UserRecord,
+        code: &str,
+        challenge_id: Option<Vec<u8>>,
+    ) -> Result<Decision, AuthError> {
+        let key = user_key(&user.name);
+        let now = self.clock.now_ms();
+        let matched = match &user.totp {
+            Some(sealed) => {
+                let seed = self.store.sealer().open(sealed, &key)?;
+                totp::matching_step(&seed, code.trim(), now, &self.cfg.factor.totp)
+            }
+            None => None,
+        };
+        let fcfg = self.cfg.factor.clone();
+        let mut record = self.record(audit, AuthResult::Reject, "");
+        let outcome = self
+            .store
+            .write(move |tx| {
+                if let Some(id) = &challenge_id {
+                    // Re-checked inside the transaction: two racing answers to one challenge
+                    // cannot both spend its last attempt.
+                    let mut c = match tx.challenge(id)? {
+                        Some(c) if !c.consumed && c.attempts_left > 0 && c.expires_ms > now => c,
+                        _ => {
+                            record.reason = "unknown, expired or used challenge state".into();
+                            tx.append_auth(&record)?;
+                            return Ok(None);
+                        }
+                    };
+                    let (outcome, step, failures) = totp::apply_attempt(
+                        matched,
+                        tx.totp_step(&key)?,
+                        &tx.failures(&key)?,
+                        now,
+                        &fcfg,
+                    );
+                    c.attempts_left -= 1;
+                    c.consumed =
+                        matches!(outcome, CodeOutcome::Accepted { .. }) || c.attempts_left == 0;
+                    tx.put_challenge(id, &c)?;
+                    apply(tx, &key, outcome, step, &failures, &mut record)?;
+                    Ok(Some(outcome))
+                } else {
+                    let (outcome, step, failures) = totp::apply_attempt(
+                        matched,
+                        tx.totp_step(&key)?,
+                        &tx.failures(&key)?,
+                        now,
+                        &fcfg,
+                    );
+                    apply(tx, &key, outcome, step, &failures, &mut record)?;
+                    Ok(Some(outcome))
+                }
+            })
+            .await?;
+        let (result, reason) = match outcome {
+            Some(CodeOutcome::Accepted { .. }) => {
+                (AuthResult::Accept, "password and code accepted")
+            }
+            Some(o) => (AuthResult::Reject, o.reason()),
+            None => (
+                AuthResult::Reject,
+                "unknown, expired or used challenge state",
+            ),
+        };
+        self.trace(audit, result, reason);
+        Ok(if result == AuthResult::Accept {
+            Decision::Accept
+        } else {
+            Decision::Reject
+        })
+    }
+
+    async fn finish_reject(&self, audit: &Audit<'_>, reason: &str) -> Result<Decision, AuthError> {
+        let record = self.record(audit, AuthResult::Reject, reason);
+        self.store.write(move |tx| tx.append_auth(&record)).await?;
+        self.trace(audit, AuthResult::Reject, reason);
+        Ok(Decision::Reject)
+    }
+
+    fn record(&self, audit: &Audit<'_>, result: AuthResult, reason: &str) -> AuthRecord {
+        AuthRecord {
+            time_ms: self.clock.now_ms(),
+            node: self.cfg.node_name.clone(),
+            user: audit.user.clone(),
+            client_name: audit.req.client_name.clone(),
+            client_ip: audit.req.client_ip.to_string(),
+            method: audit.method.to_owned(),
+            result,
+            reason: reason.to_owned(),
+        }
+    }
+
+    fn trace(&self, audit: &Audit<'_>, result: AuthResult, reason: &str) {
+        tracing::info!(
+            target: "mfagate::audit",
+            user = %audit.user,
+            client = %audit.req.client_name,
+            client_ip = %audit.req.client_ip,
+            method = audit.method,
+            result = result.as_str(),
+            reason,
+            "authentication decision"
+        );
+    }
+}
+
+fn apply(
+    tx: &mut crate::store::Tx<'_>,
+    key: &str,
+    outcome: CodeOutcome,
+    step: Option<u64>,
+    failures: &crate::store::model::FactorFailures,
+    record: &mut AuthRecord,
+) -> Result<(), StoreError> {
+    if let Some(step) = step {
+        tx.set_totp_step(key, step)?;
+    }
+    // Writing an unchanged all-zero counter on every success would double the change log.
+    if failures != &tx.failures(key)? {
+        tx.set_failures(key, failures)?;
+    }
+    record.result = if matches!(outcome, CodeOutcome::Accepted { .. }) {
+        AuthResult::Accept
+    } else {
+        AuthResult::Reject
+    };
+    record.reason = match outcome {
+        CodeOutcome::Accepted { .. } => "password and code accepted".into(),
+        o => o.reason().into(),
+    };
+    tx.append_auth(record)
+}

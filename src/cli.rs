@@ -1,0 +1,451 @@
+//! The command line: `serve`, `check-config`, `user …` and `report auth`. Everything here is
+//! argument handling and printing; the work happens in [`crate::server`] and
+//! [`crate::admin::execute`].
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::admin::{self, Request};
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::{Config, LogFormat, Method};
+use crate::store::Store;
+use crate::timefmt;
+
+#[derive(Parser)]
+#[command(
+    name = "mfagate",
+    version,
+    about = "Multi-factor authentication gateway for RADIUS"
+)]
+struct Cli {
+    /// Configuration file.
+    #[arg(
+        short,
+        long,
+        global = true,
+        env = "MFAGATE_CONFIG",
+        value_name = "FILE"
+    )]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Serve,
+    /// Validate the configuration file and exit.
+    CheckConfig,
+    /// Manage users (works whether or not the daemon is running).
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Reports from the authentication log.
+    #[command(subcommand)]
+    Report(ReportCmd),
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add a user.
+    Add {
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Second-factor method (default: factor.default_method).
+        #[arg(long, value_enum)]
+        method: Option<MethodArg>,
+    },
+    /// List users.
+    List {
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
+    },
+    /// Show one user.
+    Show { name: String },
+    /// Disable a user: every login is rejected, enrolment is kept.
+    Disable { name: String },
+    /// Enable a disabled user.
+    Enable { name: String },
+    /// Delete a user and their enrolled authenticator.
+    Delete { name: String },
+    /// Set the local password.
+    SetPassword {
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Enrol a new TOTP authenticator (replaces any previous one) and print its otpauth:// URI.
+    EnrollTotp { name: String },
+    /// Clear the failed-code counter and lockout.
+    Unlock { name: String },
+}
+
+#[derive(Subcommand)]
+enum ReportCmd {
+    /// Authentication decisions.
+    Auth {
+        /// Start time: a duration back from now (15m, 24h, 7d) or a date/time (2026-11-23,
+        /// 2026-11-23T08:00:00Z). Default: 24h.
+        #[arg(long, default_value = "24h")]
+        since: String,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ReportFormat,
+        /// At most this many records.
+        #[arg(long, default_value_t = 100_000)]
+        limit: usize,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MethodArg {
+    Totp,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Text,
+    Json,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mfagate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn config_path(cli: &Cli) -> anyhow::Result<&Path> {
+    cli.config
+        .as_deref()
+        .ok_or_else(|| anyhow!("no configuration file: pass -c FILE (or set MFAGATE_CONFIG)"))
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let path = config_path(&cli)?.to_owned();
+    let cfg = Config::load(&path)?;
+    match cli.command {
+        Command::CheckConfig => {
+            for w in &cfg.warnings {
+                eprintln!("warning: {w}");
+            }
+            println!(
+                "{}: OK (node {}, {} RADIUS listener(s), {} RADIUS client(s))",
+                path.display(),
+                cfg.node_name,
+                cfg.radius.as_ref().map_or(0, |r| r.listen.len()),
+                cfg.radius.as_ref().map_or(0, |r| r.clients.len()),
+            );
+            Ok(())
+        }
+        Command::Serve => serve(cfg),
+        Command::User(cmd) => {
+            init_tracing_cli();
+            let req = user_request(cmd)?;
+            let print = printer_for(&req);
+            let v = admin_call(cfg, req)?;
+            print(&v)
+        }
+        Command::Report(ReportCmd::Auth {
+            since,
+            format,
+            limit,
+        }) => {
+            init_tracing_cli();
+            let now = crate::clock::Clock::now_ms(&SystemClock);
+            let since_ms = timefmt::parse_duration_ms(&since)
+                .map(|d| now.saturating_sub(d))
+                .or_else(|| timefmt::parse_rfc3339_ms(&since))
+                .ok_or_else(|| anyhow!("--since: \"{since}\" is neither a duration (24h) nor a date (2026-11-23T08:00:00Z)"))?;
+            let v = admin_call(cfg, Request::ReportAuth { since_ms, limit })?;
+            print_report(&v, format)
+        }
+    }
+}
+
+fn init_tracing_cli() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .try_init();
+}
+
+fn runtime(threads: Option<usize>) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut b = match threads {
+        Some(_) => tokio::runtime::Builder::new_multi_thread(),
+        None => tokio::runtime::Builder::new_current_thread(),
+    };
+    b.enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn admin_call(cfg: Config, req: Request) -> anyhow::Result<Value> {
+    let clock: SharedClock = Arc::new(SystemClock);
+    let rt = runtime(None)?;
+    match rt.block_on(admin::call(Arc::new(cfg), clock, req))? {
+        Ok(v) => Ok(v),
+        Err(e) => bail!("{e}"),
+    }
+}
+
+fn read_password_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let pw = line.trim_end_matches(['\n', '\r']).to_owned();
+    if pw.is_empty() {
+        bail!("the password read from standard input is empty");
+    }
+    Ok(pw)
+}
+
+fn user_request(cmd: UserCmd) -> anyhow::Result<Request> {
+    Ok(match cmd {
+        UserCmd::Add {
+            name,
+            password_stdin,
+            method,
+        } => Request::UserAdd {
+            name,
+            password: if password_stdin {
+                Some(read_password_stdin()?)
+            } else {
+                None
+            },
+            method: method.map(|MethodArg::Totp| Method::Totp),
+        },
+        UserCmd::List { format } => {
+            return Ok(match format {
+                ListFormat::Text => Request::UserList,
+                ListFormat::Json => Request::UserList,
+            })
+        }
+        UserCmd::Show { name } => Request::UserShow { name },
+        UserCmd::Disable { name } => Request::UserSetEnabled {
+            name,
+            enabled: false,
+        },
+        UserCmd::Enable { name } => Request::UserSetEnabled {
+            name,
+            enabled: true,
+        },
+        UserCmd::Delete { name } => Request::UserDelete { name },
+        UserCmd::SetPassword { name, .. } => Request::UserSetPassword {
+            name,
+            password: read_password_stdin()?,
+        },
+        UserCmd::EnrollTotp { name } => Request::UserEnrollTotp { name },
+        UserCmd::Unlock { name } => Request::UserUnlock { name },
+    })
+}
+
+type Printer = fn(&Value) -> anyhow::Result<()>;
+
+fn printer_for(req: &Request) -> Printer {
+    match req {
+        Request::UserList => print_user_list,
+        Request::UserShow { .. } => print_fields,
+        Request::UserEnrollTotp { .. } => print_enrolment,
+        _ => print_done,
+    }
+}
+
+fn s(v: &Value, k: &str) -> String {
+    match v.get(k) {
+        Some(Value::String(x)) => x.clone(),
+        Some(Value::Null) | None => "-".into(),
+        Some(o) => o.to_string(),
+    }
+}
+
+fn print_user_list(v: &Value) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{:<32} {:<8} {:<6} {:<8} {:<5} LOCKED UNTIL",
+        "NAME", "ENABLED", "METHOD", "PASSWORD", "TOTP"
+    )?;
+    for u in v.as_array().into_iter().flatten() {
+        writeln!(
+            out,
+            "{:<32} {:<8} {:<6} {:<8} {:<5} {}",
+            s(u, "name"),
+            s(u, "enabled"),
+            s(u, "method"),
+            s(u, "password_set"),
+            s(u, "totp_enrolled"),
+            s(u, "locked_until")
+        )?;
+    }
+    Ok(())
+}
+
+fn print_fields(v: &Value) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if let Some(m) = v.as_object() {
+        for k in m.keys() {
+            writeln!(out, "{k:<14} {}", s(v, k))?;
+        }
+    }
+    Ok(())
+}
+
+fn print_done(v: &Value) -> anyhow::Result<()> {
+    if let Some(m) = v.as_object() {
+        let parts: Vec<String> = m.iter().map(|(k, _)| format!("{k}: {}", s(v, k))).collect();
+        println!("{}", parts.join(", "));
+    }
+    Ok(())
+}
+
+fn print_enrolment(v: &Value) -> anyhow::Result<()> {
+    let uri = s(v, "uri");
+    let mut out = std::io::stdout().lock();
+    // The URI alone on its own line, so scripts can take it with grep.
+    writeln!(out, "{uri}")?;
+    if std::io::stdout().is_terminal() {
+        match qrcode::QrCode::new(uri.as_bytes()) {
+            Ok(code) => {
+                let img = code
+                    .render::<qrcode::render::unicode::Dense1x2>()
+                    .dark_color(qrcode::render::unicode::Dense1x2::Light)
+                    .light_color(qrcode::render::unicode::Dense1x2::Dark)
+                    .quiet_zone(true)
+                    .build();
+                writeln!(out, "{img}")?;
+            }
+            Err(e) => writeln!(out, "(cannot draw a QR code: {e})")?,
+        }
+        writeln!(
+            out,
+            "Scan the code (or enter the secret from the URI) in an authenticator app.\n\
+             This secret is shown once; enrol again to replace it."
+        )?;
+    }
+    Ok(())
+}
+
+fn csv_field(x: &str) -> String {
+    // Also defuses spreadsheet formulas (=, +, -, @) in user-controlled fields.
+    let risky = x.starts_with(['=', '+', '-', '@']);
+    if risky || x.contains([',', '"', '\n', '\r']) {
+        let body = if risky { format!("'{x}") } else { x.to_owned() };
+        format!("\"{}\"", body.replace('"', "\"\""))
+    } else {
+        x.to_owned()
+    }
+}
+
+fn print_report(v: &Value, format: ReportFormat) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let rows = v.as_array().cloned().unwrap_or_default();
+    let cols = [
+        "time",
+        "node",
+        "user",
+        "client_name",
+        "client_ip",
+        "method",
+        "result",
+        "reason",
+    ];
+    match format {
+        ReportFormat::Json => {
+            for r in rows {
+                let mut r = r;
+                if let Some(ms) = r.get("time_ms").and_then(Value::as_u64) {
+                    r["time"] = Value::String(timefmt::rfc3339_ms(ms));
+                }
+                writeln!(out, "{r}")?;
+            }
+        }
+        ReportFormat::Csv => {
+            writeln!(out, "{}", cols.join(","))?;
+            for r in rows {
+                let time = r
+                    .get("time_ms")
+                    .and_then(Value::as_u64)
+                    .map(timefmt::rfc3339_ms)
+                    .unwrap_or_default();
+                let fields: Vec<String> = std::iter::once(time)
+                    .chain(cols[1..].iter().map(|c| s(&r, c)))
+                    .map(|f| csv_field(&f))
+                    .collect();
+                writeln!(out, "{}", fields.join(","))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn serve(cfg: Config) -> anyhow::Result<()> {
+    init_tracing_daemon(&cfg);
+    let cfg = Arc::new(cfg);
+    let rt = runtime(Some(0))?;
+    rt.block_on(async move {
+        let store = Store::open(&cfg.data_dir)?;
+        let listeners = crate::server::bind(&cfg)?;
+        let cancel = CancellationToken::new();
+        let clock: SharedClock = Arc::new(SystemClock);
+        let running = crate::server::start(cfg.clone(), store, clock, listeners, cancel.clone())?;
+        tracing::info!(node = %cfg.node_name, data_dir = %cfg.data_dir.display(), "mfagate started");
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        cancel.cancel();
+        running.join().await;
+        let _ = std::fs::remove_file(cfg.admin_socket_path());
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn init_tracing_daemon(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.log.level));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match cfg.log.format {
+        LogFormat::Json => b.json().flatten_event(true).try_init(),
+        LogFormat::Text => b.try_init(),
+    };
+}

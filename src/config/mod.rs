@@ -1,0 +1,323 @@
+//! Configuration: the raw TOML shape ([`raw`], unknown keys rejected) and the validated
+//! [`Config`] every other module reads. All checks happen at start-up (`check-config` runs the
+//! same code), and every message names the key it is about.
+
+mod raw;
+mod secret;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+pub use secret::Secret;
+
+/// Shared secrets shorter than this are refused; RFC 2865 asks for at least 16 octets.
+pub const MIN_SECRET_LEN: usize = 16;
+/// Shorter than this draws a warning (a 16-octet secret is brute-forceable offline from one
+/// captured Access-Request when the NAS sends no Message-Authenticator).
+pub const RECOMMENDED_SECRET_LEN: usize = 24;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub node_name: String,
+    pub data_dir: PathBuf,
+    pub log: LogConfig,
+    pub radius: Option<RadiusConfig>,
+    pub primary: PrimaryConfig,
+    pub factor: FactorConfig,
+    pub auth_log: AuthLogConfig,
+    /// Things that are allowed but unwise; `check-config` prints them and `serve` logs them.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RadiusConfig {
+    pub listen: Vec<SocketAddr>,
+    pub clients: Vec<RadiusClient>,
+    pub max_in_flight: usize,
+    pub reply_cache_secs: u64,
+    pub reply_cache_max_entries: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtpMode {
+    Challenge,
+    Append,
+}
+
+#[derive(Debug, Clone)]
+pub struct RadiusClient {
+    pub name: String,
+    pub network: IpNet,
+    pub secret: SecretSource,
+    pub require_message_authenticator: bool,
+    pub otp_mode: OtpMode,
+    pub otp_delimiter: String,
+}
+
+/// Where a shared secret comes from. Files are read when the server starts, so a secret file
+/// that the quick start creates on first run can be validated before it exists.
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    Value(Secret<Vec<u8>>),
+    File { path: PathBuf, create: bool },
+}
+
+impl SecretSource {
+    /// Reads (and, for a quick-start file, creates) the secret; `key` names it in errors.
+    pub fn load(&self, key: &str) -> Result<Secret<Vec<u8>>, ConfigError> {
+        match self {
+            SecretSource::Value(s) => Ok(s.clone()),
+            SecretSource::File { path, create } => {
+                if *create && !path.exists() {
+                    create_secret_file(path).map_err(|e| {
+                        invalid(key, format!("cannot create {}: {e}", path.display()))
+                    })?;
+                }
+                let text = std::fs::read(path)
+                    .map_err(|e| invalid(key, format!("cannot read {}: {e}", path.display())))?;
+                let trimmed = trim_newline(&text).to_vec();
+                check_secret_len(key, &trimmed)?;
+                Ok(Secret::new(trimmed))
+            }
+        }
+    }
+}
+
+fn trim_newline(b: &[u8]) -> &[u8] {
+    let mut end = b.len();
+    while end > 0 && (b[end - 1] == b'\n' || b[end - 1] == b'\r') {
+        end -= 1;
+    }
+    &b[..end]
+}
+
+fn create_secret_file(path: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(parent) = path.parent() {
+        create_private_dir(parent)?;
+    }
+    let mut bytes = [0u8; 24];
+    getrandom::getrandom(&mut bytes).map_err(std::io::Error::other)?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut f = private_file_options().create_new(true).open(path)?;
+    f.write_all(hex.as_bytes())?;
+    f.write_all(b"\n")
+}
+
+/// Creates `dir` (and parents) with owner-only permissions on Unix.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.as_os_str().is_empty() || dir.exists() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
+}
+
+/// `OpenOptions` for a new file only the owner can read and write.
+pub fn private_file_options() -> std::fs::OpenOptions {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o
+}
+
+fn check_secret_len(key: &str, s: &[u8]) -> Result<(), ConfigError> {
+    if s.len() < MIN_SECRET_LEN {
+        return Err(invalid(
+            key,
+            format!(
+                "shared secret is {} bytes; at least {MIN_SECRET_LEN} are required",
+                s.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// An IP network in CIDR notation; a bare address is a /32 or /128.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(s: &str) -> Option<Self> {
+        let (a, p) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s.trim(), None),
+        };
+        let addr: IpAddr = a.parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match p {
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max)?,
+            None => max,
+        };
+        let net = Self { addr, prefix };
+        // Host bits set ("10.0.0.1/8") is almost always a typo for a different network.
+        (net.mask(addr) == addr).then_some(net)
+    }
+
+    fn mask(&self, ip: IpAddr) -> IpAddr {
+        match ip {
+            IpAddr::V4(v4) => {
+                let m = u32::MAX.checked_shl(32 - self.prefix as u32).unwrap_or(0);
+                IpAddr::V4((u32::from(v4) & m).into())
+            }
+            IpAddr::V6(v6) => {
+                let m = u128::MAX.checked_shl(128 - self.prefix as u32).unwrap_or(0);
+                IpAddr::V6((u128::from(v6) & m).into())
+            }
+        }
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical_ip(ip);
+        ip.is_ipv4() == self.addr.is_ipv4() && self.mask(ip) == self.addr
+    }
+}
+
+/// Maps IPv4-mapped IPv6 addresses (dual-stack sockets) to plain IPv4.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum PrimaryConfig {
+    Local(LocalPrimaryConfig),
+}
+
+/// argon2id cost for new password hashes (existing hashes keep the cost they were made with).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalPrimaryConfig {
+    pub hash_memory_kib: u32,
+    pub hash_iterations: u32,
+    pub hash_parallelism: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    Totp,
+}
+
+impl Method {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Method::Totp => "totp",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FactorConfig {
+    pub default_method: Method,
+    pub challenge_ttl_secs: u64,
+    pub challenge_max_attempts: u32,
+    pub challenge_prompt: String,
+    pub totp: TotpConfig,
+    pub max_failures: u32,
+    pub lockout_secs: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct TotpConfig {
+    pub issuer: String,
+    pub digits: u32,
+    pub period_secs: u64,
+    pub skew_steps: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthLogConfig {
+    pub retention_days: u64,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text, path)
+    }
+
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let raw: raw::Root = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().replace('\n', " | "),
+        })?;
+        raw.validate()
+    }
+
+    pub fn admin_socket_path(&self) -> PathBuf {
+        self.data_dir.join("admin.sock")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_matching() {
+        let n = IpNet::parse("10.1.0.0/16").unwrap();
+        assert!(n.contains("10.1.200.3".parse().unwrap()));
+        assert!(!n.contains("10.2.0.1".parse().unwrap()));
+        assert!(n.contains("::ffff:10.1.0.9".parse().unwrap()));
+        assert!(IpNet::parse("10.1.0.1/16").is_none());
+        assert!(IpNet::parse("10.1.0.0/33").is_none());
+        let any = IpNet::parse("0.0.0.0/0").unwrap();
+        assert!(any.contains("192.0.2.1".parse().unwrap()));
+        assert!(!any.contains("::1".parse().unwrap()));
+        assert!(IpNet::parse("fd00::/8")
+            .unwrap()
+            .contains("fd12::1".parse().unwrap()));
+        assert_eq!(IpNet::parse("127.0.0.1").unwrap().prefix, 32);
+    }
+}

@@ -1,0 +1,453 @@
+//! The TOML file as written by the administrator. Every table rejects unknown keys, so a typo
+//! is an error at start-up instead of a silently ignored setting.
+
+use super::*;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Root {
+    node_name: Option<String>,
+    data_dir: Option<PathBuf>,
+    #[serde(default)]
+    log: Log,
+    radius: Option<Radius>,
+    primary: Option<Primary>,
+    #[serde(default)]
+    factor: Factor,
+    #[serde(default)]
+    auth_log: AuthLog,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Log {
+    format: Option<String>,
+    level: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Radius {
+    #[serde(default)]
+    listen: Vec<String>,
+    #[serde(default)]
+    clients: Vec<Client>,
+    max_in_flight: Option<usize>,
+    reply_cache_secs: Option<u64>,
+    reply_cache_max_entries: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Client {
+    name: Option<String>,
+    address: Option<String>,
+    secret: Option<String>,
+    secret_file: Option<PathBuf>,
+    secret_env: Option<String>,
+    #[serde(default)]
+    create_secret_file: bool,
+    require_message_authenticator: Option<bool>,
+    otp_mode: Option<String>,
+    otp_delimiter: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Primary {
+    backend: Option<String>,
+    local: Option<Local>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Local {
+    hash_memory_kib: Option<u32>,
+    hash_iterations: Option<u32>,
+    hash_parallelism: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Factor {
+    default_method: Option<String>,
+    challenge_ttl_secs: Option<u64>,
+    challenge_max_attempts: Option<u32>,
+    challenge_prompt: Option<String>,
+    max_failures: Option<u32>,
+    lockout_secs: Option<u64>,
+    #[serde(default)]
+    totp: Totp,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Totp {
+    issuer: Option<String>,
+    digits: Option<u32>,
+    period_secs: Option<u64>,
+    skew_steps: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct AuthLog {
+    retention_days: Option<u64>,
+}
+
+fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
+    key: &str,
+    v: T,
+    lo: T,
+    hi: T,
+) -> Result<T, ConfigError> {
+    if v < lo || v > hi {
+        Err(invalid(key, format!("{v} is outside {lo}..={hi}")))
+    } else {
+        Ok(v)
+    }
+}
+
+impl Root {
+    pub(super) fn validate(self) -> Result<Config, ConfigError> {
+        let mut warnings = Vec::new();
+        let node_name = self
+            .node_name
+            .ok_or_else(|| invalid("node_name", "missing (e.g. node_name = \"mfa1\")"))?;
+        if node_name.is_empty()
+            || node_name.len() > 64
+            || !node_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        {
+            return Err(invalid(
+                "node_name",
+                "use 1-64 characters from A-Z a-z 0-9 - _ .",
+            ));
+        }
+        let data_dir = self
+            .data_dir
+            .ok_or_else(|| invalid("data_dir", "missing (e.g. data_dir = \"./data\")"))?;
+        if data_dir.as_os_str().is_empty() {
+            return Err(invalid("data_dir", "must not be empty"));
+        }
+
+        let log = LogConfig {
+            format: match self.log.format.as_deref() {
+                None | Some("text") => LogFormat::Text,
+                Some("json") => LogFormat::Json,
+                Some(o) => {
+                    return Err(invalid(
+                        "log.format",
+                        format!("\"{o}\" is not \"text\" or \"json\""),
+                    ))
+                }
+            },
+            level: self.log.level.unwrap_or_else(|| "info".into()),
+        };
+        if tracing_subscriber::EnvFilter::try_new(&log.level).is_err() {
+            return Err(invalid(
+                "log.level",
+                format!("\"{}\" is not a log filter", log.level),
+            ));
+        }
+
+        let radius = self
+            .radius
+            .map(|r| validate_radius(r, &mut warnings))
+            .transpose()?;
+
+        let primary = match self.primary {
+            None => {
+                return Err(invalid(
+                    "primary",
+                    "missing section [primary] (e.g. backend = \"local\")",
+                ))
+            }
+            Some(p) => match p.backend.as_deref() {
+                Some("local") => {
+                    let l = p.local.unwrap_or_default();
+                    let cfg = LocalPrimaryConfig {
+                        hash_memory_kib: in_range(
+                            "primary.local.hash_memory_kib",
+                            l.hash_memory_kib.unwrap_or(19_456),
+                            8,
+                            4 * 1024 * 1024,
+                        )?,
+                        hash_iterations: in_range(
+                            "primary.local.hash_iterations",
+                            l.hash_iterations.unwrap_or(2),
+                            1,
+                            100,
+                        )?,
+                        hash_parallelism: in_range(
+                            "primary.local.hash_parallelism",
+                            l.hash_parallelism.unwrap_or(1),
+                            1,
+                            16,
+                        )?,
+                    };
+                    if cfg.hash_memory_kib < 8 * cfg.hash_parallelism {
+                        return Err(invalid(
+                            "primary.local.hash_memory_kib",
+                            "must be at least 8 x hash_parallelism",
+                        ));
+                    }
+                    if cfg.hash_memory_kib < 19_456 {
+                        warnings.push(
+                            "primary.local.hash_memory_kib: below the OWASP minimum for argon2id \
+                             (19456 KiB); stolen password hashes will be cheap to crack"
+                                .into(),
+                        );
+                    }
+                    PrimaryConfig::Local(cfg)
+                }
+                Some(other) => {
+                    return Err(invalid(
+                        "primary.backend",
+                        format!("\"{other}\" is not supported yet (use \"local\")"),
+                    ))
+                }
+                None => return Err(invalid("primary.backend", "missing (use \"local\")")),
+            },
+        };
+
+        let f = self.factor;
+        let default_method = match f.default_method.as_deref() {
+            None | Some("totp") => Method::Totp,
+            Some(o) => {
+                return Err(invalid(
+                    "factor.default_method",
+                    format!("\"{o}\" is not supported (use \"totp\")"),
+                ))
+            }
+        };
+        let digits = f.totp.digits.unwrap_or(6);
+        if digits != 6 && digits != 8 {
+            return Err(invalid("factor.totp.digits", "must be 6 or 8"));
+        }
+        let period_secs = f.totp.period_secs.unwrap_or(30);
+        if period_secs != 30 && period_secs != 60 {
+            return Err(invalid("factor.totp.period_secs", "must be 30 or 60"));
+        }
+        let issuer = f.totp.issuer.unwrap_or_else(|| "mfagate".into());
+        if issuer.is_empty() || issuer.contains(':') {
+            return Err(invalid(
+                "factor.totp.issuer",
+                "must be non-empty and contain no ':'",
+            ));
+        }
+        let prompt = f
+            .challenge_prompt
+            .unwrap_or_else(|| "Enter the code from your authenticator app".into());
+        if prompt.is_empty() || prompt.len() > 1000 {
+            return Err(invalid(
+                "factor.challenge_prompt",
+                "must be 1-1000 bytes long",
+            ));
+        }
+        let factor = FactorConfig {
+            default_method,
+            challenge_ttl_secs: in_range(
+                "factor.challenge_ttl_secs",
+                f.challenge_ttl_secs.unwrap_or(300),
+                30,
+                3600,
+            )?,
+            challenge_max_attempts: in_range(
+                "factor.challenge_max_attempts",
+                f.challenge_max_attempts.unwrap_or(3),
+                1,
+                10,
+            )?,
+            challenge_prompt: prompt,
+            totp: TotpConfig {
+                issuer,
+                digits,
+                period_secs,
+                skew_steps: in_range(
+                    "factor.totp.skew_steps",
+                    f.totp.skew_steps.unwrap_or(1),
+                    0,
+                    2,
+                )?,
+            },
+            max_failures: in_range("factor.max_failures", f.max_failures.unwrap_or(5), 1, 100)?,
+            lockout_secs: in_range(
+                "factor.lockout_secs",
+                f.lockout_secs.unwrap_or(900),
+                10,
+                7 * 86_400,
+            )?,
+        };
+        let auth_log = AuthLogConfig {
+            retention_days: in_range(
+                "auth_log.retention_days",
+                self.auth_log.retention_days.unwrap_or(90),
+                1,
+                3650,
+            )?,
+        };
+        Ok(Config {
+            node_name,
+            data_dir,
+            log,
+            radius,
+            primary,
+            factor,
+            auth_log,
+            warnings,
+        })
+    }
+}
+
+fn validate_radius(r: Radius, warnings: &mut Vec<String>) -> Result<RadiusConfig, ConfigError> {
+    if r.listen.is_empty() {
+        return Err(invalid(
+            "radius.listen",
+            "list at least one address (e.g. [\"127.0.0.1:1812\"])",
+        ));
+    }
+    let mut listen = Vec::new();
+    for (i, l) in r.listen.iter().enumerate() {
+        let a: SocketAddr = l.parse().map_err(|_| {
+            invalid(
+                format!("radius.listen[{i}]"),
+                format!("\"{l}\" is not IP:PORT"),
+            )
+        })?;
+        listen.push(a);
+    }
+    if r.clients.is_empty() {
+        return Err(invalid(
+            "radius.clients",
+            "define at least one [[radius.clients]]",
+        ));
+    }
+    let mut clients: Vec<RadiusClient> = Vec::new();
+    for (i, c) in r.clients.into_iter().enumerate() {
+        let key = |k: &str| format!("radius.clients[{i}].{k}");
+        let name = c.name.ok_or_else(|| invalid(key("name"), "missing"))?;
+        if name.is_empty() || clients.iter().any(|o| o.name == name) {
+            return Err(invalid(key("name"), "must be non-empty and unique"));
+        }
+        let addr = c
+            .address
+            .ok_or_else(|| invalid(key("address"), "missing (an IP or CIDR)"))?;
+        let network = IpNet::parse(&addr).ok_or_else(|| {
+            invalid(
+                key("address"),
+                format!("\"{addr}\" is not an IP address or CIDR network (host bits must be 0)"),
+            )
+        })?;
+        if let Some(o) = clients.iter().find(|o| o.network == network) {
+            return Err(invalid(
+                key("address"),
+                format!("{addr} is already the address of client \"{}\"", o.name),
+            ));
+        }
+        let sources = [
+            c.secret.is_some(),
+            c.secret_file.is_some(),
+            c.secret_env.is_some(),
+        ];
+        if sources.iter().filter(|s| **s).count() != 1 {
+            return Err(invalid(
+                key("secret"),
+                "set exactly one of secret, secret_file, secret_env",
+            ));
+        }
+        if c.create_secret_file && c.secret_file.is_none() {
+            return Err(invalid(
+                key("create_secret_file"),
+                "only meaningful with secret_file",
+            ));
+        }
+        let secret = if let Some(s) = c.secret {
+            check_secret_len(&key("secret"), s.as_bytes())?;
+            SecretSource::Value(Secret::new(s.into_bytes()))
+        } else if let Some(var) = c.secret_env {
+            let v = std::env::var(&var).map_err(|_| {
+                invalid(
+                    key("secret_env"),
+                    format!("environment variable {var} is not set"),
+                )
+            })?;
+            check_secret_len(&key("secret_env"), v.as_bytes())?;
+            SecretSource::Value(Secret::new(v.into_bytes()))
+        } else {
+            let path = c.secret_file.unwrap_or_default();
+            let src = SecretSource::File {
+                path: path.clone(),
+                create: c.create_secret_file,
+            };
+            if path.exists() || !c.create_secret_file {
+                src.load(&key("secret_file"))?;
+            }
+            src
+        };
+        if let SecretSource::Value(v) = &secret {
+            if v.expose().len() < RECOMMENDED_SECRET_LEN {
+                warnings.push(format!(
+                    "{}: shared secret shorter than {RECOMMENDED_SECRET_LEN} bytes; use a longer random one",
+                    key("secret")
+                ));
+            }
+        }
+        let require_ma = c.require_message_authenticator.unwrap_or(true);
+        if !require_ma {
+            warnings.push(format!(
+                "{}: false leaves this client open to BlastRADIUS (CVE-2024-3596) forgeries",
+                key("require_message_authenticator")
+            ));
+        }
+        let otp_mode = match c.otp_mode.as_deref() {
+            None | Some("challenge") => OtpMode::Challenge,
+            Some("append") => OtpMode::Append,
+            Some(o) => {
+                return Err(invalid(
+                    key("otp_mode"),
+                    format!("\"{o}\" is not \"challenge\" or \"append\""),
+                ))
+            }
+        };
+        let otp_delimiter = c.otp_delimiter.unwrap_or_else(|| ",".into());
+        if otp_delimiter.is_empty() || otp_delimiter.chars().any(|ch| ch.is_ascii_digit()) {
+            return Err(invalid(
+                key("otp_delimiter"),
+                "must be non-empty and contain no digit",
+            ));
+        }
+        clients.push(RadiusClient {
+            name,
+            network,
+            secret,
+            require_message_authenticator: require_ma,
+            otp_mode,
+            otp_delimiter,
+        });
+    }
+    Ok(RadiusConfig {
+        listen,
+        clients,
+        max_in_flight: in_range(
+            "radius.max_in_flight",
+            r.max_in_flight.unwrap_or(1024),
+            1,
+            100_000,
+        )?,
+        reply_cache_secs: in_range(
+            "radius.reply_cache_secs",
+            r.reply_cache_secs.unwrap_or(30),
+            30,
+            600,
+        )?,
+        reply_cache_max_entries: in_range(
+            "radius.reply_cache_max_entries",
+            r.reply_cache_max_entries.unwrap_or(200_000),
+            1_000,
+            10_000_000,
+        )?,
+    })
+}

@@ -1,0 +1,405 @@
+//! The RADIUS front-end (RFC 2865 over UDP): client lookup by source address, the
+//! BlastRADIUS-safe Message-Authenticator rules, duplicate detection, and the translation of
+//! Access-Requests into [`AuthRequest`]s and of [`Decision`]s into replies
+//! ([`decision_to_reply`] is the only place that chooses a reply code).
+//!
+//! Order of work for each datagram, cheapest and most restrictive first: size, known client,
+//! parse, code, Message-Authenticator, User-Password shape; only then the duplicate cache and
+//! a slot among `max_in_flight`. Anything that fails before the cache is dropped silently and
+//! leaves no trace in it.
+
+pub mod cache;
+pub mod codec;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::net::UdpSocket;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::{split_appended_code, AuthRequest, Credential, Decision, Pipeline};
+use crate::clock::SharedClock;
+use crate::config::{canonical_ip, OtpMode, RadiusClient, RadiusConfig, Secret};
+use cache::{Begin, ReplyCache};
+use codec::*;
+
+/// A configured client with its secret loaded.
+pub struct Client {
+    pub cfg: RadiusClient,
+    pub secret: Secret<Vec<u8>>,
+}
+
+/// Counters of what was dropped and why; exposed for tests and, later, metrics.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub unknown_client: AtomicU64,
+    pub malformed: AtomicU64,
+    pub bad_authenticator: AtomicU64,
+    pub missing_authenticator: AtomicU64,
+    pub duplicates_dropped: AtomicU64,
+    pub duplicates_answered: AtomicU64,
+    pub overloaded: AtomicU64,
+    pub answered: AtomicU64,
+    pub unanswered_errors: AtomicU64,
+}
+
+pub struct RadiusFrontend {
+    clients: Vec<Client>,
+    pipeline: Arc<Pipeline>,
+    clock: SharedClock,
+    cache: Mutex<ReplyCache>,
+    in_flight: Arc<Semaphore>,
+    log_limit: Mutex<LogLimiter>,
+    pub stats: Stats,
+}
+
+/// At most one warning per kind every 10 s, so a flood cannot fill the disk with logs.
+#[derive(Default)]
+struct LogLimiter {
+    last_ms: [u64; 3],
+    suppressed: [u64; 3],
+}
+
+#[derive(Clone, Copy)]
+enum Noise {
+    UnknownClient = 0,
+    BadPacket = 1,
+    Overloaded = 2,
+}
+
+/// What the UDP loop extracts from a request before handing it to a task.
+struct Incoming {
+    src: SocketAddr,
+    client: usize,
+    code: u8,
+    identifier: u8,
+    authenticator: [u8; 16],
+    user_name: Option<String>,
+    password: Option<Vec<u8>>,
+    has_chap: bool,
+    state: Option<Vec<u8>>,
+    proxy_states: Vec<Vec<u8>>,
+}
+
+impl RadiusFrontend {
+    pub fn new(
+        cfg: &RadiusConfig,
+        clients: Vec<Client>,
+        pipeline: Arc<Pipeline>,
+        clock: SharedClock,
+    ) -> Self {
+        Self {
+            clients,
+            pipeline,
+            clock,
+            cache: Mutex::new(ReplyCache::new(
+                cfg.reply_cache_secs * 1000,
+                cfg.reply_cache_max_entries,
+            )),
+            in_flight: Arc::new(Semaphore::new(cfg.max_in_flight)),
+            log_limit: Mutex::new(LogLimiter::default()),
+            stats: Stats::default(),
+        }
+    }
+
+    /// Requests in the duplicate cache (in progress or answered).
+    pub fn cache_len(&self) -> usize {
+        self.lock_cache().len()
+    }
+
+    /// The most specific configured network containing `ip`.
+    fn client_for(&self, ip: IpAddr) -> Option<usize> {
+        let ip = canonical_ip(ip);
+        self.clients
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.cfg.network.contains(ip))
+            .max_by_key(|(_, c)| c.cfg.network.prefix)
+            .map(|(i, _)| i)
+    }
+
+    pub async fn run(self: Arc<Self>, socket: Arc<UdpSocket>, cancel: CancellationToken) {
+        let mut buf = vec![0u8; MAX_PACKET_LEN + 1];
+        loop {
+            let (n, src) = tokio::select! {
+                _ = cancel.cancelled() => break,
+                r = socket.recv_from(&mut buf) => match r {
+                    Ok(x) => x,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "radius: receive error");
+                        continue;
+                    }
+                },
+            };
+            match self.screen(&buf[..n], src) {
+                Screened::Drop => {}
+                Screened::Reply(bytes) => {
+                    let _ = socket.send_to(&bytes, src).await;
+                }
+                Screened::Work(incoming, permit) => {
+                    let me = self.clone();
+                    let sock = socket.clone();
+                    tokio::spawn(async move {
+                        let _permit = permit;
+                        me.answer(incoming, &sock).await;
+                    });
+                }
+            }
+        }
+    }
+
+    fn note(&self, kind: Noise, msg: &str, src: SocketAddr) {
+        let now = self.clock.now_ms();
+        let mut l = self.log_limit.lock().unwrap_or_else(|p| p.into_inner());
+        let i = kind as usize;
+        if now.saturating_sub(l.last_ms[i]) >= 10_000 {
+            let suppressed = std::mem::take(&mut l.suppressed[i]);
+            l.last_ms[i] = now;
+            drop(l);
+            tracing::warn!(source = %src, suppressed, "radius: {msg}");
+        } else {
+            l.suppressed[i] += 1;
+        }
+    }
+
+    fn screen(&self, datagram: &[u8], src: SocketAddr) -> Screened {
+        if datagram.len() > MAX_PACKET_LEN {
+            self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+            self.note(Noise::BadPacket, "dropped a datagram over 4096 octets", src);
+            return Screened::Drop;
+        }
+        let Some(ci) = self.client_for(src.ip()) else {
+            self.stats.unknown_client.fetch_add(1, Ordering::Relaxed);
+            self.note(
+                Noise::UnknownClient,
+                "dropped a packet from an unknown client",
+                src,
+            );
+            return Screened::Drop;
+        };
+        let client = &self.clients[ci];
+        let secret = client.secret.expose();
+        let pkt = match Packet::parse(datagram) {
+            Ok(p) => p,
+            Err(e) => {
+                self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+                self.note(
+                    Noise::BadPacket,
+                    &format!("dropped a malformed packet: {e}"),
+                    src,
+                );
+                return Screened::Drop;
+            }
+        };
+        if pkt.code != ACCESS_REQUEST && pkt.code != STATUS_SERVER {
+            self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+            self.note(
+                Noise::BadPacket,
+                &format!("dropped a packet with code {}", pkt.code),
+                src,
+            );
+            return Screened::Drop;
+        }
+        if pkt.has_message_authenticator() {
+            if pkt.verify_request_message_authenticator(secret).is_err() {
+                self.stats.bad_authenticator.fetch_add(1, Ordering::Relaxed);
+                self.note(
+                    Noise::BadPacket,
+                    &format!(
+                        "dropped a packet whose Message-Authenticator does not verify \
+                         (wrong shared secret for client \"{}\"?)",
+                        client.cfg.name
+                    ),
+                    src,
+                );
+                return Screened::Drop;
+            }
+        } else if client.cfg.require_message_authenticator || pkt.code == STATUS_SERVER {
+            // RFC 5997 §3 requires Message-Authenticator in every Status-Server.
+            self.stats
+                .missing_authenticator
+                .fetch_add(1, Ordering::Relaxed);
+            self.note(
+                Noise::BadPacket,
+                &format!(
+                    "dropped a request without Message-Authenticator from client \"{}\"",
+                    client.cfg.name
+                ),
+                src,
+            );
+            return Screened::Drop;
+        }
+        if pkt.code == STATUS_SERVER {
+            // Answered at once and never cached (RFC 5997 §3).
+            return match encode_response(
+                ACCESS_ACCEPT,
+                pkt.identifier,
+                &pkt.authenticator,
+                &[],
+                secret,
+            ) {
+                Some(b) => Screened::Reply(b),
+                None => Screened::Drop,
+            };
+        }
+        let password = match pkt.attr(ATTR_USER_PASSWORD) {
+            Some(hidden) => match decode_user_password(hidden, secret, &pkt.authenticator) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+                    self.note(Noise::BadPacket, &format!("dropped a request: {e}"), src);
+                    return Screened::Drop;
+                }
+            },
+            None => None,
+        };
+        match self.lock_cache().begin(
+            (src, pkt.identifier),
+            pkt.authenticator,
+            self.clock.now_ms(),
+        ) {
+            Begin::New => {}
+            Begin::InProgress => {
+                self.stats
+                    .duplicates_dropped
+                    .fetch_add(1, Ordering::Relaxed);
+                return Screened::Drop;
+            }
+            Begin::Answered(bytes) => {
+                self.stats
+                    .duplicates_answered
+                    .fetch_add(1, Ordering::Relaxed);
+                return Screened::Reply(bytes.to_vec());
+            }
+        }
+        let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
+            self.lock_cache()
+                .abandon((src, pkt.identifier), pkt.authenticator);
+            self.stats.overloaded.fetch_add(1, Ordering::Relaxed);
+            self.note(
+                Noise::Overloaded,
+                "overloaded: dropped a request (max_in_flight reached)",
+                src,
+            );
+            return Screened::Drop;
+        };
+        Screened::Work(
+            Incoming {
+                src,
+                client: ci,
+                code: pkt.code,
+                identifier: pkt.identifier,
+                authenticator: pkt.authenticator,
+                user_name: pkt
+                    .attr(ATTR_USER_NAME)
+                    .map(|u| String::from_utf8_lossy(u).into_owned()),
+                password,
+                has_chap: pkt.attr(ATTR_CHAP_PASSWORD).is_some(),
+                state: pkt.attr(ATTR_STATE).map(<[u8]>::to_vec),
+                proxy_states: pkt.attrs_of(ATTR_PROXY_STATE).map(<[u8]>::to_vec).collect(),
+            },
+            permit,
+        )
+    }
+
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, ReplyCache> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn answer(&self, inc: Incoming, socket: &UdpSocket) {
+        let client = &self.clients[inc.client];
+        let key = (inc.src, inc.identifier);
+        let request = translate(&inc, &client.cfg);
+        let decision = match self.pipeline.authenticate(request).await {
+            Ok(d) => d,
+            Err(e) => {
+                // No answer: the NAS retries or fails over to another server.
+                self.stats.unanswered_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, client = %client.cfg.name, "radius: request not answered");
+                self.lock_cache().abandon(key, inc.authenticator);
+                return;
+            }
+        };
+        debug_assert_eq!(inc.code, ACCESS_REQUEST);
+        let (code, mut attrs) = decision_to_reply(&decision);
+        for ps in &inc.proxy_states {
+            push_attr(&mut attrs, ATTR_PROXY_STATE, ps);
+        }
+        let Some(bytes) = encode_response(
+            code,
+            inc.identifier,
+            &inc.authenticator,
+            &attrs,
+            client.secret.expose(),
+        ) else {
+            tracing::error!("radius: reply does not fit into 4096 octets");
+            self.lock_cache().abandon(key, inc.authenticator);
+            return;
+        };
+        let bytes: Arc<[u8]> = bytes.into();
+        self.lock_cache()
+            .complete(key, inc.authenticator, bytes.clone(), self.clock.now_ms());
+        self.stats.answered.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = socket.send_to(&bytes, inc.src).await {
+            tracing::debug!(error = %e, "radius: send failed");
+        }
+    }
+}
+
+enum Screened {
+    Drop,
+    Reply(Vec<u8>),
+    Work(Incoming, tokio::sync::OwnedSemaphorePermit),
+}
+
+/// Access-Request → [`AuthRequest`].
+fn translate(inc: &Incoming, client: &RadiusClient) -> AuthRequest {
+    let credential = match (&inc.password, &inc.state) {
+        (Some(pw), _) => match String::from_utf8(pw.clone()) {
+            Err(_) => Credential::Unsupported("User-Password is not UTF-8"),
+            Ok(pw) => match (&inc.state, client.otp_mode) {
+                (Some(state), _) => Credential::ChallengeResponse {
+                    state: state.clone(),
+                    code: Secret::new(pw),
+                },
+                (None, OtpMode::Challenge) => Credential::Password(Secret::new(pw)),
+                (None, OtpMode::Append) => {
+                    let (password, code) = split_appended_code(&pw, &client.otp_delimiter)
+                        .map(|(p, c)| (p.to_owned(), c.to_owned()))
+                        .unwrap_or((pw, String::new()));
+                    Credential::PasswordAndCode {
+                        password: Secret::new(password),
+                        code: Secret::new(code),
+                    }
+                }
+            },
+        },
+        (None, _) if inc.has_chap => {
+            Credential::Unsupported("CHAP (the password must reach the primary: use PAP)")
+        }
+        (None, _) => Credential::Unsupported("no User-Password"),
+    };
+    AuthRequest {
+        user_name: inc.user_name.clone().unwrap_or_default(),
+        client_name: client.name.clone(),
+        client_ip: canonical_ip(inc.src.ip()),
+        credential,
+    }
+}
+
+/// [`Decision`] → reply code and attributes (Message-Authenticator is added first by the
+/// encoder). Every rejection is the same bare Access-Reject, whatever its reason.
+pub fn decision_to_reply(decision: &Decision) -> (u8, Vec<u8>) {
+    let mut attrs = Vec::new();
+    match decision {
+        Decision::Accept => (ACCESS_ACCEPT, attrs),
+        Decision::Reject => (ACCESS_REJECT, attrs),
+        Decision::Challenge { state, prompt } => {
+            push_attr(&mut attrs, ATTR_REPLY_MESSAGE, prompt.as_bytes());
+            push_attr(&mut attrs, ATTR_STATE, state);
+            (ACCESS_CHALLENGE, attrs)
+        }
+    }
+}

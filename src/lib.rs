@@ -1,0 +1,18 @@
+//! mfagate: an on-premises multi-factor authentication gateway.
+//!
+//! Data flows one way: a front-end ([`frontend`]) parses the wire protocol and builds an
+//! [`auth::AuthRequest`]; the [`auth::Pipeline`] decides (primary, then second factor, with the
+//! policy and the audit record); back-ends ([`primary`], [`factor`], [`store`]) only talk to
+//! what they wrap. The binary (`main.rs`) only parses the command line and calls [`cli`].
+
+pub mod admin;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod factor;
+pub mod frontend;
+pub mod primary;
+pub mod server;
+pub mod store;
+pub mod timefmt;

@@ -1,0 +1,164 @@
+//! Runs the daemon: takes already-bound sockets (so tests bind port 0 and the binary binds
+//! the configured addresses), starts every listener and the housekeeping task under one
+//! [`CancellationToken`], and returns when it is cancelled.
+
+use std::sync::Arc;
+
+use tokio::net::{UdpSocket, UnixListener};
+use tokio_util::sync::CancellationToken;
+
+use crate::admin::{self, AdminContext};
+use crate::auth::Pipeline;
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::frontend::radius::{Client, RadiusFrontend};
+use crate::store::Store;
+
+/// How many change-log entries of its own a node keeps (the future replication feed).
+const CHANGELOG_KEEP: u64 = 1_000_000;
+const HOUSEKEEPING_EVERY_MS: u64 = 60_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("{0}")]
+    Auth(#[from] crate::auth::AuthError),
+    #[error("cannot bind {what}: {source}")]
+    Bind {
+        what: String,
+        source: std::io::Error,
+    },
+}
+
+pub struct Listeners {
+    pub radius: Vec<UdpSocket>,
+    pub admin: Option<UnixListener>,
+}
+
+/// Binds what the configuration names. Must run inside a tokio runtime.
+pub fn bind(cfg: &Config) -> Result<Listeners, ServerError> {
+    let mut radius = Vec::new();
+    if let Some(r) = &cfg.radius {
+        for addr in &r.listen {
+            let s = std::net::UdpSocket::bind(addr)
+                .and_then(|s| {
+                    s.set_nonblocking(true)?;
+                    UdpSocket::from_std(s)
+                })
+                .map_err(|source| ServerError::Bind {
+                    what: format!("radius.listen {addr}"),
+                    source,
+                })?;
+            radius.push(s);
+        }
+    }
+    crate::config::create_private_dir(&cfg.data_dir).map_err(|source| ServerError::Bind {
+        what: format!("data_dir {}", cfg.data_dir.display()),
+        source,
+    })?;
+    let path = cfg.admin_socket_path();
+    let admin = admin::bind(&path).map_err(|source| ServerError::Bind {
+        what: format!("admin socket {}", path.display()),
+        source,
+    })?;
+    Ok(Listeners {
+        radius,
+        admin: Some(admin),
+    })
+}
+
+/// A running daemon's handles, for tests that look inside.
+pub struct Running {
+    pub radius: Option<Arc<RadiusFrontend>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    pub async fn join(self) {
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Starts everything and returns at once; the tasks stop when `cancel` fires.
+pub fn start(
+    cfg: Arc<Config>,
+    store: Store,
+    clock: SharedClock,
+    listeners: Listeners,
+    cancel: CancellationToken,
+) -> Result<Running, ServerError> {
+    for w in &cfg.warnings {
+        tracing::warn!("config: {w}");
+    }
+    let pipeline = Arc::new(Pipeline::new(cfg.clone(), store.clone(), clock.clone())?);
+    let mut tasks = Vec::new();
+    let mut radius = None;
+    if let Some(rcfg) = &cfg.radius {
+        let mut clients = Vec::new();
+        for (i, c) in rcfg.clients.iter().enumerate() {
+            let secret = c.secret.load(&format!("radius.clients[{i}].secret_file"))?;
+            clients.push(Client {
+                cfg: c.clone(),
+                secret,
+            });
+        }
+        let fe = Arc::new(RadiusFrontend::new(
+            rcfg,
+            clients,
+            pipeline.clone(),
+            clock.clone(),
+        ));
+        for s in listeners.radius {
+            if let Ok(a) = s.local_addr() {
+                tracing::info!(address = %a, "radius: listening");
+            }
+            tasks.push(tokio::spawn(fe.clone().run(Arc::new(s), cancel.clone())));
+        }
+        radius = Some(fe);
+    }
+    if let Some(l) = listeners.admin {
+        let ctx = Arc::new(AdminContext {
+            cfg: cfg.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+        });
+        tasks.push(tokio::spawn(admin::serve(l, ctx, cancel.clone())));
+    }
+    tasks.push(tokio::spawn(housekeeping(
+        cfg.clone(),
+        store,
+        clock,
+        cancel,
+    )));
+    Ok(Running { radius, tasks })
+}
+
+async fn housekeeping(
+    cfg: Arc<Config>,
+    store: Store,
+    clock: SharedClock,
+    cancel: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(HOUSEKEEPING_EVERY_MS));
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        let now = clock.now_ms();
+        let before = now.saturating_sub(cfg.auth_log.retention_days * 86_400_000);
+        match store
+            .write(move |tx| tx.purge(now, before, CHANGELOG_KEEP, 10_000))
+            .await
+        {
+            Ok(n) if n > 0 => tracing::debug!(removed = n, "housekeeping"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+        }
+    }
+}

@@ -1,0 +1,502 @@
+//! The embedded store: users (directory data), login state (challenges, TOTP replay guard,
+//! failure counters), the authentication log, and the change log that replication will ship.
+//!
+//! Writes: one writer thread owns every write transaction. Callers hand it a closure through
+//! [`Store::write`]; the thread runs all closures that are waiting in one transaction and
+//! commits them with one fsync (group commit), then answers each caller. Every logged mutation
+//! goes through [`Tx`], which appends a [`model::Change`] to the change log in the same
+//! transaction. A closure must do its checks before its first write: a closure that returns an
+//! error after writing does not roll those writes back (the batch commits as a whole).
+//!
+//! Reads use read transactions directly from the caller's thread; they never wait for writes.
+
+pub mod model;
+mod seal;
+pub mod tables;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
+use tokio::sync::oneshot;
+
+use model::*;
+pub use seal::SeedSealer;
+use tables::*;
+
+/// Largest number of callers folded into one commit.
+const MAX_BATCH: usize = 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store: {0}")]
+    Db(#[from] redb::Error),
+    #[error("the store {0} is in use by another mfagate process")]
+    Locked(PathBuf),
+    #[error("store record does not decode: {0}")]
+    Decode(#[from] serde_json::Error),
+    #[error("seed key file: {0}")]
+    KeyFile(String),
+    #[error("a TOTP seed does not open with this data directory's key")]
+    Sealing,
+    #[error("the store's writer has stopped")]
+    Closed,
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Db(e.into())
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::DatabaseError
+);
+
+type Completion = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
+type Job = Box<dyn for<'a> FnOnce(&mut Tx<'a>) -> Completion + Send>;
+
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Arc<Database>,
+    jobs: Option<mpsc::Sender<Job>>,
+    writer: Option<JoinHandle<()>>,
+    node_id: u64,
+    sealer: SeedSealer,
+    path: PathBuf,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the channel ends the writer; joining releases the file lock before return.
+        self.jobs.take();
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .field("node_id", &self.inner.node_id)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store in `data_dir`: `mfagate.redb` and the seed key `seed.key`.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        crate::config::create_private_dir(data_dir)
+            .map_err(|e| StoreError::KeyFile(format!("{}: {e}", data_dir.display())))?;
+        let sealer = SeedSealer::load_or_create(&data_dir.join("seed.key"))?;
+        let path = data_dir.join("mfagate.redb");
+        let db = match Database::create(&path) {
+            Ok(db) => db,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Err(StoreError::Locked(path)),
+            Err(e) => return Err(e.into()),
+        };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+        }
+        let (node_id, seq) = init_tables(&db)?;
+        let db = Arc::new(db);
+        let (tx, rx) = mpsc::channel::<Job>();
+        let wdb = db.clone();
+        let writer = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || writer_loop(wdb, rx, node_id, seq))
+            .map_err(|e| StoreError::KeyFile(format!("cannot start writer thread: {e}")))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db,
+                jobs: Some(tx),
+                writer: Some(writer),
+                node_id,
+                sealer,
+                path,
+            }),
+        })
+    }
+
+    pub fn node_id(&self) -> u64 {
+        self.inner.node_id
+    }
+
+    pub fn sealer(&self) -> &SeedSealer {
+        &self.inner.sealer
+    }
+
+    /// Runs `f` in the writer's next transaction and returns its result once that transaction
+    /// is durable on disk.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(&mut Tx<'a>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (done_tx, done_rx) = oneshot::channel::<Result<T, StoreError>>();
+        let job: Job = Box::new(move |tx: &mut Tx<'_>| {
+            let result = f(tx);
+            Box::new(move |commit: Result<(), &StoreError>| {
+                let out = match commit {
+                    Ok(()) => result,
+                    Err(e) => Err(StoreError::KeyFile(format!("commit failed: {e}"))),
+                };
+                let _ = done_tx.send(out);
+            })
+        });
+        self.inner
+            .jobs
+            .as_ref()
+            .ok_or(StoreError::Closed)?
+            .send(job)
+            .map_err(|_| StoreError::Closed)?;
+        done_rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&Reader) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let txn = self.inner.db.begin_read()?;
+        f(&Reader { txn })
+    }
+}
+
+fn init_tables(db: &Database) -> Result<(u64, u64), StoreError> {
+    let txn = db.begin_write()?;
+    let ids = {
+        let mut meta = txn.open_table(META)?;
+        txn.open_table(USERS)?;
+        txn.open_table(CHALLENGES)?;
+        txn.open_table(TOTP_STEPS)?;
+        txn.open_table(FACTOR_FAILURES)?;
+        txn.open_table(AUTH_LOG)?;
+        txn.open_table(CHANGELOG)?;
+        let existing = meta.get("node_id")?.map(|v| be_u64(v.value()));
+        let node_id = match existing {
+            Some(id) => id,
+            None => {
+                let mut b = [0u8; 8];
+                getrandom::getrandom(&mut b).map_err(|e| StoreError::KeyFile(e.to_string()))?;
+                let id = u64::from_be_bytes(b);
+                meta.insert("node_id", id.to_be_bytes().as_slice())?;
+                meta.insert("schema", 1u64.to_be_bytes().as_slice())?;
+                id
+            }
+        };
+        let seq = meta.get("seq")?.map(|v| be_u64(v.value())).unwrap_or(0);
+        (node_id, seq)
+    };
+    txn.commit()?;
+    Ok(ids)
+}
+
+fn be_u64(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    let n = b.len().min(8);
+    a[8 - n..].copy_from_slice(&b[..n]);
+    u64::from_be_bytes(a)
+}
+
+fn writer_loop(db: Arc<Database>, rx: mpsc::Receiver<Job>, node_id: u64, mut seq: u64) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let txn = match db.begin_write() {
+            Ok(t) => t,
+            Err(e) => {
+                // Dropping the jobs drops their senders: callers see StoreError::Closed.
+                tracing::error!(error = %e, "store: cannot begin a write transaction");
+                continue;
+            }
+        };
+        let start_seq = seq;
+        let mut completions = Vec::with_capacity(jobs.len());
+        {
+            let mut tx = Tx {
+                txn: &txn,
+                node_id,
+                seq: &mut seq,
+            };
+            for job in jobs {
+                completions.push(job(&mut tx));
+            }
+        }
+        let result = (|| -> Result<(), StoreError> {
+            if seq != start_seq {
+                txn.open_table(META)?
+                    .insert("seq", seq.to_be_bytes().as_slice())?;
+            }
+            txn.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "store: commit failed");
+            seq = start_seq;
+        }
+        for c in completions {
+            c(result.as_ref().map(|_| ()));
+        }
+    }
+}
+
+/// The writer's view of one transaction. Logged mutations append to the change log.
+pub struct Tx<'a> {
+    txn: &'a WriteTransaction,
+    node_id: u64,
+    seq: &'a mut u64,
+}
+
+impl Tx<'_> {
+    fn log(&mut self, change: &Change) -> Result<u64, StoreError> {
+        *self.seq += 1;
+        let bytes = serde_json::to_vec(change)?;
+        self.txn
+            .open_table(CHANGELOG)?
+            .insert((self.node_id, *self.seq), bytes.as_slice())?;
+        Ok(*self.seq)
+    }
+
+    pub fn user(&self, key: &str) -> Result<Option<UserRecord>, StoreError> {
+        get_json(&self.txn.open_table(USERS)?, key)
+    }
+
+    pub fn put_user(&mut self, key: &str, user: &UserRecord) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(user)?;
+        self.txn.open_table(USERS)?.insert(key, bytes.as_slice())?;
+        self.log(&Change::PutUser {
+            key: key.to_owned(),
+            user: user.clone(),
+        })?;
+        Ok(())
+    }
+
+    pub fn delete_user(&mut self, key: &str) -> Result<bool, StoreError> {
+        let existed = self.txn.open_table(USERS)?.remove(key)?.is_some();
+        if existed {
+            self.log(&Change::DeleteUser {
+                key: key.to_owned(),
+            })?;
+        }
+        Ok(existed)
+    }
+
+    pub fn challenge(&self, id: &[u8]) -> Result<Option<ChallengeRecord>, StoreError> {
+        get_json(&self.txn.open_table(CHALLENGES)?, id)
+    }
+
+    pub fn put_challenge(&mut self, id: &[u8], c: &ChallengeRecord) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(c)?;
+        self.txn
+            .open_table(CHALLENGES)?
+            .insert(id, bytes.as_slice())?;
+        self.log(&Change::PutChallenge {
+            id: hex(id),
+            challenge: c.clone(),
+        })?;
+        Ok(())
+    }
+
+    pub fn totp_step(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .txn
+            .open_table(TOTP_STEPS)?
+            .get(key)?
+            .map(|v| v.value()))
+    }
+
+    pub fn set_totp_step(&mut self, key: &str, step: u64) -> Result<(), StoreError> {
+        self.txn.open_table(TOTP_STEPS)?.insert(key, step)?;
+        self.log(&Change::TotpStep {
+            key: key.to_owned(),
+            step,
+        })?;
+        Ok(())
+    }
+
+    pub fn failures(&self, key: &str) -> Result<FactorFailures, StoreError> {
+        Ok(get_json(&self.txn.open_table(FACTOR_FAILURES)?, key)?.unwrap_or_default())
+    }
+
+    pub fn set_failures(&mut self, key: &str, f: &FactorFailures) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(f)?;
+        self.txn
+            .open_table(FACTOR_FAILURES)?
+            .insert(key, bytes.as_slice())?;
+        self.log(&Change::FactorFailures {
+            key: key.to_owned(),
+            failures: f.clone(),
+        })?;
+        Ok(())
+    }
+
+    pub fn append_auth(&mut self, record: &AuthRecord) -> Result<(), StoreError> {
+        let seq = *self.seq + 1;
+        let bytes = serde_json::to_vec(record)?;
+        self.txn
+            .open_table(AUTH_LOG)?
+            .insert((record.time_ms, self.node_id, seq), bytes.as_slice())?;
+        self.log(&Change::AuthLog {
+            time_ms: record.time_ms,
+            seq,
+            record: record.clone(),
+        })?;
+        Ok(())
+    }
+
+    /// Local housekeeping, deliberately not in the change log: every node expires its own
+    /// copies by the same rules. Returns how many rows went, at most `limit` per table.
+    pub fn purge(
+        &mut self,
+        now_ms: u64,
+        auth_log_before_ms: u64,
+        changelog_keep: u64,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        {
+            let mut t = self.txn.open_table(CHALLENGES)?;
+            let mut expired = Vec::new();
+            for row in t.iter()? {
+                let (k, v) = row?;
+                let dead = serde_json::from_slice::<ChallengeRecord>(v.value())
+                    .map(|c| c.expires_ms <= now_ms)
+                    .unwrap_or(true);
+                if dead {
+                    expired.push(k.value().to_vec());
+                }
+                if expired.len() >= limit {
+                    break;
+                }
+            }
+            for k in expired {
+                t.remove(k.as_slice())?;
+                removed += 1;
+            }
+        }
+        {
+            let mut t = self.txn.open_table(AUTH_LOG)?;
+            let old: Vec<(u64, u64, u64)> = t
+                .range(..(auth_log_before_ms, 0, 0))?
+                .take(limit)
+                .filter_map(|r| r.ok().map(|(k, _)| k.value()))
+                .collect();
+            for k in old {
+                t.remove(k)?;
+                removed += 1;
+            }
+        }
+        {
+            let mut t = self.txn.open_table(CHANGELOG)?;
+            let own_first = *self.seq + 1 - changelog_keep.min(*self.seq + 1);
+            let old: Vec<(u64, u64)> = t
+                .range((self.node_id, 0)..(self.node_id, own_first))?
+                .take(limit)
+                .filter_map(|r| r.ok().map(|(k, _)| k.value()))
+                .collect();
+            for k in old {
+                t.remove(k)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+fn get_json<K, T>(
+    t: &impl ReadableTable<K, &'static [u8]>,
+    key: K::SelfType<'_>,
+) -> Result<Option<T>, StoreError>
+where
+    K: redb::Key + 'static,
+    T: serde::de::DeserializeOwned,
+{
+    match t.get(key)? {
+        Some(v) => Ok(Some(serde_json::from_slice(v.value())?)),
+        None => Ok(None),
+    }
+}
+
+/// A change-log entry with its (node id, sequence) key.
+pub type ChangeEntry = ((u64, u64), Change);
+
+/// A consistent snapshot for reads.
+pub struct Reader {
+    txn: ReadTransaction,
+}
+
+impl Reader {
+    pub fn user(&self, key: &str) -> Result<Option<UserRecord>, StoreError> {
+        get_json(&self.txn.open_table(USERS)?, key)
+    }
+
+    pub fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let t = self.txn.open_table(USERS)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (_, v) = row?;
+            out.push(serde_json::from_slice(v.value())?);
+        }
+        Ok(out)
+    }
+
+    pub fn challenge(&self, id: &[u8]) -> Result<Option<ChallengeRecord>, StoreError> {
+        get_json(&self.txn.open_table(CHALLENGES)?, id)
+    }
+
+    pub fn totp_step(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .txn
+            .open_table(TOTP_STEPS)?
+            .get(key)?
+            .map(|v| v.value()))
+    }
+
+    pub fn failures(&self, key: &str) -> Result<FactorFailures, StoreError> {
+        Ok(get_json(&self.txn.open_table(FACTOR_FAILURES)?, key)?.unwrap_or_default())
+    }
+
+    /// Authentication records at or after `since_ms`, oldest first, at most `limit`.
+    pub fn auth_log(&self, since_ms: u64, limit: usize) -> Result<Vec<AuthRecord>, StoreError> {
+        let t = self.txn.open_table(AUTH_LOG)?;
+        let mut out = Vec::new();
+        for row in t.range((since_ms, 0, 0)..)?.take(limit) {
+            let (_, v) = row?;
+            out.push(serde_json::from_slice(v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The change log in (node, seq) order; replication and tests read it.
+    pub fn changes(&self) -> Result<Vec<ChangeEntry>, StoreError> {
+        let t = self.txn.open_table(CHANGELOG)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            out.push((k.value(), serde_json::from_slice(v.value())?));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,129 @@
+//! Records kept in the store and the change-log entries that describe writes to them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Method;
+
+/// A TOTP seed sealed with the data directory's key (ChaCha20-Poly1305, the user key as AAD).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SealedSeed {
+    pub nonce: String,
+    pub ciphertext: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UserRecord {
+    /// The name as the administrator typed it; the table key is its lower-case form.
+    pub name: String,
+    pub enabled: bool,
+    pub method: Method,
+    /// argon2id PHC string; `None` when the password lives elsewhere or is not set yet.
+    pub password_hash: Option<String>,
+    pub totp: Option<SealedSeed>,
+    pub created_ms: u64,
+    pub updated_ms: u64,
+    /// Bumped on every change; replication keeps the higher version.
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChallengeRecord {
+    pub user_key: String,
+    pub client: String,
+    pub created_ms: u64,
+    pub expires_ms: u64,
+    pub attempts_left: u32,
+    pub consumed: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FactorFailures {
+    /// Failed codes in a row.
+    pub count: u32,
+    /// The second factor is refused until this instant (0 = not locked).
+    pub locked_until_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthResult {
+    Accept,
+    Reject,
+    Challenge,
+}
+
+impl AuthResult {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AuthResult::Accept => "accept",
+            AuthResult::Reject => "reject",
+            AuthResult::Challenge => "challenge",
+        }
+    }
+}
+
+/// One authentication decision, as the retired MFA Server reported it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuthRecord {
+    pub time_ms: u64,
+    pub node: String,
+    pub user: String,
+    pub client_name: String,
+    pub client_ip: String,
+    pub method: String,
+    pub result: AuthResult,
+    pub reason: String,
+}
+
+/// A change-log entry: a whole record put or deleted, so applying one twice is harmless.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Change {
+    PutUser {
+        key: String,
+        user: UserRecord,
+    },
+    DeleteUser {
+        key: String,
+    },
+    PutChallenge {
+        id: String,
+        challenge: ChallengeRecord,
+    },
+    DeleteChallenge {
+        id: String,
+    },
+    TotpStep {
+        key: String,
+        step: u64,
+    },
+    FactorFailures {
+        key: String,
+        failures: FactorFailures,
+    },
+    AuthLog {
+        time_ms: u64,
+        seq: u64,
+        record: AuthRecord,
+    },
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// The key under which a user name is stored: user names are matched case-insensitively, as
+/// Active Directory does.
+pub fn user_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}

@@ -1,0 +1,27 @@
+//! Every redb table, in one place. Directory data (one writer: the primary node) and login
+//! state (written by whichever node handles a login) are separate tables so each can replicate
+//! its own way.
+
+use redb::TableDefinition;
+
+/// Store metadata: `node_id` (u64 BE), `seq` (last change-log sequence, u64 BE), `schema`.
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+// --- directory data ---
+/// Lower-cased user name → JSON [`super::model::UserRecord`].
+pub const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
+
+// --- login state ---
+/// Challenge id (node id + 128 random bits) → JSON [`super::model::ChallengeRecord`].
+pub const CHALLENGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("challenges");
+/// Lower-cased user name → highest TOTP time step accepted (RFC 6238 §5.2 replay guard).
+pub const TOTP_STEPS: TableDefinition<&str, u64> = TableDefinition::new("totp_steps");
+/// Lower-cased user name → JSON [`super::model::FactorFailures`].
+pub const FACTOR_FAILURES: TableDefinition<&str, &[u8]> = TableDefinition::new("factor_failures");
+/// (time ms, node id, change-log sequence) → JSON [`super::model::AuthRecord`].
+pub const AUTH_LOG: TableDefinition<(u64, u64, u64), &[u8]> = TableDefinition::new("auth_log");
+
+// --- replication feed ---
+/// (node id, sequence) → JSON [`super::model::Change`], appended in the same transaction as
+/// the change it describes.
+pub const CHANGELOG: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("changelog");

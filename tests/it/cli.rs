@@ -1,0 +1,195 @@
+//! The `mfagate` binary: check-config on every shipped and every invalid configuration, and
+//! the user/report commands with and without a running daemon.
+
+use std::path::Path;
+
+use crate::harness::*;
+
+fn mfagate() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_mfagate"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_accepts_every_example_and_names_the_key_in_every_error() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut examples = 0;
+    for e in std::fs::read_dir(repo.join("config")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            let mut cmd = mfagate();
+            cmd.arg("check-config").arg("-c").arg(&p);
+            cmd.env("MFAGATE_VPN_SECRET", "an-example-secret-of-32-characters");
+            let (ok, out, err) = run(cmd).await;
+            assert!(ok, "{}: {err}", p.display());
+            assert!(out.contains(": OK"), "{out}");
+            examples += 1;
+        }
+    }
+    assert!(examples >= 2);
+    let mut invalid = 0;
+    for e in std::fs::read_dir(repo.join("config/invalid")).unwrap() {
+        let p = e.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let expect = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# expect: "))
+            .unwrap_or_else(|| panic!("{} lacks a '# expect: ' first line", p.display()));
+        let mut cmd = mfagate();
+        cmd.arg("check-config").arg("-c").arg(&p);
+        let (ok, _, err) = run(cmd).await;
+        assert!(!ok, "{} was accepted", p.display());
+        assert!(
+            err.contains(expect),
+            "{}: expected {expect:?}, got {err:?}",
+            p.display()
+        );
+        invalid += 1;
+    }
+    assert!(invalid >= 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_commands_work_with_and_without_the_daemon() {
+    let gw = start("").await;
+    let cfg = gw.config_path.clone();
+    let cli = |args: &[&str]| {
+        let mut c = mfagate();
+        c.args(args).arg("-c").arg(&cfg);
+        c
+    };
+    let sock = gw.cfg.admin_socket_path();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let (ok, out, err) = run_with_stdin(
+        cli(&["user", "add", "zoe", "--password-stdin"]),
+        Some("zoe pass, with comma\n"),
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(out.contains("zoe"), "{out}");
+    let (ok, _, err) = run_with_stdin(
+        cli(&["user", "add", "Zoe", "--password-stdin"]),
+        Some("x\n"),
+    )
+    .await;
+    assert!(!ok && err.contains("already exists"), "{err}");
+    let (ok, out, err) = run(cli(&["user", "enroll-totp", "zoe"])).await;
+    assert!(ok, "{err}");
+    let uri = out
+        .lines()
+        .find(|l| l.starts_with("otpauth://totp/"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        uri.starts_with("otpauth://totp/mfagate:zoe?secret="),
+        "{uri}"
+    );
+    assert!(
+        !out.contains('█'),
+        "no QR code when stdout is not a terminal"
+    );
+    let seed = seed_from_uri(uri);
+
+    // The daemon sees what the CLI wrote: a full login.
+    let r = pap(&gw, "zoe", "zoe pass, with comma", None).await;
+    assert_eq!(r["code"], "Access-Challenge", "{r}");
+    let r = pap(&gw, "zoe", &gw.code(&seed, 0), r["state"].as_str()).await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+
+    let (ok, out, _) = run(cli(&["user", "list"])).await;
+    assert!(
+        ok && out
+            .lines()
+            .any(|l| l.starts_with("zoe ") && l.contains("true")),
+        "{out}"
+    );
+    let (ok, out, _) = run(cli(&["user", "show", "zoe"])).await;
+    assert!(
+        ok && out.contains("totp_enrolled  true") && out.contains("last_code_at"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("argon2") && !out.contains("ciphertext"),
+        "no secrets in show: {out}"
+    );
+
+    let (ok, _, _) = run(cli(&["user", "disable", "zoe"])).await;
+    assert!(ok);
+    let r = pap(&gw, "zoe", "zoe pass, with comma", None).await;
+    assert_eq!(r["code"], "Access-Reject");
+    let (ok, _, _) = run(cli(&["user", "enable", "zoe"])).await;
+    assert!(ok);
+    let (ok, _, err) = run_with_stdin(
+        cli(&["user", "set-password", "zoe", "--password-stdin"]),
+        Some("new-zoe-pass\n"),
+    )
+    .await;
+    assert!(ok, "{err}");
+    let r = pap(&gw, "zoe", "new-zoe-pass", None).await;
+    assert_eq!(r["code"], "Access-Challenge");
+    let (ok, _, err) = run(cli(&["user", "unlock", "zoe"])).await;
+    assert!(ok, "{err}");
+
+    let (ok, out, _) = run(cli(&[
+        "report",
+        "auth",
+        "--since",
+        "2026-01-01",
+        "--format",
+        "csv",
+    ]))
+    .await;
+    assert!(ok);
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next(),
+        Some("time,node,user,client_name,client_ip,method,result,reason")
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 4, "{out}");
+    assert!(
+        rows[1].contains(",zoe,vpn,127.0.0.1,totp,accept,password and code accepted"),
+        "{out}"
+    );
+    assert!(rows[2].ends_with("reject,user disabled"), "{out}");
+    let (ok, out, _) = run(cli(&[
+        "report",
+        "auth",
+        "--since",
+        "2026-01-01",
+        "--format",
+        "json",
+    ]))
+    .await;
+    assert!(ok);
+    let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(first["result"], "challenge");
+    assert_eq!(first["time"], "2026-11-23T12:00:15.000Z");
+    // Nothing secret reaches the report.
+    assert!(!out.contains("zoe pass") && !out.contains(&gw.code(&seed, 0)));
+
+    let (ok, _, err) = run(cli(&["user", "show", "nobody"])).await;
+    assert!(!ok && err.contains("no user \"nobody\""), "{err}");
+    let (ok, _, _) = run(cli(&["user", "delete", "zoe"])).await;
+    assert!(ok);
+    let r = pap(&gw, "zoe", "new-zoe-pass", None).await;
+    assert_eq!(r["code"], "Access-Reject");
+
+    // Without the daemon the CLI opens the store itself.
+    let dir = gw.dir.clone();
+    gw.stop_keep_dir().await;
+    assert!(!sock.exists() || std::os::unix::net::UnixStream::connect(&sock).is_err());
+    let (ok, _, err) = run_with_stdin(
+        cli(&["user", "add", "yan", "--password-stdin"]),
+        Some("yan-password\n"),
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (ok, out, _) = run(cli(&["user", "list"])).await;
+    assert!(ok && out.contains("yan ") && !out.contains("zoe "), "{out}");
+    let _ = std::fs::remove_dir_all(dir);
+}

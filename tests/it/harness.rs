@@ -1,0 +1,377 @@
+//! Starts a gateway in-process with a manual clock, and runs the real RADIUS clients.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mfagate::admin::{self, AdminContext, Request};
+use mfagate::clock::{Clock, ManualClock, SharedClock};
+use mfagate::config::Config;
+use mfagate::factor::totp;
+use mfagate::frontend::radius::RadiusFrontend;
+use mfagate::server::{self, Listeners, Running};
+use mfagate::store::Store;
+use serde_json::Value;
+use tokio::net::UdpSocket;
+use tokio_util::sync::CancellationToken;
+
+pub const SECRET: &str = "it-shared-secret-0123456789";
+pub const OTHER_SECRET: &str = "other-client-secret-987654321";
+/// 2026-11-23T12:00:00Z, mid-period, so ±1 step stays inside the same minute.
+pub const T0_MS: u64 = 1_795_435_215_000;
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let d = std::env::temp_dir().join(format!("mfagate-it-{}-{tag}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+pub struct Gateway {
+    pub addr: SocketAddr,
+    pub dir: PathBuf,
+    pub config_path: PathBuf,
+    pub cfg: Arc<Config>,
+    pub store: Store,
+    pub clock: Arc<ManualClock>,
+    pub radius: Arc<RadiusFrontend>,
+    cancel: CancellationToken,
+    running: Option<Running>,
+}
+
+/// The first RADIUS client's settings beyond name/address/secret, e.g. `otp_mode = "append"`.
+pub async fn start(client_extra: &str) -> Gateway {
+    start_with(client_extra, "").await
+}
+
+pub async fn start_with(client_extra: &str, radius_extra: &str) -> Gateway {
+    start_full(client_extra, radius_extra, 64).await
+}
+
+/// `hash_kib` sets the argon2id memory cost, which sets how long a password check takes.
+pub async fn start_full(client_extra: &str, radius_extra: &str, hash_kib: u32) -> Gateway {
+    let dir = temp_dir("gw");
+    let toml = format!(
+        r#"
+node_name = "it-node"
+data_dir = "{data}"
+[radius]
+listen = ["127.0.0.1:0"]
+{radius_extra}
+
+[[radius.clients]]
+name = "vpn"
+address = "127.0.0.1/32"
+secret = "{SECRET}"
+{client_extra}
+
+[[radius.clients]]
+name = "other"
+address = "127.0.0.2/32"
+secret = "{OTHER_SECRET}"
+
+[primary]
+backend = "local"
+[primary.local]
+hash_memory_kib = {hash_kib}
+hash_iterations = 1
+
+[factor]
+max_failures = 5
+lockout_secs = 600
+"#,
+        data = dir.join("data").display()
+    );
+    let config_path = dir.join("mfagate.toml");
+    std::fs::write(&config_path, toml).unwrap();
+    let cfg = Arc::new(Config::load(&config_path).unwrap());
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let store = Store::open(&cfg.data_dir).unwrap();
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = sock.local_addr().unwrap();
+    let admin = admin::bind(&cfg.admin_socket_path()).unwrap();
+    let cancel = CancellationToken::new();
+    let running = server::start(
+        cfg.clone(),
+        store.clone(),
+        clock.clone() as SharedClock,
+        Listeners {
+            radius: vec![sock],
+            admin: Some(admin),
+        },
+        cancel.clone(),
+    )
+    .unwrap();
+    let radius = running.radius.clone().unwrap();
+    Gateway {
+        addr,
+        dir,
+        config_path,
+        cfg,
+        store,
+        clock,
+        radius,
+        cancel,
+        running: Some(running),
+    }
+}
+
+impl Gateway {
+    pub fn admin_ctx(&self) -> AdminContext {
+        AdminContext {
+            cfg: self.cfg.clone(),
+            store: self.store.clone(),
+            clock: self.clock.clone() as SharedClock,
+        }
+    }
+
+    pub async fn admin(&self, req: Request) -> Result<Value, String> {
+        admin::execute(&self.admin_ctx(), req).await
+    }
+
+    /// Adds a user with a password and an enrolled TOTP; returns the seed.
+    pub async fn add_user(&self, name: &str, password: &str) -> Vec<u8> {
+        self.admin(Request::UserAdd {
+            name: name.into(),
+            password: Some(password.into()),
+            method: None,
+        })
+        .await
+        .unwrap();
+        let v = self
+            .admin(Request::UserEnrollTotp { name: name.into() })
+            .await
+            .unwrap();
+        seed_from_uri(v["uri"].as_str().unwrap())
+    }
+
+    /// The code for `seed` at the gateway's current time plus `steps` periods.
+    pub fn code(&self, seed: &[u8], steps: i64) -> String {
+        let step = totp::step_at(self.clock.now_ms(), &self.cfg.factor.totp) as i64 + steps;
+        totp::code_at(seed, step as u64, &self.cfg.factor.totp)
+    }
+
+    pub fn server(&self) -> String {
+        self.addr.to_string()
+    }
+
+    pub fn auth_log(&self) -> Vec<mfagate::store::model::AuthRecord> {
+        self.store.read(|r| r.auth_log(0, 10_000)).unwrap()
+    }
+
+    pub async fn stop(self) {
+        let dir = self.dir.clone();
+        self.stop_keep_dir().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// Stops the daemon and releases the store, leaving the data directory in place.
+    pub async fn stop_keep_dir(mut self) {
+        self.cancel.cancel();
+        if let Some(r) = self.running.take() {
+            r.join().await;
+        }
+        let _ = std::fs::remove_file(self.cfg.admin_socket_path());
+    }
+}
+
+pub fn seed_from_uri(uri: &str) -> Vec<u8> {
+    let secret = uri
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("secret="))
+        .unwrap();
+    base32_decode(secret)
+}
+
+fn base32_decode(s: &str) -> Vec<u8> {
+    let (mut buf, mut bits, mut out) = (0u32, 0u32, Vec::new());
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => panic!("bad base32"),
+        } as u32;
+        buf = (buf << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            out.push((buf >> (bits - 8)) as u8);
+            bits -= 8;
+        }
+    }
+    out
+}
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn python() -> PathBuf {
+    let p = std::env::var_os("MFAGATE_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv/bin/python"));
+    assert!(
+        p.exists(),
+        "{} missing: run scripts/test.sh, which installs the test clients",
+        p.display()
+    );
+    p
+}
+
+/// Runs a command off the async runtime and returns (status ok, stdout, stderr).
+pub async fn run(cmd: std::process::Command) -> (bool, String, String) {
+    run_with_stdin(cmd, None).await
+}
+
+pub async fn run_with_stdin(
+    mut cmd: std::process::Command,
+    input: Option<&str>,
+) -> (bool, String, String) {
+    let input = input.map(str::to_owned);
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = cmd
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        let mut stdin = child.stdin.take().unwrap();
+        if let Some(i) = input {
+            stdin.write_all(i.as_bytes()).unwrap();
+        }
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+/// One request through pyrad (`tests/py/radius_client.py`); returns its JSON line.
+pub async fn pyrad(server: &str, secret: &str, args: &[&str]) -> Value {
+    let mut cmd = std::process::Command::new(python());
+    cmd.arg(repo().join("tests/py/radius_client.py"))
+        .args(["--server", server, "--secret", secret, "--timeout", "1"])
+        .args(args);
+    let (ok, out, err) = run(cmd).await;
+    assert!(ok, "radius_client.py failed: {err}");
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("bad JSON {out:?}: {e}; {err}"))
+}
+
+/// PAP request with Message-Authenticator, from the "vpn" client.
+pub async fn pap(gw: &Gateway, user: &str, password: &str, state: Option<&str>) -> Value {
+    let mut args = vec!["--enforce-ma", "--user", user, "--password", password];
+    if let Some(s) = state {
+        args.extend(["--state", s]);
+    }
+    pyrad(&gw.server(), SECRET, &args).await
+}
+
+/// One request through FreeRADIUS's radclient; returns its whole output.
+pub async fn radclient(server: &str, secret: &str, kind: &str, attrs: &str) -> (bool, String) {
+    let mut cmd = std::process::Command::new("radclient");
+    cmd.args(["-x", "-r", "1", "-t", "1", server, kind, secret]);
+    let attrs = attrs.to_owned();
+    let (ok, out, err) = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = cmd
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("radclient not found: run scripts/test.sh, which installs freeradius-utils");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(attrs.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap();
+    (ok, format!("{out}{err}"))
+}
+
+/// Sends raw bytes from `from` and waits up to `wait` for one reply.
+pub async fn raw_exchange(
+    to: SocketAddr,
+    from: &str,
+    bytes: &[u8],
+    wait: Duration,
+) -> Option<Vec<u8>> {
+    let s = UdpSocket::bind(from).await.unwrap();
+    raw_on(&s, to, bytes, wait).await
+}
+
+pub async fn raw_on(
+    s: &UdpSocket,
+    to: SocketAddr,
+    bytes: &[u8],
+    wait: Duration,
+) -> Option<Vec<u8>> {
+    s.send_to(bytes, to).await.unwrap();
+    let mut buf = vec![0u8; 5000];
+    match tokio::time::timeout(wait, s.recv_from(&mut buf)).await {
+        Ok(Ok((n, _))) => Some(buf[..n].to_vec()),
+        _ => None,
+    }
+}
+
+/// A PAP Access-Request built with our codec and sent from `from` (e.g. 127.0.0.2, which the
+/// pyrad client cannot bind); returns the verified reply code, or None without a reply.
+pub async fn raw_pap(
+    to: SocketAddr,
+    from: &str,
+    secret: &str,
+    user: &str,
+    password: &str,
+    state: Option<&[u8]>,
+) -> Option<u8> {
+    use mfagate::frontend::radius::codec::*;
+    let mut ra = [0u8; 16];
+    getrandom_fill(&mut ra);
+    let mut attrs = Vec::new();
+    push_attr(&mut attrs, ATTR_USER_NAME, user.as_bytes());
+    push_attr(
+        &mut attrs,
+        ATTR_USER_PASSWORD,
+        &hide_user_password(password.as_bytes(), secret.as_bytes(), &ra),
+    );
+    if let Some(s) = state {
+        push_attr(&mut attrs, ATTR_STATE, s);
+    }
+    let req = encode_request(ACCESS_REQUEST, 42, &ra, &attrs, secret.as_bytes(), true).unwrap();
+    let reply = raw_exchange(to, from, &req, Duration::from_secs(1)).await?;
+    let p = Packet::parse(&reply).unwrap();
+    p.verify_response(&ra, secret.as_bytes()).unwrap();
+    Some(p.code)
+}
+
+pub fn getrandom_fill(b: &mut [u8]) {
+    use std::hash::{BuildHasher, Hasher};
+    for chunk in b.chunks_mut(8) {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(COUNTER.fetch_add(1, Ordering::SeqCst) as u64);
+        let v = h.finish().to_be_bytes();
+        chunk.copy_from_slice(&v[..chunk.len()]);
+    }
+}
+
+pub fn unhex(s: &str) -> Vec<u8> {
+    mfagate::store::model::unhex(s).unwrap()
+}
