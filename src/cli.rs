@@ -184,6 +184,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn init_tracing_cli() {
     let _ = tracing_subscriber::fmt()
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -441,8 +442,10 @@ async fn shutdown_signal() {
 fn init_tracing_daemon(cfg: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.log.level));
+    // Colour only on a terminal: under systemd or in a file, escape codes are noise.
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match cfg.log.format {
         LogFormat::Json => b.json().flatten_event(true).try_init(),

@@ -102,6 +102,9 @@ pub fn start(
         let mut clients = Vec::new();
         for (i, c) in rcfg.clients.iter().enumerate() {
             let secret = c.secret.load(&format!("radius.clients[{i}].secret_file"))?;
+            if let crate::config::SecretSource::File { path, .. } = &c.secret {
+                tracing::info!(client = %c.name, file = %path.display(), "radius: shared secret read from file");
+            }
             clients.push(Client {
                 cfg: c.clone(),
                 secret,

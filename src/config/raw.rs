@@ -302,6 +302,14 @@ impl Root {
     }
 }
 
+fn warn_short_secret(key: &str, secret: &[u8], warnings: &mut Vec<String>) {
+    if secret.len() < RECOMMENDED_SECRET_LEN {
+        warnings.push(format!(
+            "{key}: shared secret shorter than {RECOMMENDED_SECRET_LEN} bytes; use a longer random one"
+        ));
+    }
+}
+
 fn validate_radius(r: Radius, warnings: &mut Vec<String>) -> Result<RadiusConfig, ConfigError> {
     if r.listen.is_empty() {
         return Err(invalid(
@@ -383,17 +391,13 @@ fn validate_radius(r: Radius, warnings: &mut Vec<String>) -> Result<RadiusConfig
                 create: c.create_secret_file,
             };
             if path.exists() || !c.create_secret_file {
-                src.load(&key("secret_file"))?;
+                let loaded = src.load(&key("secret_file"))?;
+                warn_short_secret(&key("secret_file"), loaded.expose(), warnings);
             }
             src
         };
         if let SecretSource::Value(v) = &secret {
-            if v.expose().len() < RECOMMENDED_SECRET_LEN {
-                warnings.push(format!(
-                    "{}: shared secret shorter than {RECOMMENDED_SECRET_LEN} bytes; use a longer random one",
-                    key("secret")
-                ));
-            }
+            warn_short_secret(&key("secret"), v.expose(), warnings);
         }
         let require_ma = c.require_message_authenticator.unwrap_or(true);
         if !require_ma {

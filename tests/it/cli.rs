@@ -193,3 +193,137 @@ async fn user_commands_work_with_and_without_the_daemon() {
     assert!(ok && out.contains("yan ") && !out.contains("zoe "), "{out}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The README's quick start, with the port and data directory moved: `serve` creates the
+/// secret file owner-only, answers, logs no secret even at debug level, and stops on SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quickstart_serve_binary_runs_and_stops_cleanly() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = temp_dir("serve");
+    let port = {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.local_addr().unwrap().port()
+    };
+    let data = dir.join("data");
+    let quick = std::fs::read_to_string(repo.join("config/quickstart.toml")).unwrap();
+    let cfg_text = quick
+        .replace("127.0.0.1:1812", &format!("127.0.0.1:{port}"))
+        .replace("\"./data\"", &format!("\"{}\"", data.display()))
+        .replace(
+            "./data/quickstart-radius.secret",
+            &data.join("radius.secret").display().to_string(),
+        )
+        .replace("[factor]", "[log]\nlevel = \"debug\"\n\n[factor]");
+    assert!(cfg_text.contains(&format!("127.0.0.1:{port}")));
+    let cfg = dir.join("quick.toml");
+    std::fs::write(&cfg, cfg_text).unwrap();
+
+    // A file, not a pipe: nobody reads a pipe while the test runs, and a full one blocks logging.
+    let log_path = dir.join("serve.log");
+    let mut child = mfagate()
+        .args(["serve", "-c"])
+        .arg(&cfg)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let secret_path = data.join("radius.secret");
+    for _ in 0..100 {
+        if data.join("admin.sock").exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&secret_path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(&data).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    let secret = std::fs::read_to_string(&secret_path)
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(secret.len() >= 32);
+
+    let cli = |args: &[&str]| {
+        let mut c = mfagate();
+        c.args(args).arg("-c").arg(&cfg);
+        c
+    };
+    let (ok, _, err) = run_with_stdin(
+        cli(&["user", "add", "kim", "--password-stdin"]),
+        Some("kim-secret-pw\n"),
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (_, out, _) = run(cli(&["user", "enroll-totp", "kim"])).await;
+    let seed = seed_from_uri(out.lines().next().unwrap());
+    let server = format!("127.0.0.1:{port}");
+    let r = pyrad(
+        &server,
+        &secret,
+        &[
+            "--enforce-ma",
+            "--user",
+            "kim",
+            "--password",
+            "kim-secret-pw",
+        ],
+    )
+    .await;
+    assert_eq!(r["code"], "Access-Challenge", "{r}");
+    let now = mfagate::clock::Clock::now_ms(&mfagate::clock::SystemClock);
+    let tcfg = mfagate::config::TotpConfig {
+        issuer: "mfagate".into(),
+        digits: 6,
+        period_secs: 30,
+        skew_steps: 1,
+    };
+    let code =
+        mfagate::factor::totp::code_at(&seed, mfagate::factor::totp::step_at(now, &tcfg), &tcfg);
+    let r = pyrad(
+        &server,
+        &secret,
+        &[
+            "--enforce-ma",
+            "--user",
+            "kim",
+            "--password",
+            &code,
+            "--state",
+            r["state"].as_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+
+    let _ = std::process::Command::new("kill")
+        .arg(child.id().to_string())
+        .status();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "exit on SIGTERM: {status:?}");
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("authentication decision"), "{log}");
+    assert!(log.contains("result=\"accept\""), "{log}");
+    for secret_text in [secret.as_str(), "kim-secret-pw", code.as_str()] {
+        assert!(
+            !log.contains(secret_text),
+            "a secret reached the log: {secret_text}"
+        );
+    }
+    assert!(
+        !data.join("admin.sock").exists(),
+        "admin socket removed on shutdown"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
