@@ -19,7 +19,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, Table, WriteTransaction};
 use tokio::sync::oneshot;
 
 use model::*;
@@ -43,6 +43,8 @@ pub enum StoreError {
     Sealing,
     #[error("the store's writer has stopped")]
     Closed,
+    #[error("store commit failed: {0}")]
+    Commit(String),
 }
 
 macro_rules! from_redb {
@@ -156,7 +158,7 @@ impl Store {
             Box::new(move |commit: Result<(), &StoreError>| {
                 let out = match commit {
                     Ok(()) => result,
-                    Err(e) => Err(StoreError::KeyFile(format!("commit failed: {e}"))),
+                    Err(e) => Err(StoreError::Commit(e.to_string())),
                 };
                 let _ = done_tx.send(out);
             })
@@ -235,11 +237,7 @@ fn writer_loop(db: Arc<Database>, rx: mpsc::Receiver<Job>, node_id: u64, mut seq
         let start_seq = seq;
         let mut completions = Vec::with_capacity(jobs.len());
         {
-            let mut tx = Tx {
-                txn: &txn,
-                node_id,
-                seq: &mut seq,
-            };
+            let mut tx = Tx::new(&txn, node_id, &mut seq);
             for job in jobs {
                 completions.push(job(&mut tx));
             }
@@ -262,30 +260,81 @@ fn writer_loop(db: Arc<Database>, rx: mpsc::Receiver<Job>, node_id: u64, mut seq
     }
 }
 
-/// The writer's view of one transaction. Logged mutations append to the change log.
+/// The writer's view of one transaction. Logged mutations append to the change log. Tables
+/// stay open for the whole batch: opening and closing one per call (closing writes its root
+/// back) cost more than the inserts themselves.
 pub struct Tx<'a> {
     txn: &'a WriteTransaction,
     node_id: u64,
     seq: &'a mut u64,
+    users: Option<Table<'a, &'static str, &'static [u8]>>,
+    challenges: Option<Table<'a, &'static [u8], &'static [u8]>>,
+    totp_steps: Option<Table<'a, &'static str, u64>>,
+    factor_failures: Option<Table<'a, &'static str, &'static [u8]>>,
+    auth_log: Option<AuthLogTable<'a>>,
+    changelog: Option<ChangelogTable<'a>>,
 }
 
-impl Tx<'_> {
-    fn log(&mut self, change: &Change) -> Result<u64, StoreError> {
-        *self.seq += 1;
-        let bytes = serde_json::to_vec(change)?;
-        self.txn
-            .open_table(CHANGELOG)?
-            .insert((self.node_id, *self.seq), bytes.as_slice())?;
-        Ok(*self.seq)
+type AuthLogTable<'a> = Table<'a, (u64, u64, u64), &'static [u8]>;
+type ChangelogTable<'a> = Table<'a, (u64, u64), &'static [u8]>;
+
+macro_rules! table_accessor {
+    ($field:ident, $def:expr, $k:ty, $v:ty) => {
+        fn $field(&mut self) -> Result<&mut Table<'a, $k, $v>, StoreError> {
+            if self.$field.is_none() {
+                let txn: &'a WriteTransaction = self.txn;
+                self.$field = Some(txn.open_table($def)?);
+            }
+            match self.$field.as_mut() {
+                Some(t) => Ok(t),
+                None => unreachable!("opened just above"),
+            }
+        }
+    };
+}
+
+impl<'a> Tx<'a> {
+    fn new(txn: &'a WriteTransaction, node_id: u64, seq: &'a mut u64) -> Self {
+        Self {
+            txn,
+            node_id,
+            seq,
+            users: None,
+            challenges: None,
+            totp_steps: None,
+            factor_failures: None,
+            auth_log: None,
+            changelog: None,
+        }
     }
 
-    pub fn user(&self, key: &str) -> Result<Option<UserRecord>, StoreError> {
-        get_json(&self.txn.open_table(USERS)?, key)
+    table_accessor!(users, USERS, &'static str, &'static [u8]);
+    table_accessor!(challenges, CHALLENGES, &'static [u8], &'static [u8]);
+    table_accessor!(totp_steps, TOTP_STEPS, &'static str, u64);
+    table_accessor!(
+        factor_failures,
+        FACTOR_FAILURES,
+        &'static str,
+        &'static [u8]
+    );
+    table_accessor!(auth_log, AUTH_LOG, (u64, u64, u64), &'static [u8]);
+    table_accessor!(changelog, CHANGELOG, (u64, u64), &'static [u8]);
+
+    fn log(&mut self, change: &Change) -> Result<u64, StoreError> {
+        *self.seq += 1;
+        let key = (self.node_id, *self.seq);
+        let bytes = serde_json::to_vec(change)?;
+        self.changelog()?.insert(key, bytes.as_slice())?;
+        Ok(key.1)
+    }
+
+    pub fn user(&mut self, key: &str) -> Result<Option<UserRecord>, StoreError> {
+        get_json(self.users()?, key)
     }
 
     pub fn put_user(&mut self, key: &str, user: &UserRecord) -> Result<(), StoreError> {
         let bytes = serde_json::to_vec(user)?;
-        self.txn.open_table(USERS)?.insert(key, bytes.as_slice())?;
+        self.users()?.insert(key, bytes.as_slice())?;
         self.log(&Change::PutUser {
             key: key.to_owned(),
             user: user.clone(),
@@ -294,7 +343,7 @@ impl Tx<'_> {
     }
 
     pub fn delete_user(&mut self, key: &str) -> Result<bool, StoreError> {
-        let existed = self.txn.open_table(USERS)?.remove(key)?.is_some();
+        let existed = self.users()?.remove(key)?.is_some();
         if existed {
             self.log(&Change::DeleteUser {
                 key: key.to_owned(),
@@ -303,15 +352,13 @@ impl Tx<'_> {
         Ok(existed)
     }
 
-    pub fn challenge(&self, id: &[u8]) -> Result<Option<ChallengeRecord>, StoreError> {
-        get_json(&self.txn.open_table(CHALLENGES)?, id)
+    pub fn challenge(&mut self, id: &[u8]) -> Result<Option<ChallengeRecord>, StoreError> {
+        get_json(self.challenges()?, id)
     }
 
     pub fn put_challenge(&mut self, id: &[u8], c: &ChallengeRecord) -> Result<(), StoreError> {
         let bytes = serde_json::to_vec(c)?;
-        self.txn
-            .open_table(CHALLENGES)?
-            .insert(id, bytes.as_slice())?;
+        self.challenges()?.insert(id, bytes.as_slice())?;
         self.log(&Change::PutChallenge {
             id: hex(id),
             challenge: c.clone(),
@@ -319,16 +366,12 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn totp_step(&self, key: &str) -> Result<Option<u64>, StoreError> {
-        Ok(self
-            .txn
-            .open_table(TOTP_STEPS)?
-            .get(key)?
-            .map(|v| v.value()))
+    pub fn totp_step(&mut self, key: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self.totp_steps()?.get(key)?.map(|v| v.value()))
     }
 
     pub fn set_totp_step(&mut self, key: &str, step: u64) -> Result<(), StoreError> {
-        self.txn.open_table(TOTP_STEPS)?.insert(key, step)?;
+        self.totp_steps()?.insert(key, step)?;
         self.log(&Change::TotpStep {
             key: key.to_owned(),
             step,
@@ -336,15 +379,13 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn failures(&self, key: &str) -> Result<FactorFailures, StoreError> {
-        Ok(get_json(&self.txn.open_table(FACTOR_FAILURES)?, key)?.unwrap_or_default())
+    pub fn failures(&mut self, key: &str) -> Result<FactorFailures, StoreError> {
+        Ok(get_json(self.factor_failures()?, key)?.unwrap_or_default())
     }
 
     pub fn set_failures(&mut self, key: &str, f: &FactorFailures) -> Result<(), StoreError> {
         let bytes = serde_json::to_vec(f)?;
-        self.txn
-            .open_table(FACTOR_FAILURES)?
-            .insert(key, bytes.as_slice())?;
+        self.factor_failures()?.insert(key, bytes.as_slice())?;
         self.log(&Change::FactorFailures {
             key: key.to_owned(),
             failures: f.clone(),
@@ -355,9 +396,8 @@ impl Tx<'_> {
     pub fn append_auth(&mut self, record: &AuthRecord) -> Result<(), StoreError> {
         let seq = *self.seq + 1;
         let bytes = serde_json::to_vec(record)?;
-        self.txn
-            .open_table(AUTH_LOG)?
-            .insert((record.time_ms, self.node_id, seq), bytes.as_slice())?;
+        let key = (record.time_ms, self.node_id, seq);
+        self.auth_log()?.insert(key, bytes.as_slice())?;
         self.log(&Change::AuthLog {
             time_ms: record.time_ms,
             seq,
@@ -376,50 +416,44 @@ impl Tx<'_> {
         limit: usize,
     ) -> Result<usize, StoreError> {
         let mut removed = 0;
-        {
-            let mut t = self.txn.open_table(CHALLENGES)?;
-            let mut expired = Vec::new();
-            for row in t.iter()? {
-                let (k, v) = row?;
-                let dead = serde_json::from_slice::<ChallengeRecord>(v.value())
-                    .map(|c| c.expires_ms <= now_ms)
-                    .unwrap_or(true);
-                if dead {
-                    expired.push(k.value().to_vec());
-                }
-                if expired.len() >= limit {
-                    break;
-                }
+        let mut expired = Vec::new();
+        for row in self.challenges()?.iter()? {
+            let (k, v) = row?;
+            let dead = serde_json::from_slice::<ChallengeRecord>(v.value())
+                .map(|c| c.expires_ms <= now_ms)
+                .unwrap_or(true);
+            if dead {
+                expired.push(k.value().to_vec());
             }
-            for k in expired {
-                t.remove(k.as_slice())?;
-                removed += 1;
+            if expired.len() >= limit {
+                break;
             }
         }
-        {
-            let mut t = self.txn.open_table(AUTH_LOG)?;
-            let old: Vec<(u64, u64, u64)> = t
-                .range(..(auth_log_before_ms, 0, 0))?
-                .take(limit)
-                .filter_map(|r| r.ok().map(|(k, _)| k.value()))
-                .collect();
-            for k in old {
-                t.remove(k)?;
-                removed += 1;
-            }
+        for k in expired {
+            self.challenges()?.remove(k.as_slice())?;
+            removed += 1;
         }
-        {
-            let mut t = self.txn.open_table(CHANGELOG)?;
-            let own_first = *self.seq + 1 - changelog_keep.min(*self.seq + 1);
-            let old: Vec<(u64, u64)> = t
-                .range((self.node_id, 0)..(self.node_id, own_first))?
-                .take(limit)
-                .filter_map(|r| r.ok().map(|(k, _)| k.value()))
-                .collect();
-            for k in old {
-                t.remove(k)?;
-                removed += 1;
-            }
+        let old: Vec<(u64, u64, u64)> = self
+            .auth_log()?
+            .range(..(auth_log_before_ms, 0, 0))?
+            .take(limit)
+            .filter_map(|r| r.ok().map(|(k, _)| k.value()))
+            .collect();
+        for k in old {
+            self.auth_log()?.remove(k)?;
+            removed += 1;
+        }
+        let own_first = (*self.seq + 1).saturating_sub(changelog_keep);
+        let node = self.node_id;
+        let old: Vec<(u64, u64)> = self
+            .changelog()?
+            .range((node, 0)..(node, own_first))?
+            .take(limit)
+            .filter_map(|r| r.ok().map(|(k, _)| k.value()))
+            .collect();
+        for k in old {
+            self.changelog()?.remove(k)?;
+            removed += 1;
         }
         Ok(removed)
     }
