@@ -199,41 +199,36 @@ impl Pipeline {
         let outcome = self
             .store
             .write(move |tx| {
-                if let Some(id) = &challenge_id {
-                    // Re-checked inside the transaction: two racing answers to one challenge
-                    // cannot both spend its last attempt.
-                    let mut c = match tx.challenge(id)? {
-                        Some(c) if !c.consumed && c.attempts_left > 0 && c.expires_ms > now => c,
+                // Re-checked inside the transaction: two racing answers to one challenge
+                // cannot both spend its last attempt.
+                let challenge = match &challenge_id {
+                    None => None,
+                    Some(id) => match tx.challenge(id)? {
+                        Some(c) if !c.consumed && c.attempts_left > 0 && c.expires_ms > now => {
+                            Some((id, c))
+                        }
                         _ => {
                             record.reason = "unknown, expired or used challenge state".into();
                             tx.append_auth(&record)?;
                             return Ok(None);
                         }
-                    };
-                    let (outcome, step, failures) = totp::apply_attempt(
-                        matched,
-                        tx.totp_step(&key)?,
-                        &tx.failures(&key)?,
-                        now,
-                        &fcfg,
-                    );
+                    },
+                };
+                let (outcome, step, failures) = totp::apply_attempt(
+                    matched,
+                    tx.totp_step(&key)?,
+                    &tx.failures(&key)?,
+                    now,
+                    &fcfg,
+                );
+                if let Some((id, mut c)) = challenge {
                     c.attempts_left -= 1;
                     c.consumed =
                         matches!(outcome, CodeOutcome::Accepted { .. }) || c.attempts_left == 0;
                     tx.put_challenge(id, &c)?;
-                    apply(tx, &key, outcome, step, &failures, &mut record)?;
-                    Ok(Some(outcome))
-                } else {
-                    let (outcome, step, failures) = totp::apply_attempt(
-                        matched,
-                        tx.totp_step(&key)?,
-                        &tx.failures(&key)?,
-                        now,
-                        &fcfg,
-                    );
-                    apply(tx, &key, outcome, step, &failures, &mut record)?;
-                    Ok(Some(outcome))
                 }
+                apply(tx, &key, outcome, step, &failures, &mut record)?;
+                Ok(Some(outcome))
             })
             .await?;
         let (result, reason) = match outcome {

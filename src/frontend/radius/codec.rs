@@ -281,20 +281,9 @@ pub fn encode_response(
     attrs: &[u8],
     secret: &[u8],
 ) -> Option<Vec<u8>> {
-    let len = HEADER_LEN + MA_LEN + attrs.len();
-    if len > MAX_PACKET_LEN {
-        return None;
-    }
-    let mut p = Vec::with_capacity(len);
-    p.push(code);
-    p.push(identifier);
-    p.extend((len as u16).to_be_bytes());
-    p.extend(request_authenticator);
-    p.extend([ATTR_MESSAGE_AUTHENTICATOR, MA_LEN as u8]);
-    p.extend([0u8; 16]);
-    p.extend(attrs);
-    let ma = hmac_md5_zeroed(&p, HEADER_LEN + 2, None, secret);
-    p[HEADER_LEN + 2..HEADER_LEN + 18].copy_from_slice(&ma);
+    // RFC 3579 §3.2: the reply's MA is computed with the request authenticator in place, then
+    // the Response Authenticator covers the packet including the MA.
+    let mut p = encode_request(code, identifier, request_authenticator, attrs, secret, true)?;
     let ra = Md5::new().chain_update(&p).chain_update(secret).finalize();
     p[4..20].copy_from_slice(&ra);
     Some(p)
