@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the integration tests need besides the Rust toolchain:
 #   - FreeRADIUS 3.2 (a real RADIUS peer) from Debian's packages,
+#   - Samba's AD DC and ldap-utils (a real Active Directory for the AD tests,
+#     see scripts/start-samba-ad.sh; openssl makes its TLS certificates),
 #   - a Python venv with pyrad/pycryptodome/pyotp for tests/py/radius_client.py.
 # Idempotent and fast (< 1 s) when everything is already there; safe in CI
 # (no stdin). The Debian part needs root; the venv part does not.
@@ -12,7 +14,10 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${MFAGATE_VENV:-$REPO/.venv}
 export DEBIAN_FRONTEND=noninteractive
 
-APT_PKGS=(freeradius freeradius-utils)
+# samba-ad-provision: the schema/LDIF files `samba-tool domain provision` reads.
+# No krb5-user: the tests do LDAP simple binds only, and provisioning needs no
+# Kerberos tools (it would also ask debconf questions).
+APT_PKGS=(freeradius freeradius-utils samba samba-ad-dc samba-ad-provision ldap-utils openssl)
 PY_PKGS=(pyrad pycryptodome pyotp)
 PY_IMPORTS="import pyrad, Crypto, pyotp"
 
@@ -38,8 +43,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
 
-  # Keep the package's postinst from starting the system freeradius service:
-  # it would hold UDP 1812 and is not what the tests talk to. Only add our
+  # Keep the packages' postinst from starting the system freeradius, samba-ad-dc,
+  # smbd, nmbd and winbind services: they would hold UDP 1812 / TCP 389, 636,
+  # 445 and are not what the tests talk to. Only add our
   # policy-rc.d if there is none (containers often ship one), and only remove
   # the one we added.
   OUR_POLICY=
@@ -76,6 +82,29 @@ if [ "$(id -u)" -eq 0 ]; then
     case " $args " in *" -d "*) continue ;; esac
     echo "stopping system freeradius (pid $pid, holds port 1812)" >&2
     if [ -d /run/systemd/system ]; then systemctl stop freeradius 2>/dev/null || true; fi
+    kill "$pid" 2>/dev/null || true
+  done
+fi
+
+# Same for a system Samba (samba-ad-dc, smbd, nmbd, winbind; started by systemd
+# or init.d despite policy-rc.d, or by hand): it would hold 389/636/445. The
+# private DCs of scripts/start-samba-ad.sh run with their DIR as cwd (which
+# holds etc/smb.conf) and are left alone.
+if [ "$(id -u)" -eq 0 ]; then
+  for exe in /proc/[0-9]*/exe; do
+    pid=${exe#/proc/}; pid=${pid%/exe}
+    comm=; read -r comm <"/proc/$pid/comm" 2>/dev/null || true  # (read: no fork per process)
+    case "$comm" in samba | smbd | nmbd | winbindd) ;; *) continue ;; esac
+    name=$(readlink "$exe" 2>/dev/null) || continue; name=${name##*/}; name=${name% (deleted)}
+    case "$name" in samba | smbd | nmbd | winbindd) ;; *) continue ;; esac
+    state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || true
+    if [ -z "$state" ] || [ "$state" = Z ]; then continue; fi
+    cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null || true)
+    if [ -n "$cwd" ] && [ "$cwd" != / ] && [ -f "$cwd/etc/smb.conf" ]; then continue; fi
+    echo "stopping system $name (pid $pid, would hold ports 389/636/445)" >&2
+    if [ -d /run/systemd/system ]; then
+      systemctl stop samba-ad-dc smbd nmbd winbind 2>/dev/null || true
+    fi
     kill "$pid" 2>/dev/null || true
   done
 fi

@@ -99,7 +99,13 @@ async fn hash(ctx: &AdminContext, password: String) -> Result<String, String> {
     if password.is_empty() {
         return Err("the password is empty".into());
     }
-    let PrimaryConfig::Local(cfg) = ctx.cfg.primary.clone();
+    let PrimaryConfig::Local(cfg) = ctx.cfg.primary.clone() else {
+        return Err(
+            "passwords live in Active Directory (primary.backend = \"ad\"); \
+                    add the user without --password-stdin"
+                .into(),
+        );
+    };
     tokio::task::spawn_blocking(move || hash_password(&cfg, &password))
         .await
         .map_err(|e| e.to_string())?

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use super::{AuthError, AuthRequest, Credential, Decision};
 use crate::clock::SharedClock;
-use crate::config::{Config, Method, PrimaryConfig};
+use crate::config::{Config, Method};
 use crate::factor::totp::{self, CodeOutcome};
-use crate::primary::local::LocalPrimary;
+use crate::primary::Primary;
 use crate::store::model::{user_key, AuthRecord, AuthResult, ChallengeRecord, UserRecord};
 use crate::store::{Store, StoreError};
 
@@ -16,7 +16,7 @@ pub struct Pipeline {
     cfg: Arc<Config>,
     store: Store,
     clock: SharedClock,
-    primary: LocalPrimary,
+    primary: Primary,
 }
 
 /// The audit facts gathered while deciding.
@@ -32,18 +32,16 @@ impl From<StoreError> for AuthError {
     }
 }
 
-impl From<crate::primary::local::PrimaryError> for AuthError {
-    fn from(e: crate::primary::local::PrimaryError) -> Self {
+impl From<crate::primary::PrimaryError> for AuthError {
+    fn from(e: crate::primary::PrimaryError) -> Self {
         AuthError::Unavailable(e.to_string())
     }
 }
 
 impl Pipeline {
     pub fn new(cfg: Arc<Config>, store: Store, clock: SharedClock) -> Result<Self, AuthError> {
-        let primary = match &cfg.primary {
-            PrimaryConfig::Local(l) => LocalPrimary::new(store.clone(), l)
-                .map_err(|e| AuthError::Unavailable(e.to_string()))?,
-        };
+        let primary = Primary::new(&cfg.primary, store.clone(), clock.clone())
+            .map_err(AuthError::Unavailable)?;
         Ok(Self {
             cfg,
             store,
@@ -114,9 +112,21 @@ impl Pipeline {
         if password.is_empty() {
             return Ok(Err("empty password".into()));
         }
-        let user = match self.primary.verify(&audit.req.user_name, password).await? {
-            Ok(u) => u,
-            Err(r) => return Ok(Err(r.reason().into())),
+        let id = match self.primary.verify(&audit.req.user_name, password).await? {
+            Ok(id) => id,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        audit.user = id.name.clone();
+        let user = match id.record {
+            Some(u) => u,
+            None => match self.store.read(|r| r.user(&id.key))? {
+                Some(u) => u,
+                None => {
+                    return Ok(Err(
+                        "password accepted, but the user is not in mfagate".into()
+                    ))
+                }
+            },
         };
         audit.user = user.name.clone();
         audit.method = user.method.as_str();

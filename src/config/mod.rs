@@ -230,6 +230,24 @@ pub fn canonical_ip(ip: IpAddr) -> IpAddr {
 #[derive(Debug, Clone)]
 pub enum PrimaryConfig {
     Local(LocalPrimaryConfig),
+    Ad(Box<AdConfig>),
+}
+
+/// Active Directory as the primary: search-then-bind over LDAPS or StartTLS, certificates
+/// always verified against `ca_file`.
+#[derive(Debug, Clone)]
+pub struct AdConfig {
+    pub urls: Vec<String>,
+    pub ca_file: PathBuf,
+    pub starttls: bool,
+    pub base_dn: String,
+    pub bind_dn: String,
+    pub bind_password: Secret<String>,
+    pub netbios_domain: Option<String>,
+    pub upn_suffixes: Vec<String>,
+    pub timeout_secs: u64,
+    pub pool_size: usize,
+    pub user_filter: String,
 }
 
 /// argon2id cost for new password hashes (existing hashes keep the cost they were made with).

@@ -55,6 +55,14 @@ pub async fn start_with(client_extra: &str, radius_extra: &str) -> Gateway {
 
 /// `hash_kib` sets the argon2id memory cost, which sets how long a password check takes.
 pub async fn start_full(client_extra: &str, radius_extra: &str, hash_kib: u32) -> Gateway {
+    let primary = format!(
+        "[primary]\nbackend = \"local\"\n[primary.local]\nhash_memory_kib = {hash_kib}\nhash_iterations = 1\n"
+    );
+    start_with_primary(client_extra, radius_extra, &primary).await
+}
+
+/// A gateway whose `[primary]` section (with its sub-tables) is `primary`.
+pub async fn start_with_primary(client_extra: &str, radius_extra: &str, primary: &str) -> Gateway {
     let dir = temp_dir("gw");
     let toml = format!(
         r#"
@@ -75,11 +83,7 @@ name = "other"
 address = "127.0.0.2/32"
 secret = "{OTHER_SECRET}"
 
-[primary]
-backend = "local"
-[primary.local]
-hash_memory_kib = {hash_kib}
-hash_iterations = 1
+{primary}
 
 [factor]
 max_failures = 5

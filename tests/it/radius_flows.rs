@@ -337,16 +337,16 @@ async fn unknown_user_and_wrong_password_take_the_same_time() {
     let gw = start_with("otp_mode = \"append\"", "").await;
     gw.add_user("judy", "judy-password").await;
     let mut cfg = (*gw.cfg).clone();
-    cfg.primary = mfagate::config::PrimaryConfig::Local(mfagate::config::LocalPrimaryConfig {
+    let l = mfagate::config::LocalPrimaryConfig {
         hash_memory_kib: 8192,
         hash_iterations: 2,
         hash_parallelism: 1,
-    });
+    };
+    cfg.primary = mfagate::config::PrimaryConfig::Local(l);
     let clock: mfagate::clock::SharedClock = gw.clock.clone();
     let p = mfagate::auth::Pipeline::new(std::sync::Arc::new(cfg.clone()), gw.store.clone(), clock)
         .unwrap();
     // Re-hash judy's password with the same cost as the dummy hash.
-    let mfagate::config::PrimaryConfig::Local(l) = cfg.primary;
     let h = mfagate::primary::local::hash_password(&l, "judy-password").unwrap();
     gw.store
         .write(move |tx| {

@@ -1,0 +1,495 @@
+//! Active Directory as the primary: find the user with the service account (search), then
+//! check the password with one bind as that user's DN on a fresh connection.
+//!
+//! - Login names `alice`, `alice@corp.example` (for a configured UPN suffix) and `CORP\alice`
+//!   (for the configured NetBIOS domain) become an escaped search filter (RFC 4515); exactly one
+//!   entry must match.
+//! - One login causes at most one bind as the user: mfagate must never be the reason an account
+//!   locks out. (Retransmits are absorbed by the front-end before they reach here.)
+//! - An unknown user still costs a bind (to a DN that does not exist), so that timing does not
+//!   reveal which names exist; AD's sub-codes (52e, 533, 701, 773, 775, 532…) become a reason
+//!   for the log, never for the client.
+//! - Several domain controllers are tried in order; one that fails to connect is skipped for a
+//!   back-off period (30 s, doubling up to 5 min) while another answers.
+//! - Certificates are always verified against `ca_file`; there is no switch to turn that off.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ldap3::{ldap_escape, Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use rustls::{ClientConfig, RootCertStore};
+use tokio::sync::Semaphore;
+
+use crate::clock::SharedClock;
+use crate::config::AdConfig;
+
+const BACKOFF_MIN_MS: u64 = 30_000;
+const BACKOFF_MAX_MS: u64 = 300_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdError {
+    #[error("CA file {0}: {1}")]
+    CaFile(String, String),
+    #[error("TLS setup: {0}")]
+    Tls(String),
+    #[error("no domain controller reachable: {0}")]
+    Unreachable(String),
+    #[error("service account search failed: {0}")]
+    Search(String),
+}
+
+/// Why AD refused a login; goes to the authentication log only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdReject {
+    OutsideDomains,
+    NoSuchUser,
+    Ambiguous(usize),
+    WrongPassword,
+    Disabled,
+    AccountExpired,
+    MustChangePassword,
+    Locked,
+    PasswordExpired,
+    /// Logon hours (530), workstation (531) and other refusals.
+    Refused(String),
+}
+
+impl AdReject {
+    pub fn reason(&self) -> String {
+        match self {
+            AdReject::OutsideDomains => "login name outside the configured domains".into(),
+            AdReject::NoSuchUser => "unknown user".into(),
+            AdReject::Ambiguous(n) => format!("login name matches {n} AD accounts"),
+            AdReject::WrongPassword => "wrong password (AD 52e)".into(),
+            AdReject::Disabled => "account disabled in AD (533)".into(),
+            AdReject::AccountExpired => "account expired in AD (701)".into(),
+            AdReject::MustChangePassword => "password must be changed in AD (773)".into(),
+            AdReject::Locked => "account locked out in AD (775)".into(),
+            AdReject::PasswordExpired => "password expired in AD (532)".into(),
+            AdReject::Refused(why) => format!("AD refused the bind: {why}"),
+        }
+    }
+}
+
+/// The AD account that passed the password check.
+#[derive(Debug, Clone)]
+pub struct AdUser {
+    pub dn: String,
+    pub sam_account_name: String,
+    pub user_principal_name: Option<String>,
+}
+
+/// Reads a PEM bundle into a root store; at least one certificate is required.
+pub fn load_roots(path: &Path) -> Result<RootCertStore, AdError> {
+    let err = |m: String| AdError::CaFile(path.display().to_string(), m);
+    let mut roots = RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(path).map_err(|e| err(e.to_string()))?;
+    for c in certs {
+        let c = c.map_err(|e| err(e.to_string()))?;
+        roots.add(c).map_err(|e| err(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(err("no certificate in the file".into()));
+    }
+    Ok(roots)
+}
+
+/// The search filter for a login name, or why the name is not ours.
+pub fn login_filter(
+    login: &str,
+    netbios_domain: Option<&str>,
+    upn_suffixes: &[String],
+) -> Result<String, AdReject> {
+    let login = login.trim();
+    if login.is_empty() {
+        return Err(AdReject::NoSuchUser);
+    }
+    if let Some((domain, sam)) = login.split_once('\\') {
+        return match netbios_domain {
+            Some(d) if d.eq_ignore_ascii_case(domain) && !sam.is_empty() => {
+                Ok(format!("(sAMAccountName={})", ldap_escape(sam)))
+            }
+            _ => Err(AdReject::OutsideDomains),
+        };
+    }
+    if let Some((local, suffix)) = login.rsplit_once('@') {
+        if local.is_empty() || !upn_suffixes.iter().any(|s| s.eq_ignore_ascii_case(suffix)) {
+            return Err(AdReject::OutsideDomains);
+        }
+        // An explicit UPN, or the implicit one AD also accepts (sAMAccountName@dns-domain).
+        return Ok(format!(
+            "(|(userPrincipalName={})(sAMAccountName={}))",
+            ldap_escape(login),
+            ldap_escape(local)
+        ));
+    }
+    Ok(format!("(sAMAccountName={})", ldap_escape(login)))
+}
+
+/// Maps a failed bind (result code and diagnostic text) to a reason. AD puts the sub-code in
+/// the text as "data 52e".
+pub fn map_bind_failure(rc: u32, text: &str) -> AdReject {
+    let sub = text
+        .split("data ")
+        .nth(1)
+        .map(|s| {
+            s.chars()
+                .take_while(|c| c.is_ascii_hexdigit())
+                .collect::<String>()
+        })
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match (rc, sub.as_str()) {
+        (49, "52e") => AdReject::WrongPassword,
+        (49, "525") => AdReject::NoSuchUser,
+        (49, "533") => AdReject::Disabled,
+        (49, "701") => AdReject::AccountExpired,
+        (49, "773") => AdReject::MustChangePassword,
+        (49, "775") => AdReject::Locked,
+        (49, "532") => AdReject::PasswordExpired,
+        (49, "530") => AdReject::Refused("logon not permitted at this time (530)".into()),
+        (49, "531") => AdReject::Refused("logon not permitted from this workstation (531)".into()),
+        (49, "") => AdReject::WrongPassword,
+        (rc, s) => AdReject::Refused(format!("result code {rc}, sub-code {s:?}")),
+    }
+}
+
+struct Dc {
+    url: String,
+    down_until_ms: AtomicU64,
+    failures: AtomicU32,
+}
+
+pub struct AdPrimary {
+    cfg: AdConfig,
+    tls: Arc<ClientConfig>,
+    dcs: Vec<Dc>,
+    clock: SharedClock,
+    /// Idle service-account connections, with the index of their DC.
+    idle: Mutex<Vec<(usize, Ldap)>>,
+    /// Bounds concurrent service-account searches to `pool_size`.
+    slots: Semaphore,
+    /// A DN that cannot exist, for the timing-equalising bind of unknown users.
+    decoy_dn: String,
+}
+
+enum ConnError {
+    /// Connecting or TLS failed: try another DC.
+    Connect(String),
+}
+
+impl AdPrimary {
+    pub fn new(cfg: AdConfig, clock: SharedClock) -> Result<Self, AdError> {
+        let roots = load_roots(&cfg.ca_file)?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            .map_err(|e| AdError::Tls(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let dcs = cfg
+            .urls
+            .iter()
+            .map(|u| Dc {
+                url: u.clone(),
+                down_until_ms: AtomicU64::new(0),
+                failures: AtomicU32::new(0),
+            })
+            .collect();
+        let mut rnd = [0u8; 8];
+        getrandom::getrandom(&mut rnd).map_err(|e| AdError::Tls(e.to_string()))?;
+        let decoy_dn = format!(
+            "CN=mfagate-no-such-user-{},{}",
+            crate::store::model::hex(&rnd),
+            cfg.base_dn
+        );
+        Ok(Self {
+            slots: Semaphore::new(cfg.pool_size),
+            cfg,
+            tls: Arc::new(tls),
+            dcs,
+            clock,
+            idle: Mutex::new(Vec::new()),
+            decoy_dn,
+        })
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.cfg.timeout_secs)
+    }
+
+    /// DC indexes in the order to try: healthy ones in configured order, then the ones in
+    /// back-off (better a slow answer than none).
+    fn dc_order(&self) -> Vec<usize> {
+        let now = self.clock.now_ms();
+        let (up, down): (Vec<usize>, Vec<usize>) = (0..self.dcs.len())
+            .partition(|&i| self.dcs[i].down_until_ms.load(Ordering::Relaxed) <= now);
+        up.into_iter().chain(down).collect()
+    }
+
+    fn mark_down(&self, i: usize, why: &str) {
+        let dc = &self.dcs[i];
+        let n = dc.failures.fetch_add(1, Ordering::Relaxed).min(4);
+        let backoff = (BACKOFF_MIN_MS << n).min(BACKOFF_MAX_MS);
+        dc.down_until_ms
+            .store(self.clock.now_ms() + backoff, Ordering::Relaxed);
+        tracing::warn!(dc = %dc.url, error = why, backoff_secs = backoff / 1000, "AD: domain controller unreachable");
+    }
+
+    fn mark_up(&self, i: usize) {
+        let dc = &self.dcs[i];
+        if dc.failures.swap(0, Ordering::Relaxed) > 0 {
+            tracing::info!(dc = %dc.url, "AD: domain controller reachable again");
+        }
+        dc.down_until_ms.store(0, Ordering::Relaxed);
+    }
+
+    async fn connect(&self, i: usize) -> Result<Ldap, ConnError> {
+        let settings = LdapConnSettings::new()
+            .set_config(self.tls.clone())
+            .set_starttls(self.cfg.starttls)
+            .set_conn_timeout(self.timeout());
+        let (conn, ldap) = LdapConnAsync::with_settings(settings, &self.dcs[i].url)
+            .await
+            .map_err(|e| ConnError::Connect(e.to_string()))?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.drive().await {
+                tracing::debug!(error = %e, "AD: connection closed");
+            }
+        });
+        Ok(ldap)
+    }
+
+    /// A fresh service-account connection on the first DC that works.
+    async fn service_connection(&self) -> Result<(usize, Ldap), AdError> {
+        let mut errors = Vec::new();
+        for i in self.dc_order() {
+            let mut ldap = match self.connect(i).await {
+                Ok(l) => l,
+                Err(ConnError::Connect(e)) => {
+                    self.mark_down(i, &e);
+                    errors.push(format!("{}: {e}", self.dcs[i].url));
+                    continue;
+                }
+            };
+            let bound = ldap
+                .with_timeout(self.timeout())
+                .simple_bind(&self.cfg.bind_dn, self.cfg.bind_password.expose())
+                .await;
+            match bound.map(|r| r.success()) {
+                Ok(Ok(_)) => {
+                    self.mark_up(i);
+                    return Ok((i, ldap));
+                }
+                Ok(Err(e)) => {
+                    // The DC answered: the service account itself is refused. Another DC will
+                    // say the same, so report it instead of failing over.
+                    return Err(AdError::Search(format!(
+                        "service account bind as {} refused: {e}",
+                        self.cfg.bind_dn
+                    )));
+                }
+                Err(e) => {
+                    self.mark_down(i, &e.to_string());
+                    errors.push(format!("{}: {e}", self.dcs[i].url));
+                }
+            }
+        }
+        Err(AdError::Unreachable(errors.join("; ")))
+    }
+
+    /// Runs the user search on a pooled service-account connection (one retry on a fresh
+    /// connection if the pooled one has gone stale).
+    async fn find_user(&self, filter: &str) -> Result<(usize, Vec<SearchEntry>), AdError> {
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|e| AdError::Search(e.to_string()))?;
+        let full = format!("(&{}{filter})", self.cfg.user_filter);
+        let attrs = ["sAMAccountName", "userPrincipalName"];
+        for attempt in 0..2 {
+            let pooled = if attempt == 0 {
+                self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()
+            } else {
+                None
+            };
+            let (dc, mut ldap) = match pooled {
+                Some(p) => p,
+                None => self.service_connection().await?,
+            };
+            let res = ldap
+                .with_timeout(self.timeout())
+                .search(&self.cfg.base_dn, Scope::Subtree, &full, attrs.to_vec())
+                .await;
+            match res.and_then(|r| r.success()) {
+                Ok((entries, _)) => {
+                    self.idle
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((dc, ldap));
+                    // Referrals (from searches at the domain root) are not entries; drop them.
+                    let entries = entries
+                        .into_iter()
+                        .filter(|e| !e.is_ref())
+                        .map(SearchEntry::construct)
+                        .collect();
+                    return Ok((dc, entries));
+                }
+                Err(e) if attempt == 0 => {
+                    tracing::debug!(error = %e, "AD: pooled connection failed; reconnecting");
+                }
+                Err(e) => return Err(AdError::Search(e.to_string())),
+            }
+        }
+        Err(AdError::Search("unreachable".into()))
+    }
+
+    /// One bind as `dn`, on the DC that found the user when it still answers, else another.
+    async fn bind_as(
+        &self,
+        first_dc: usize,
+        dn: &str,
+        password: &str,
+    ) -> Result<Result<(), AdReject>, AdError> {
+        let mut order = vec![first_dc];
+        order.extend(self.dc_order().into_iter().filter(|&i| i != first_dc));
+        let mut errors = Vec::new();
+        for i in order {
+            let mut ldap = match self.connect(i).await {
+                Ok(l) => l,
+                Err(ConnError::Connect(e)) => {
+                    self.mark_down(i, &e);
+                    errors.push(e);
+                    continue;
+                }
+            };
+            let res = ldap
+                .with_timeout(self.timeout())
+                .simple_bind(dn, password)
+                .await;
+            let _ = ldap.unbind().await;
+            return match res {
+                Ok(r) if r.rc == 0 => Ok(Ok(())),
+                Ok(r) => Ok(Err(map_bind_failure(r.rc, &r.text))),
+                // The bind may have reached AD: never retry it on another DC (lockout).
+                Err(e) => Err(AdError::Unreachable(format!("bind failed: {e}"))),
+            };
+        }
+        Err(AdError::Unreachable(errors.join("; ")))
+    }
+
+    pub async fn verify(
+        &self,
+        login: &str,
+        password: &str,
+    ) -> Result<Result<AdUser, AdReject>, AdError> {
+        if password.is_empty() {
+            // RFC 4513 §5.1.2: an empty password is an unauthenticated bind that "succeeds".
+            return Ok(Err(AdReject::WrongPassword));
+        }
+        let filter = match login_filter(
+            login,
+            self.cfg.netbios_domain.as_deref(),
+            &self.cfg.upn_suffixes,
+        ) {
+            Ok(f) => f,
+            Err(r) => return Ok(Err(r)),
+        };
+        let (dc, entries) = self.find_user(&filter).await?;
+        if entries.len() != 1 {
+            let reject = if entries.is_empty() {
+                AdReject::NoSuchUser
+            } else {
+                AdReject::Ambiguous(entries.len())
+            };
+            // Same work as a real login, so timing does not tell the difference.
+            let _ = self.bind_as(dc, &self.decoy_dn, password).await;
+            return Ok(Err(reject));
+        }
+        let entry = &entries[0];
+        let first = |a: &str| entry.attrs.get(a).and_then(|v| v.first()).cloned();
+        let Some(sam) = first("sAMAccountName") else {
+            return Ok(Err(AdReject::NoSuchUser));
+        };
+        let user = AdUser {
+            dn: entry.dn.clone(),
+            sam_account_name: sam,
+            user_principal_name: first("userPrincipalName"),
+        };
+        Ok(self.bind_as(dc, &user.dn, password).await?.map(|()| user))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_forms() {
+        let sfx = vec!["test.local".to_string()];
+        assert_eq!(
+            login_filter("alice", Some("TEST"), &sfx).unwrap(),
+            "(sAMAccountName=alice)"
+        );
+        assert_eq!(
+            login_filter("test\\alice", Some("TEST"), &sfx).unwrap(),
+            "(sAMAccountName=alice)"
+        );
+        assert_eq!(
+            login_filter("robert@TEST.local", Some("TEST"), &sfx).unwrap(),
+            "(|(userPrincipalName=robert@TEST.local)(sAMAccountName=robert))"
+        );
+        assert_eq!(
+            login_filter("OTHER\\alice", Some("TEST"), &sfx),
+            Err(AdReject::OutsideDomains)
+        );
+        assert_eq!(
+            login_filter("alice@evil.example", Some("TEST"), &sfx),
+            Err(AdReject::OutsideDomains)
+        );
+        assert_eq!(
+            login_filter("TEST\\alice", None, &sfx),
+            Err(AdReject::OutsideDomains)
+        );
+        // RFC 4515 escaping: no filter injection through the login name.
+        assert_eq!(
+            login_filter("a*)(objectClass=*", None, &sfx).unwrap(),
+            "(sAMAccountName=a\\2a\\29\\28objectClass=\\2a)"
+        );
+    }
+
+    #[test]
+    fn sub_codes() {
+        let t = |d: &str| {
+            format!("80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data {d}, v4563")
+        };
+        assert_eq!(map_bind_failure(49, &t("52e")), AdReject::WrongPassword);
+        assert_eq!(map_bind_failure(49, &t("533")), AdReject::Disabled);
+        assert_eq!(map_bind_failure(49, &t("701")), AdReject::AccountExpired);
+        assert_eq!(
+            map_bind_failure(49, &t("773")),
+            AdReject::MustChangePassword
+        );
+        assert_eq!(map_bind_failure(49, &t("775")), AdReject::Locked);
+        // Samba never produces 532; AD does for an expired password.
+        assert_eq!(map_bind_failure(49, &t("532")), AdReject::PasswordExpired);
+        assert_eq!(map_bind_failure(49, &t("525")), AdReject::NoSuchUser);
+        assert_eq!(
+            map_bind_failure(49, "invalid credentials"),
+            AdReject::WrongPassword
+        );
+        assert!(matches!(
+            map_bind_failure(53, "unwilling"),
+            AdReject::Refused(_)
+        ));
+        assert!(matches!(
+            map_bind_failure(49, &t("530")),
+            AdReject::Refused(_)
+        ));
+    }
+}
