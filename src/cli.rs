@@ -44,6 +44,8 @@ enum Command {
     Serve,
     /// Validate the configuration file and exit.
     CheckConfig,
+    /// Check the store, the listeners and every domain controller; one line per check.
+    Doctor,
     /// Manage users (works whether or not the daemon is running).
     #[command(subcommand)]
     User(UserCmd),
@@ -158,6 +160,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => serve(cfg),
+        Command::Doctor => {
+            init_tracing_cli();
+            let rt = runtime(None)?;
+            let failures =
+                rt.block_on(crate::doctor::run(Arc::new(cfg), &mut std::io::stdout()))?;
+            if failures > 0 {
+                bail!("{failures} check(s) failed");
+            }
+            Ok(())
+        }
         Command::User(cmd) => {
             init_tracing_cli();
             let req = user_request(cmd)?;
@@ -374,6 +386,7 @@ fn print_report(v: &Value, format: ReportFormat) -> anyhow::Result<()> {
         "method",
         "result",
         "reason",
+        "policy",
     ];
     match format {
         ReportFormat::Json => {
@@ -394,7 +407,10 @@ fn print_report(v: &Value, format: ReportFormat) -> anyhow::Result<()> {
                     .map(timefmt::rfc3339_ms)
                     .unwrap_or_default();
                 let fields: Vec<String> = std::iter::once(time)
-                    .chain(cols[1..].iter().map(|c| s(&r, c)))
+                    .chain(cols[1..].iter().map(|c| match r.get(*c) {
+                        Some(Value::Null) | None => String::new(),
+                        _ => s(&r, c),
+                    }))
                     .map(|f| csv_field(&f))
                     .collect();
                 writeln!(out, "{}", fields.join(","))?;

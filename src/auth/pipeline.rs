@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use super::{AuthError, AuthRequest, Credential, Decision};
 use crate::clock::SharedClock;
-use crate::config::{Config, Method};
+use crate::config::{Config, Method, PolicyAction, PolicyRule, UnknownUsers};
 use crate::factor::totp::{self, CodeOutcome};
-use crate::primary::Primary;
+use crate::primary::{Identity, Primary};
 use crate::store::model::{user_key, AuthRecord, AuthResult, ChallengeRecord, UserRecord};
 use crate::store::{Store, StoreError};
 
@@ -24,6 +24,15 @@ struct Audit<'a> {
     req: &'a AuthRequest,
     user: String,
     method: &'static str,
+    policy: Option<String>,
+}
+
+/// Where the password check leaves a login.
+enum AfterPrimary {
+    Reject(String),
+    /// Password only: a bypass rule or `unknown_users = "bypass"`. The reason is logged.
+    Accept(String),
+    SecondFactor(UserRecord),
 }
 
 impl From<StoreError> for AuthError {
@@ -55,25 +64,26 @@ impl Pipeline {
             req: &req,
             user: req.user_name.clone(),
             method: "password",
+            policy: None,
         };
         match &req.credential {
             Credential::Unsupported(what) => {
                 let reason = format!("unsupported authentication: {what}");
                 self.finish_reject(&audit, &reason).await
             }
-            Credential::Password(pw) => {
-                let user = match self.check_password(&mut audit, pw.expose()).await? {
-                    Ok(u) => u,
-                    Err(reason) => return self.finish_reject(&audit, &reason).await,
-                };
-                self.start_challenge(&audit, &user).await
-            }
+            Credential::Password(pw) => match self.check_password(&mut audit, pw.expose()).await? {
+                AfterPrimary::Reject(reason) => self.finish_reject(&audit, &reason).await,
+                AfterPrimary::Accept(reason) => self.finish_accept(&audit, &reason).await,
+                AfterPrimary::SecondFactor(user) => self.start_challenge(&audit, &user).await,
+            },
             Credential::PasswordAndCode { password, code } => {
-                let user = match self.check_password(&mut audit, password.expose()).await? {
-                    Ok(u) => u,
-                    Err(reason) => return self.finish_reject(&audit, &reason).await,
-                };
-                self.check_code(&audit, &user, code.expose(), None).await
+                match self.check_password(&mut audit, password.expose()).await? {
+                    AfterPrimary::Reject(reason) => self.finish_reject(&audit, &reason).await,
+                    AfterPrimary::Accept(reason) => self.finish_accept(&audit, &reason).await,
+                    AfterPrimary::SecondFactor(user) => {
+                        self.check_code(&audit, &user, code.expose(), None).await
+                    }
+                }
             }
             Credential::ChallengeResponse { state, code } => {
                 audit.method = Method::Totp.as_str();
@@ -92,6 +102,7 @@ impl Pipeline {
                         .finish_reject(&audit, "unknown, expired or used challenge state")
                         .await;
                 }
+                audit.policy = challenge.as_ref().and_then(|c| c.policy.clone());
                 let user = match self.store.read(|r| r.user(&key))? {
                     Some(u) if u.enabled => u,
                     _ => return self.finish_reject(&audit, "user disabled or removed").await,
@@ -102,48 +113,90 @@ impl Pipeline {
         }
     }
 
-    /// Runs the primary check and the account checks that follow it. The inner `Err` is the
-    /// reason for the log.
+    /// Runs the primary check, the policy rules and the account checks that follow them.
     async fn check_password(
         &self,
         audit: &mut Audit<'_>,
         password: &str,
-    ) -> Result<Result<UserRecord, String>, AuthError> {
+    ) -> Result<AfterPrimary, AuthError> {
         if password.is_empty() {
-            return Ok(Err("empty password".into()));
+            return Ok(AfterPrimary::Reject("empty password".into()));
         }
         let id = match self.primary.verify(&audit.req.user_name, password).await? {
             Ok(id) => id,
-            Err(reason) => return Ok(Err(reason)),
+            Err(reason) => return Ok(AfterPrimary::Reject(reason)),
         };
         audit.user = id.name.clone();
+        if let Some(rule) = self.matching_rule(&id, &audit.req.client_name).await? {
+            audit.policy = Some(rule.name.clone());
+            match rule.action {
+                PolicyAction::Deny => return Ok(AfterPrimary::Reject("denied by policy".into())),
+                PolicyAction::Bypass => {
+                    return Ok(AfterPrimary::Accept(
+                        "password only: bypass by policy".into(),
+                    ))
+                }
+                PolicyAction::Mfa => {}
+            }
+        }
         let user = match id.record {
             Some(u) => u,
             None => match self.store.read(|r| r.user(&id.key))? {
                 Some(u) => u,
                 None => {
-                    return Ok(Err(
-                        "password accepted, but the user is not in mfagate".into()
-                    ))
+                    return Ok(match self.cfg.unknown_users {
+                        UnknownUsers::Reject => AfterPrimary::Reject(
+                            "password accepted, but the user is not in mfagate".into(),
+                        ),
+                        UnknownUsers::Bypass => AfterPrimary::Accept(
+                            "password only: not in mfagate (unknown_users = bypass)".into(),
+                        ),
+                    })
                 }
             },
         };
         audit.user = user.name.clone();
         audit.method = user.method.as_str();
         if !user.enabled {
-            return Ok(Err("user disabled".into()));
+            return Ok(AfterPrimary::Reject("user disabled".into()));
         }
         match user.method {
             Method::Totp if user.totp.is_none() => {
-                return Ok(Err("no TOTP authenticator enrolled".into()))
+                return Ok(AfterPrimary::Reject(
+                    "no TOTP authenticator enrolled".into(),
+                ))
             }
             Method::Totp => {}
         }
         let failures = self.store.read(|r| r.failures(&user_key(&user.name)))?;
         if totp::is_locked(&failures, self.clock.now_ms()) {
-            return Ok(Err(CodeOutcome::Locked.reason().into()));
+            return Ok(AfterPrimary::Reject(CodeOutcome::Locked.reason().into()));
         }
-        Ok(Ok(user))
+        Ok(AfterPrimary::SecondFactor(user))
+    }
+
+    /// The first `[[policy]]` rule that matches this user and client.
+    async fn matching_rule(
+        &self,
+        id: &Identity,
+        client: &str,
+    ) -> Result<Option<&PolicyRule>, AuthError> {
+        for rule in &self.cfg.policies {
+            if !rule.clients.is_empty() && !rule.clients.iter().any(|c| c == client) {
+                continue;
+            }
+            let mut member = rule.groups.is_empty();
+            for g in &rule.groups {
+                if member {
+                    break;
+                }
+                member = self.primary.member_of(id, g).await?;
+            }
+            if member {
+                return Ok(Some(rule));
+            }
+        }
+        Ok(None)
     }
 
     async fn start_challenge(
@@ -164,6 +217,7 @@ impl Pipeline {
             expires_ms: now + self.cfg.factor.challenge_ttl_secs * 1000,
             attempts_left: self.cfg.factor.challenge_max_attempts,
             consumed: false,
+            policy: audit.policy.clone(),
         };
         let record = self.record(
             audit,
@@ -259,6 +313,13 @@ impl Pipeline {
         })
     }
 
+    async fn finish_accept(&self, audit: &Audit<'_>, reason: &str) -> Result<Decision, AuthError> {
+        let record = self.record(audit, AuthResult::Accept, reason);
+        self.store.write(move |tx| tx.append_auth(&record)).await?;
+        self.trace(audit, AuthResult::Accept, reason);
+        Ok(Decision::Accept)
+    }
+
     async fn finish_reject(&self, audit: &Audit<'_>, reason: &str) -> Result<Decision, AuthError> {
         let record = self.record(audit, AuthResult::Reject, reason);
         self.store.write(move |tx| tx.append_auth(&record)).await?;
@@ -276,6 +337,7 @@ impl Pipeline {
             method: audit.method.to_owned(),
             result,
             reason: reason.to_owned(),
+            policy: audit.policy.clone(),
         }
     }
 
@@ -288,6 +350,7 @@ impl Pipeline {
             method = audit.method,
             result = result.as_str(),
             reason,
+            policy = audit.policy.as_deref().unwrap_or(""),
             "authentication decision"
         );
     }

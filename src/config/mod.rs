@@ -45,6 +45,9 @@ pub struct Config {
     pub primary: PrimaryConfig,
     pub factor: FactorConfig,
     pub auth_log: AuthLogConfig,
+    /// `[[policy]]` rules in order; the first that matches decides.
+    pub policies: Vec<PolicyRule>,
+    pub unknown_users: UnknownUsers,
     /// Things that are allowed but unwise; `check-config` prints them and `serve` logs them.
     pub warnings: Vec<String>,
 }
@@ -289,6 +292,44 @@ pub struct TotpConfig {
     pub digits: u32,
     pub period_secs: u64,
     pub skew_steps: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyAction {
+    /// Password and second factor (what happens when no rule matches).
+    Mfa,
+    /// Password only (service accounts, staged roll-outs).
+    Bypass,
+    /// Always rejected.
+    Deny,
+}
+
+impl PolicyAction {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PolicyAction::Mfa => "mfa",
+            PolicyAction::Bypass => "bypass",
+            PolicyAction::Deny => "deny",
+        }
+    }
+}
+
+/// A rule matches when the client is one of `clients` (or `clients` is empty) and the user is
+/// a member, directly or through nested groups, of one of `groups` (or `groups` is empty).
+#[derive(Debug, Clone)]
+pub struct PolicyRule {
+    pub name: String,
+    pub groups: Vec<String>,
+    pub clients: Vec<String>,
+    pub action: PolicyAction,
+}
+
+/// What happens to a user whose password is right but who has no mfagate record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownUsers {
+    Reject,
+    /// Password only, for staged roll-outs.
+    Bypass,
 }
 
 #[derive(Debug, Clone)]

@@ -17,6 +17,27 @@ pub(super) struct Root {
     factor: Factor,
     #[serde(default)]
     auth_log: AuthLog,
+    #[serde(default)]
+    policy: Vec<Policy>,
+    #[serde(default)]
+    auth: Auth,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Policy {
+    name: Option<String>,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    clients: Vec<String>,
+    action: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Auth {
+    unknown_users: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -324,8 +345,83 @@ impl Root {
                 3650,
             )?,
         };
+        let mut policies: Vec<PolicyRule> = Vec::new();
+        for (i, p) in self.policy.into_iter().enumerate() {
+            let key = |k: &str| format!("policy[{i}].{k}");
+            let name = p
+                .name
+                .filter(|n| !n.trim().is_empty())
+                .ok_or_else(|| invalid(key("name"), "missing (it names the rule in the log)"))?;
+            if policies.iter().any(|o| o.name == name) {
+                return Err(invalid(
+                    key("name"),
+                    format!("\"{name}\" is used by another rule"),
+                ));
+            }
+            let action = match p.action.as_deref() {
+                None | Some("mfa") => PolicyAction::Mfa,
+                Some("bypass") => PolicyAction::Bypass,
+                Some("deny") => PolicyAction::Deny,
+                Some(o) => {
+                    return Err(invalid(
+                        key("action"),
+                        format!("\"{o}\" is not \"mfa\", \"bypass\" or \"deny\""),
+                    ))
+                }
+            };
+            for (j, g) in p.groups.iter().enumerate() {
+                if !g.contains('=') {
+                    return Err(invalid(
+                        format!("policy[{i}].groups[{j}]"),
+                        format!("\"{g}\" is not a distinguished name (e.g. \"CN=vpn-users,OU=Groups,DC=corp,DC=example\")"),
+                    ));
+                }
+            }
+            if !p.groups.is_empty() && !matches!(primary, PrimaryConfig::Ad(_)) {
+                return Err(invalid(
+                    key("groups"),
+                    "group rules need primary.backend = \"ad\"",
+                ));
+            }
+            for (j, c) in p.clients.iter().enumerate() {
+                let known = radius
+                    .as_ref()
+                    .is_some_and(|r| r.clients.iter().any(|rc| &rc.name == c));
+                if !known {
+                    return Err(invalid(
+                        format!("policy[{i}].clients[{j}]"),
+                        format!("\"{c}\" is not the name of a [[radius.clients]] entry"),
+                    ));
+                }
+            }
+            policies.push(PolicyRule {
+                name,
+                groups: p.groups,
+                clients: p.clients,
+                action,
+            });
+        }
+        let unknown_users = match self.auth.unknown_users.as_deref() {
+            None | Some("reject") => UnknownUsers::Reject,
+            Some("bypass") => {
+                warnings.push(
+                    "auth.unknown_users: \"bypass\" lets users without an mfagate record in with \
+                     their password alone"
+                        .into(),
+                );
+                UnknownUsers::Bypass
+            }
+            Some(o) => {
+                return Err(invalid(
+                    "auth.unknown_users",
+                    format!("\"{o}\" is not \"reject\" or \"bypass\""),
+                ))
+            }
+        };
         Ok(Config {
             node_name,
+            policies,
+            unknown_users,
             data_dir,
             log,
             radius,

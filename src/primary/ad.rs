@@ -302,16 +302,20 @@ impl AdPrimary {
         Err(AdError::Unreachable(errors.join("; ")))
     }
 
-    /// Runs the user search on a pooled service-account connection (one retry on a fresh
-    /// connection if the pooled one has gone stale).
-    async fn find_user(&self, filter: &str) -> Result<(usize, Vec<SearchEntry>), AdError> {
+    /// Runs a search on a pooled service-account connection (one retry on a fresh connection
+    /// if the pooled one has gone stale). Referrals are dropped, never followed.
+    async fn pooled_search(
+        &self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[&str],
+    ) -> Result<(usize, Vec<SearchEntry>), AdError> {
         let _slot = self
             .slots
             .acquire()
             .await
             .map_err(|e| AdError::Search(e.to_string()))?;
-        let full = format!("(&{}{filter})", self.cfg.user_filter);
-        let attrs = ["sAMAccountName", "userPrincipalName"];
         for attempt in 0..2 {
             let pooled = if attempt == 0 {
                 self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()
@@ -324,7 +328,7 @@ impl AdPrimary {
             };
             let res = ldap
                 .with_timeout(self.timeout())
-                .search(&self.cfg.base_dn, Scope::Subtree, &full, attrs.to_vec())
+                .search(base, scope, filter, attrs.to_vec())
                 .await;
             match res.and_then(|r| r.success()) {
                 Ok((entries, _)) => {
@@ -332,13 +336,20 @@ impl AdPrimary {
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .push((dc, ldap));
-                    // Referrals (from searches at the domain root) are not entries; drop them.
                     let entries = entries
                         .into_iter()
                         .filter(|e| !e.is_ref())
                         .map(SearchEntry::construct)
                         .collect();
                     return Ok((dc, entries));
+                }
+                // noSuchObject on a base search: the entry is not there, not an error.
+                Err(ldap3::LdapError::LdapResult { result }) if result.rc == 32 => {
+                    self.idle
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((dc, ldap));
+                    return Ok((dc, Vec::new()));
                 }
                 Err(e) if attempt == 0 => {
                     tracing::debug!(error = %e, "AD: pooled connection failed; reconnecting");
@@ -347,6 +358,30 @@ impl AdPrimary {
             }
         }
         Err(AdError::Search("unreachable".into()))
+    }
+
+    async fn find_user(&self, filter: &str) -> Result<(usize, Vec<SearchEntry>), AdError> {
+        let full = format!("(&{}{filter})", self.cfg.user_filter);
+        self.pooled_search(
+            &self.cfg.base_dn,
+            Scope::Subtree,
+            &full,
+            &["sAMAccountName", "userPrincipalName"],
+        )
+        .await
+    }
+
+    /// Whether `user_dn` is a member of `group_dn`, directly or through nested groups
+    /// (LDAP_MATCHING_RULE_IN_CHAIN), as the service account sees it.
+    pub async fn member_of(&self, user_dn: &str, group_dn: &str) -> Result<bool, AdError> {
+        let filter = format!(
+            "(memberOf:1.2.840.113556.1.4.1941:={})",
+            ldap_escape(group_dn)
+        );
+        let (_, entries) = self
+            .pooled_search(user_dn, Scope::Base, &filter, &["1.1"])
+            .await?;
+        Ok(!entries.is_empty())
     }
 
     /// One bind as `dn`, on the DC that found the user when it still answers, else another.
@@ -422,6 +457,64 @@ impl AdPrimary {
             user_principal_name: first("userPrincipalName"),
         };
         Ok(self.bind_as(dc, &user.dn, password).await?.map(|()| user))
+    }
+}
+
+/// What `mfagate doctor` learned about one domain controller.
+#[derive(Debug)]
+pub struct DcCheck {
+    pub url: String,
+    /// TCP, TLS (certificate verified) and, for ldap:// URLs, StartTLS.
+    pub connect: Result<(), String>,
+    pub bind: Option<Result<(), String>>,
+    pub base_search: Option<Result<(), String>>,
+}
+
+impl AdPrimary {
+    /// Checks every DC in turn, ignoring back-off: connect, service-account bind, base search.
+    pub async fn check_dcs(&self) -> Vec<DcCheck> {
+        let mut out = Vec::new();
+        for i in 0..self.dcs.len() {
+            let mut check = DcCheck {
+                url: self.dcs[i].url.clone(),
+                connect: Ok(()),
+                bind: None,
+                base_search: None,
+            };
+            let mut ldap = match self.connect(i).await {
+                Ok(l) => l,
+                Err(ConnError::Connect(e)) => {
+                    check.connect = Err(e);
+                    out.push(check);
+                    continue;
+                }
+            };
+            let bind = ldap
+                .with_timeout(self.timeout())
+                .simple_bind(&self.cfg.bind_dn, self.cfg.bind_password.expose())
+                .await
+                .and_then(|r| r.success().map(|_| ()))
+                .map_err(|e| e.to_string());
+            let bound = bind.is_ok();
+            check.bind = Some(bind);
+            if bound {
+                check.base_search = Some(
+                    ldap.with_timeout(self.timeout())
+                        .search(
+                            &self.cfg.base_dn,
+                            Scope::Base,
+                            "(objectClass=*)",
+                            vec!["1.1"],
+                        )
+                        .await
+                        .and_then(|r| r.success().map(|_| ()))
+                        .map_err(|e| e.to_string()),
+                );
+            }
+            let _ = ldap.unbind().await;
+            out.push(check);
+        }
+        out
     }
 }
 

@@ -16,6 +16,8 @@ pub struct Identity {
     pub key: String,
     pub name: String,
     pub record: Option<UserRecord>,
+    /// The directory entry, for group lookups (AD only).
+    pub dn: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +46,15 @@ impl Primary {
         })
     }
 
+    /// Whether the user is in `group_dn` (nested groups count). The local directory has no
+    /// groups.
+    pub async fn member_of(&self, id: &Identity, group_dn: &str) -> Result<bool, PrimaryError> {
+        match (self, &id.dn) {
+            (Primary::Ad(a), Some(dn)) => Ok(a.member_of(dn, group_dn).await?),
+            _ => Ok(false),
+        }
+    }
+
     /// The inner `Err` is the reason for the authentication log.
     pub async fn verify(
         &self,
@@ -58,6 +69,7 @@ impl Primary {
                         key: user_key(&u.name),
                         name: u.name.clone(),
                         record: Some(u),
+                        dn: None,
                     })
                 },
             ),
@@ -68,6 +80,7 @@ impl Primary {
                         key: user_key(&u.sam_account_name),
                         name: u.sam_account_name,
                         record: None,
+                        dn: Some(u.dn),
                     })
                 },
             ),

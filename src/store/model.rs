@@ -34,6 +34,9 @@ pub struct ChallengeRecord {
     pub expires_ms: u64,
     pub attempts_left: u32,
     pub consumed: bool,
+    /// The policy rule that sent this login to the second factor, for the final record.
+    #[serde(default)]
+    pub policy: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -73,6 +76,9 @@ pub struct AuthRecord {
     pub method: String,
     pub result: AuthResult,
     pub reason: String,
+    /// The `[[policy]]` rule that matched, if any.
+    #[serde(default)]
+    pub policy: Option<String>,
 }
 
 /// A change-log entry: a whole record put or deleted, so applying one twice is harmless.

@@ -333,3 +333,154 @@ async fn ad_certificate_is_verified() {
     gw.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ad_group_policy_first_match_wins() {
+    let primary = ad_primary(&[env("AD_LDAPS_URL")], false, &env("AD_CA_PEM"));
+    let policy = format!(
+        r#"{primary}
+[auth]
+unknown_users = "bypass"
+
+[[policy]]
+name = "other client is closed"
+clients = ["other"]
+action = "deny"
+
+[[policy]]
+name = "service accounts"
+groups = ["{bypass}"]
+action = "bypass"
+
+[[policy]]
+name = "blocked"
+groups = ["{deny}"]
+action = "deny"
+
+[[policy]]
+name = "mfa users"
+groups = ["{mfa}"]
+action = "mfa"
+
+[[policy]]
+name = "everyone else"
+action = "deny"
+"#,
+        bypass = env("AD_GROUP_VPN_BYPASS"),
+        deny = env("AD_GROUP_VPN_DENY"),
+        mfa = env("AD_GROUP_MFA_USERS"),
+    );
+    // Challenge mode: a bypass must answer the password alone with Access-Accept.
+    let gw = start_with_primary("", "", &policy).await;
+    let last = |gw: &Gateway| gw.auth_log().pop().unwrap();
+
+    // Bypass by group: password only, no mfagate record needed.
+    let r = pap(&gw, "henry.svc", &pw("henry.svc"), None).await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+    let rec = last(&gw);
+    assert_eq!(
+        (rec.reason.as_str(), rec.policy.as_deref()),
+        ("password only: bypass by policy", Some("service accounts"))
+    );
+    // Deny by group, even with the right password.
+    let r = pap(&gw, "ivan.denied", &pw("ivan.denied"), None).await;
+    assert_eq!(r["code"], "Access-Reject");
+    assert_eq!(last(&gw).policy.as_deref(), Some("blocked"));
+    // Nested member of mfa-users (through mfa-nested): password, then the code.
+    let seed = enrol(&gw, "kate.other").await;
+    let r = pap(&gw, "kate.other", &pw("kate.other"), None).await;
+    assert_eq!(r["code"], "Access-Challenge", "{r}");
+    let r = pap(&gw, "kate.other", &gw.code(&seed, 0), r["state"].as_str()).await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+    assert_eq!(last(&gw).policy.as_deref(), Some("mfa users"));
+    // In mfa-users but not in mfagate: unknown_users = bypass lets the password alone in.
+    let r = pap(&gw, "carol", &pw("carol"), None).await;
+    assert_eq!(r["code"], "Access-Accept");
+    assert_eq!(
+        last(&gw).reason,
+        "password only: not in mfagate (unknown_users = bypass)"
+    );
+    // In no listed group: the catch-all denies.
+    let r = pap(&gw, "robert@test.local", &pw("bob.smith"), None).await;
+    assert_eq!(r["code"], "Access-Reject");
+    assert_eq!(last(&gw).policy.as_deref(), Some("everyone else"));
+    // The client rule comes first: even the bypass account is refused from 127.0.0.2.
+    let c = raw_pap(
+        gw.addr,
+        "127.0.0.2:0",
+        OTHER_SECRET,
+        "henry.svc",
+        &pw("henry.svc"),
+        None,
+    )
+    .await;
+    assert_eq!(c, Some(ACCESS_REJECT));
+    assert_eq!(last(&gw).policy.as_deref(), Some("other client is closed"));
+    // A wrong password never reaches the rules.
+    let r = pap(&gw, "henry.svc", "not-the-password", None).await;
+    assert_eq!(r["code"], "Access-Reject");
+    let rec = last(&gw);
+    assert_eq!(
+        (rec.reason.as_str(), rec.policy),
+        ("wrong password (AD 52e)", None)
+    );
+    // henry.svc had one bad password; a good login resets AD's count.
+    let r = pap(&gw, "henry.svc", &pw("henry.svc"), None).await;
+    assert_eq!(r["code"], "Access-Accept");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_reports_each_dc_check_with_a_fix() {
+    let mfagate = || std::process::Command::new(env!("CARGO_BIN_EXE_mfagate"));
+    // A healthy configuration, with the daemon running.
+    let gw = start_ad(&[env("AD_LDAPS_URL")], false).await;
+    let mut cmd = mfagate();
+    cmd.arg("doctor").arg("-c").arg(&gw.config_path);
+    let (ok, out, err) = run(cmd).await;
+    assert!(ok, "{out}{err}");
+    let url = env("AD_LDAPS_URL");
+    for line in [
+        "[ ok ] daemon: running".to_string(),
+        format!("[ ok ] AD {url} TLS: connected, certificate verified"),
+        format!("[ ok ] AD {url} bind: service account"),
+        format!("[ ok ] AD {url} search: base_dn"),
+        "all checks passed".to_string(),
+    ] {
+        assert!(out.contains(&line), "missing {line:?} in:\n{out}");
+    }
+    gw.stop().await;
+
+    // A dead DC, and a wrong service-account password on the live one.
+    let dir = temp_dir("doctor");
+    let primary = ad_primary(
+        &["ldaps://127.0.0.1:1".into(), url.clone()],
+        false,
+        &env("AD_CA_PEM"),
+    )
+    .replace("AD_BIND_PASSWORD", "MFAGATE_TEST_WRONG_BIND_PW");
+    let cfg = dir.join("doctor.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "node_name = \"doc\"\ndata_dir = \"{}\"\n{primary}",
+            dir.join("data").display()
+        ),
+    )
+    .unwrap();
+    let mut cmd = mfagate();
+    cmd.env("MFAGATE_TEST_WRONG_BIND_PW", "definitely-wrong")
+        .arg("doctor")
+        .arg("-c")
+        .arg(&cfg);
+    let (ok, out, _) = run(cmd).await;
+    assert!(!ok);
+    assert!(out.contains("[FAIL] AD ldaps://127.0.0.1:1 TLS:"), "{out}");
+    assert!(out.contains("fix: nothing listens there"), "{out}");
+    assert!(out.contains(&format!("[ ok ] AD {url} TLS")), "{out}");
+    assert!(out.contains(&format!("[FAIL] AD {url} bind:")), "{out}");
+    assert!(out.contains("fix: check primary.ad.bind_dn"), "{out}");
+    assert!(out.contains("2 check(s) failed"), "{out}");
+    assert!(!out.contains("definitely-wrong"), "no secret in the report");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -148,15 +148,15 @@ async fn user_commands_work_with_and_without_the_daemon() {
     let mut lines = out.lines();
     assert_eq!(
         lines.next(),
-        Some("time,node,user,client_name,client_ip,method,result,reason")
+        Some("time,node,user,client_name,client_ip,method,result,reason,policy")
     );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 4, "{out}");
     assert!(
-        rows[1].contains(",zoe,vpn,127.0.0.1,totp,accept,password and code accepted"),
+        rows[1].contains(",zoe,vpn,127.0.0.1,totp,accept,password and code accepted,"),
         "{out}"
     );
-    assert!(rows[2].ends_with("reject,user disabled"), "{out}");
+    assert!(rows[2].ends_with("reject,user disabled,"), "{out}");
     let (ok, out, _) = run(cli(&[
         "report",
         "auth",
@@ -221,13 +221,16 @@ async fn quickstart_serve_binary_runs_and_stops_cleanly() {
 
     // A file, not a pipe: nobody reads a pipe while the test runs, and a full one blocks logging.
     let log_path = dir.join("serve.log");
-    let mut child = mfagate()
-        .args(["serve", "-c"])
-        .arg(&cfg)
-        .stdin(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(Some(
+        mfagate()
+            .args(["serve", "-c"])
+            .arg(&cfg)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log_path).unwrap())
+            .spawn()
+            .unwrap(),
+    ));
+    let pid = child.0.as_ref().unwrap().id();
     let secret_path = data.join("radius.secret");
     for _ in 0..100 {
         if data.join("admin.sock").exists() {
@@ -307,9 +310,10 @@ async fn quickstart_serve_binary_runs_and_stops_cleanly() {
     assert_eq!(r["code"], "Access-Accept", "{r}");
 
     let _ = std::process::Command::new("kill")
-        .arg(child.id().to_string())
+        .arg(pid.to_string())
         .status();
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+    let mut inner = child.0.take().unwrap();
+    let status = tokio::task::spawn_blocking(move || inner.wait().unwrap())
         .await
         .unwrap();
     assert!(status.success(), "exit on SIGTERM: {status:?}");
@@ -327,4 +331,16 @@ async fn quickstart_serve_binary_runs_and_stops_cleanly() {
         "admin socket removed on shutdown"
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Kills the daemon if the test fails before stopping it, so no server outlives the run.
+struct KillOnDrop(Option<std::process::Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }

@@ -1,0 +1,151 @@
+//! `mfagate doctor`: checks what a configuration depends on and prints one line per check,
+//! with what to fix when it fails. It reads the configuration and talks to the outside; it
+//! changes nothing.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::{Config, PrimaryConfig};
+use crate::primary::ad::AdPrimary;
+
+#[derive(Default)]
+pub struct Report {
+    pub lines: Vec<String>,
+    pub failures: usize,
+}
+
+impl Report {
+    fn ok(&mut self, what: &str, detail: &str) {
+        self.lines.push(format!("[ ok ] {what}: {detail}"));
+    }
+    fn fail(&mut self, what: &str, detail: &str, fix: &str) {
+        self.failures += 1;
+        self.lines
+            .push(format!("[FAIL] {what}: {detail}\n       fix: {fix}"));
+    }
+}
+
+fn connect_hint(e: &str) -> &'static str {
+    let l = e.to_ascii_lowercase();
+    if l.contains("certificate") || l.contains("unknownissuer") || l.contains("notvalidforname") {
+        "primary.ad.ca_file must hold the CA that issued this DC's certificate, and the host name \
+         (or IP) in the URL must be one the certificate names"
+    } else if l.contains("refused") {
+        "nothing listens there: check the URL's host and port (636 for ldaps://, 389 for ldap:// \
+         with starttls = true)"
+    } else if l.contains("timed out") || l.contains("elapsed") {
+        "no answer: check routing and firewalls between this node and the DC, and timeout_secs"
+    } else if l.contains("resolve") || l.contains("lookup") || l.contains("name or service") {
+        "the host name does not resolve: check DNS on this node"
+    } else {
+        "check the URL, the DC's LDAPS certificate and the network path"
+    }
+}
+
+pub async fn run(cfg: Arc<Config>, out: &mut impl Write) -> std::io::Result<usize> {
+    let mut r = Report::default();
+    r.ok("config", &format!("valid (node {})", cfg.node_name));
+    for w in &cfg.warnings {
+        r.lines.push(format!("[warn] config: {w}"));
+    }
+
+    // The store: a running daemon holds it; otherwise it must open.
+    let sock = cfg.admin_socket_path();
+    if std::os::unix::net::UnixStream::connect(&sock).is_ok() {
+        r.ok(
+            "daemon",
+            &format!("running; admin socket {} answers", sock.display()),
+        );
+    } else {
+        match crate::store::Store::open(&cfg.data_dir) {
+            Ok(_) => r.ok("store", &format!("{} opens", cfg.data_dir.display())),
+            Err(e) => r.fail(
+                "store",
+                &e.to_string(),
+                "data_dir must be writable by the user mfagate runs as, and no other mfagate may \
+                 hold it",
+            ),
+        }
+    }
+
+    if let Some(radius) = &cfg.radius {
+        for addr in &radius.listen {
+            let what = format!("radius.listen {addr}");
+            match std::net::UdpSocket::bind(addr) {
+                Ok(_) => r.ok(&what, "free: mfagate can listen here"),
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    if std::os::unix::net::UnixStream::connect(&sock).is_ok() {
+                        r.ok(&what, "in use (by the running mfagate)");
+                    } else {
+                        r.fail(
+                            &what,
+                            "in use by another program",
+                            "stop the other RADIUS server (e.g. FreeRADIUS, NPS) or choose another port",
+                        );
+                    }
+                }
+                Err(e) => r.fail(
+                    &what,
+                    &e.to_string(),
+                    "the address must belong to this machine; ports below 1024 need root or \
+                     CAP_NET_BIND_SERVICE",
+                ),
+            }
+        }
+    }
+
+    if let PrimaryConfig::Ad(ad) = &cfg.primary {
+        let clock: SharedClock = Arc::new(SystemClock);
+        match AdPrimary::new((**ad).clone(), clock) {
+            Err(e) => r.fail("AD", &e.to_string(), "fix primary.ad.ca_file"),
+            Ok(p) => {
+                for dc in p.check_dcs().await {
+                    let what = format!("AD {}", dc.url);
+                    match &dc.connect {
+                        Err(e) => {
+                            r.fail(&format!("{what} TLS"), e, connect_hint(e));
+                            continue;
+                        }
+                        Ok(()) => r.ok(&format!("{what} TLS"), "connected, certificate verified"),
+                    }
+                    match &dc.bind {
+                        Some(Ok(())) => r.ok(
+                            &format!("{what} bind"),
+                            &format!("service account {} accepted", ad.bind_dn),
+                        ),
+                        Some(Err(e)) => r.fail(
+                            &format!("{what} bind"),
+                            e,
+                            "check primary.ad.bind_dn and the bind password; the account must be \
+                             enabled, unlocked, and its password not expired",
+                        ),
+                        None => {}
+                    }
+                    match &dc.base_search {
+                        Some(Ok(())) => r.ok(
+                            &format!("{what} search"),
+                            &format!("base_dn {} is readable", ad.base_dn),
+                        ),
+                        Some(Err(e)) => r.fail(
+                            &format!("{what} search"),
+                            e,
+                            "check primary.ad.base_dn (e.g. DC=corp,DC=example) and that the \
+                             service account may read it",
+                        ),
+                        None => {}
+                    }
+                }
+            }
+        }
+    }
+    for l in &r.lines {
+        writeln!(out, "{l}")?;
+    }
+    if r.failures == 0 {
+        writeln!(out, "all checks passed")?;
+    } else {
+        writeln!(out, "{} check(s) failed", r.failures)?;
+    }
+    Ok(r.failures)
+}
