@@ -196,6 +196,7 @@ fn seed_users(cfg: &Config, n: usize, hash: &LocalPrimaryConfig) -> anyhow::Resu
             created_ms: now,
             updated_ms: now,
             version: 1,
+            ..Default::default()
         };
         seeds.push(seed);
         batch.push((key, user));

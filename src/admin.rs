@@ -17,7 +17,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::SharedClock;
 use crate::config::{Config, Method, PrimaryConfig};
+use crate::directory_sync;
 use crate::factor::totp;
+use crate::primary::ad::AdPrimary;
 use crate::primary::local::hash_password;
 use crate::store::model::{user_key, FactorFailures, UserRecord};
 use crate::store::Store;
@@ -57,6 +59,17 @@ pub enum Request {
     ReportAuth {
         since_ms: u64,
         limit: usize,
+    },
+    UserSetPhone {
+        name: String,
+        phone: String,
+    },
+    SyncRun {
+        item: Option<String>,
+        dry_run: bool,
+    },
+    SyncApprove {
+        item: String,
     },
 }
 
@@ -159,6 +172,7 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
                 created_ms: now,
                 updated_ms: now,
                 version: 1,
+                ..Default::default()
             };
             let added = ctx
                 .store
@@ -198,6 +212,8 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
         Request::UserSetEnabled { name, enabled } => {
             update_user(ctx, &name, move |u| {
                 u.enabled = enabled;
+                // The administrator's decision: a sync does not undo it.
+                u.disabled_by_sync = false;
                 json!({ "name": u.name, "enabled": enabled })
             })
             .await
@@ -254,6 +270,71 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
                 })
                 .await
                 .map_err(|e| e.to_string())?
+        }
+        Request::UserSetPhone { name, phone } => {
+            let phone = phone.trim().to_owned();
+            if phone.is_empty() || phone.len() > 32 || phone.chars().any(char::is_control) {
+                return Err("a phone number is 1-32 characters, e.g. +15550001001".into());
+            }
+            update_user(ctx, &name, move |u| {
+                u.phone = Some(phone.clone());
+                // Set here, so a sync keeps it unless its item says the directory wins.
+                if !u.local_overrides.iter().any(|o| o == "phone") {
+                    u.local_overrides.push("phone".into());
+                }
+                json!({ "name": u.name, "phone": phone })
+            })
+            .await
+        }
+        Request::SyncRun { item, dry_run } => {
+            let PrimaryConfig::Ad(ad_cfg) = &ctx.cfg.primary else {
+                return Err("sync reads Active Directory: set primary.backend = \"ad\"".into());
+            };
+            let items: Vec<&crate::config::SyncItem> = match &item {
+                Some(n) => vec![ctx
+                    .cfg
+                    .sync
+                    .iter()
+                    .find(|i| &i.name == n)
+                    .ok_or_else(|| format!("no [[sync]] item named \"{n}\""))?],
+                None => ctx.cfg.sync.iter().collect(),
+            };
+            if items.is_empty() {
+                return Err("no [[sync]] items are configured".into());
+            }
+            let ad =
+                AdPrimary::new((**ad_cfg).clone(), ctx.clock.clone()).map_err(|e| e.to_string())?;
+            let mut outcomes = Vec::new();
+            for it in items {
+                let o = directory_sync::run_item(
+                    &ad,
+                    &ctx.store,
+                    &ctx.clock,
+                    it,
+                    &ctx.cfg.sync,
+                    &ad_cfg.base_dn,
+                    &ad_cfg.user_filter,
+                    dry_run,
+                )
+                .await
+                .map_err(|e| format!("sync {}: {e}", it.name))?;
+                outcomes.push(o);
+            }
+            serde_json::to_value(outcomes).map_err(|e| e.to_string())
+        }
+        Request::SyncApprove { item } => {
+            if !ctx.cfg.sync.iter().any(|i| i.name == item) {
+                return Err(format!("no [[sync]] item named \"{item}\""));
+            }
+            match directory_sync::approve(&ctx.store, &ctx.clock, &item)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                Some(n) => Ok(json!({ "approved": item, "disables": n })),
+                None => Err(format!(
+                    "sync item \"{item}\" has no blocked run to approve"
+                )),
+            }
         }
         Request::ReportAuth { since_ms, limit } => {
             let records = ctx
@@ -339,6 +420,9 @@ fn request_name(r: &Request) -> &'static str {
         Request::UserEnrollTotp { .. } => "user enroll-totp",
         Request::UserUnlock { .. } => "user unlock",
         Request::ReportAuth { .. } => "report auth",
+        Request::UserSetPhone { .. } => "user set-phone",
+        Request::SyncRun { .. } => "sync run",
+        Request::SyncApprove { .. } => "sync approve",
     }
 }
 

@@ -52,6 +52,24 @@ enum Command {
     /// Reports from the authentication log.
     #[command(subcommand)]
     Report(ReportCmd),
+    /// Import and sync users from Active Directory ([[sync]] items).
+    #[command(subcommand)]
+    Sync(SyncCmd),
+}
+
+#[derive(Subcommand)]
+enum SyncCmd {
+    /// Run the sync now (every item, or one) and print what it added, updated and disabled.
+    Run {
+        /// Only this [[sync]] item.
+        #[arg(long)]
+        item: Option<String>,
+        /// Compute and print the changes without making them.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Allow an item's blocked run (more disables than max_disable) to go ahead once.
+    Approve { item: String },
 }
 
 #[derive(Subcommand)]
@@ -90,6 +108,8 @@ enum UserCmd {
     EnrollTotp { name: String },
     /// Clear the failed-code counter and lockout.
     Unlock { name: String },
+    /// Set the phone number (kept by the sync unless its item says the directory wins).
+    SetPhone { name: String, phone: String },
 }
 
 #[derive(Subcommand)]
@@ -176,6 +196,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let print = printer_for(&req);
             let v = admin_call(cfg, req)?;
             print(&v)
+        }
+        Command::Sync(cmd) => {
+            init_tracing_cli();
+            let req = match cmd {
+                SyncCmd::Run { item, dry_run } => Request::SyncRun { item, dry_run },
+                SyncCmd::Approve { item } => Request::SyncApprove { item },
+            };
+            let v = admin_call(cfg, req)?;
+            print_sync(&v)
         }
         Command::Report(ReportCmd::Auth {
             since,
@@ -274,6 +303,7 @@ fn user_request(cmd: UserCmd) -> anyhow::Result<Request> {
         },
         UserCmd::EnrollTotp { name } => Request::UserEnrollTotp { name },
         UserCmd::Unlock { name } => Request::UserUnlock { name },
+        UserCmd::SetPhone { name, phone } => Request::UserSetPhone { name, phone },
     })
 }
 
@@ -359,6 +389,74 @@ fn print_enrolment(v: &Value) -> anyhow::Result<()> {
             "Scan the code (or enter the secret from the URI) in an authenticator app.\n\
              This secret is shown once; enrol again to replace it."
         )?;
+    }
+    Ok(())
+}
+
+fn print_sync(v: &Value) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let Some(outcomes) = v.as_array() else {
+        return print_done(v);
+    };
+    let mut blocked = false;
+    for o in outcomes {
+        let list = |k: &str| -> Vec<String> {
+            o[k].as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let (added, updated, disabled, enabled) = (
+            list("added"),
+            list("updated"),
+            list("disabled"),
+            list("enabled"),
+        );
+        let dry = o["dry_run"].as_bool().unwrap_or(false);
+        writeln!(
+            out,
+            "{}: {} seen, {} {}, {} updated, {} disabled, {} enabled, {} unchanged{}",
+            s(o, "item"),
+            o["seen"],
+            added.len(),
+            if dry { "to add" } else { "added" },
+            updated.len(),
+            disabled.len(),
+            enabled.len(),
+            o["unchanged"],
+            if dry {
+                " (dry run: nothing changed)"
+            } else {
+                ""
+            }
+        )?;
+        for (label, names) in [
+            ("add", &added),
+            ("update", &updated),
+            ("disable", &disabled),
+            ("enable", &enabled),
+        ] {
+            if !names.is_empty() {
+                let shown: Vec<&str> = names.iter().take(50).map(String::as_str).collect();
+                let more = names.len().saturating_sub(shown.len());
+                let tail = if more > 0 {
+                    format!(" … and {more} more")
+                } else {
+                    String::new()
+                };
+                writeln!(out, "  {label}: {}{tail}", shown.join(", "))?;
+            }
+        }
+        if let Some(b) = o["blocked"].as_str() {
+            blocked = true;
+            writeln!(out, "  BLOCKED: {b}")?;
+        }
+    }
+    if blocked {
+        bail!("a sync item was blocked by max_disable");
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod directory_sync;
 pub mod doctor;
 pub mod factor;
 pub mod frontend;

@@ -132,6 +132,31 @@ pub fn start(
         });
         tasks.push(tokio::spawn(admin::serve(l, ctx, cancel.clone())));
     }
+    if let crate::config::PrimaryConfig::Ad(ad) = &cfg.primary {
+        if !cfg.sync.is_empty() {
+            let ad_primary = Arc::new(
+                crate::primary::ad::AdPrimary::new((**ad).clone(), clock.clone()).map_err(|e| {
+                    ServerError::Auth(crate::auth::AuthError::Unavailable(e.to_string()))
+                })?,
+            );
+            for i in 0..cfg.sync.len() {
+                tasks.push(tokio::spawn(scheduled_sync(
+                    cfg.clone(),
+                    i,
+                    ad_primary.clone(),
+                    store.clone(),
+                    clock.clone(),
+                    cancel.clone(),
+                )));
+            }
+        }
+    }
+    if let Ok(0) = store.read(|r| r.users().map(|u| u.len())) {
+        tracing::info!(
+            "no users yet: add one with `mfagate user add NAME --password-stdin -c CONFIG`, \
+             then `mfagate user enroll-totp NAME -c CONFIG` (works while the daemon runs)"
+        );
+    }
     tasks.push(tokio::spawn(housekeeping(
         cfg.clone(),
         store,
@@ -162,6 +187,45 @@ async fn housekeeping(
             Ok(n) if n > 0 => tracing::debug!(removed = n, "housekeeping"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+        }
+    }
+}
+
+/// Runs one `[[sync]]` item at start-up and then every `interval`.
+async fn scheduled_sync(
+    cfg: Arc<Config>,
+    index: usize,
+    ad: Arc<crate::primary::ad::AdPrimary>,
+    store: Store,
+    clock: SharedClock,
+    cancel: CancellationToken,
+) {
+    let item = &cfg.sync[index];
+    let crate::config::PrimaryConfig::Ad(ad_cfg) = &cfg.primary else {
+        return;
+    };
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(item.interval_ms));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        let run = crate::directory_sync::run_item(
+            &ad,
+            &store,
+            &clock,
+            item,
+            &cfg.sync,
+            &ad_cfg.base_dn,
+            &ad_cfg.user_filter,
+            false,
+        );
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            r = run => if let Err(e) = r {
+                tracing::warn!(item = %item.name, error = %e, "sync failed; will retry at the next interval");
+            },
         }
     }
 }

@@ -32,7 +32,7 @@ enum AfterPrimary {
     Reject(String),
     /// Password only: a bypass rule or `unknown_users = "bypass"`. The reason is logged.
     Accept(String),
-    SecondFactor(UserRecord),
+    SecondFactor(Box<UserRecord>),
 }
 
 impl From<StoreError> for AuthError {
@@ -172,7 +172,7 @@ impl Pipeline {
         if totp::is_locked(&failures, self.clock.now_ms()) {
             return Ok(AfterPrimary::Reject(CodeOutcome::Locked.reason().into()));
         }
-        Ok(AfterPrimary::SecondFactor(user))
+        Ok(AfterPrimary::SecondFactor(Box::new(user)))
     }
 
     /// The first `[[policy]]` rule that matches this user and client.

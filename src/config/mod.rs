@@ -48,6 +48,7 @@ pub struct Config {
     /// `[[policy]]` rules in order; the first that matches decides.
     pub policies: Vec<PolicyRule>,
     pub unknown_users: UnknownUsers,
+    pub sync: Vec<SyncItem>,
     /// Things that are allowed but unwise; `check-config` prints them and `serve` logs them.
     pub warnings: Vec<String>,
 }
@@ -261,9 +262,10 @@ pub struct LocalPrimaryConfig {
     pub hash_parallelism: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
+    #[default]
     Totp,
 }
 
@@ -322,6 +324,31 @@ pub struct PolicyRule {
     pub groups: Vec<String>,
     pub clients: Vec<String>,
     pub action: PolicyAction,
+}
+
+/// Where a `[[sync]]` item finds its users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncScope {
+    /// Every user under this DN (subtree).
+    Subtree(String),
+    /// Every member of this group, nested groups included.
+    Group(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncItem {
+    pub name: String,
+    pub scope: SyncScope,
+    pub default_method: Method,
+    /// The first non-empty of these attributes is the phone number.
+    pub phone_attributes: Vec<String>,
+    pub email_attribute: String,
+    pub name_attribute: String,
+    pub interval_ms: u64,
+    /// Directory values overwrite values an administrator set in mfagate.
+    pub directory_wins: bool,
+    /// More disables than this in one run wait for `mfagate sync approve`.
+    pub max_disable: usize,
 }
 
 /// What happens to a user whose password is right but who has no mfagate record.

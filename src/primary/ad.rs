@@ -460,6 +460,42 @@ impl AdPrimary {
     }
 }
 
+impl AdPrimary {
+    /// Streams every entry of a large search to `on_entry`, page by page (AD returns at most
+    /// 1000 entries per page), on a dedicated service-account connection. Referrals are
+    /// dropped. Used by the directory sync, which may read 100,000 users.
+    pub async fn search_paged(
+        &self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[&str],
+        mut on_entry: impl FnMut(SearchEntry),
+    ) -> Result<(), AdError> {
+        use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+        let (_, mut ldap) = self.service_connection().await?;
+        let adapters: Vec<Box<dyn Adapter<'_, &str, Vec<&str>>>> = vec![
+            Box::new(EntriesOnly::new()),
+            Box::new(PagedResults::new(500)),
+        ];
+        let mut stream = ldap
+            .streaming_search_with(adapters, base, scope, filter, attrs.to_vec())
+            .await
+            .map_err(|e| AdError::Search(e.to_string()))?;
+        while let Some(entry) = stream
+            .next()
+            .await
+            .map_err(|e| AdError::Search(e.to_string()))?
+        {
+            on_entry(SearchEntry::construct(entry));
+        }
+        let res = stream.finish().await;
+        let _ = ldap.unbind().await;
+        res.success().map_err(|e| AdError::Search(e.to_string()))?;
+        Ok(())
+    }
+}
+
 /// What `mfagate doctor` learned about one domain controller.
 #[derive(Debug)]
 pub struct DcCheck {

@@ -191,6 +191,7 @@ fn init_tables(db: &Database) -> Result<(u64, u64), StoreError> {
         txn.open_table(FACTOR_FAILURES)?;
         txn.open_table(AUTH_LOG)?;
         txn.open_table(CHANGELOG)?;
+        txn.open_table(SYNC_APPROVALS)?;
         let existing = meta.get("node_id")?.map(|v| be_u64(v.value()));
         let node_id = match existing {
             Some(id) => id,
@@ -406,6 +407,27 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
+    pub fn put_sync_approval(&mut self, item: &str, a: &SyncApproval) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(a)?;
+        self.txn
+            .open_table(SYNC_APPROVALS)?
+            .insert(item, bytes.as_slice())?;
+        self.log(&Change::SyncApproval {
+            item: item.to_owned(),
+            approval: a.clone(),
+        })?;
+        Ok(())
+    }
+
+    pub fn delete_sync_approval(&mut self, item: &str) -> Result<(), StoreError> {
+        if self.txn.open_table(SYNC_APPROVALS)?.remove(item)?.is_some() {
+            self.log(&Change::DeleteSyncApproval {
+                item: item.to_owned(),
+            })?;
+        }
+        Ok(())
+    }
+
     /// Local housekeeping, deliberately not in the change log: every node expires its own
     /// copies by the same rules. Returns how many rows went, at most `limit` per table.
     pub fn purge(
@@ -510,6 +532,10 @@ impl Reader {
 
     pub fn failures(&self, key: &str) -> Result<FactorFailures, StoreError> {
         Ok(get_json(&self.txn.open_table(FACTOR_FAILURES)?, key)?.unwrap_or_default())
+    }
+
+    pub fn sync_approval(&self, item: &str) -> Result<Option<SyncApproval>, StoreError> {
+        get_json(&self.txn.open_table(SYNC_APPROVALS)?, item)
     }
 
     /// Authentication records at or after `since_ms`, oldest first, at most `limit`.

@@ -11,7 +11,7 @@ pub struct SealedSeed {
     pub ciphertext: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct UserRecord {
     /// The name as the administrator typed it; the table key is its lower-case form.
     pub name: String,
@@ -24,6 +24,25 @@ pub struct UserRecord {
     pub updated_ms: u64,
     /// Bumped on every change; replication keeps the higher version.
     pub version: u64,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// The `[[sync]]` item that imported the user (None: added by hand).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// The user's entry in the directory, as last seen by a sync.
+    #[serde(default)]
+    pub dn: Option<String>,
+    /// Fields an administrator set in mfagate; a sync keeps them unless the directory wins.
+    #[serde(default)]
+    pub local_overrides: Vec<String>,
+    /// Disabled by a sync (out of scope or disabled in AD), so a later sync may enable it
+    /// again; a user disabled by an administrator stays disabled.
+    #[serde(default)]
+    pub disabled_by_sync: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -81,6 +100,15 @@ pub struct AuthRecord {
     pub policy: Option<String>,
 }
 
+/// A sync that would disable more users than `max_disable` waits for `mfagate sync approve`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SyncApproval {
+    /// How many disables the blocked run wanted.
+    pub pending_disables: usize,
+    pub approved: bool,
+    pub updated_ms: u64,
+}
+
 /// A change-log entry: a whole record put or deleted, so applying one twice is harmless.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -111,6 +139,13 @@ pub enum Change {
         time_ms: u64,
         seq: u64,
         record: AuthRecord,
+    },
+    SyncApproval {
+        item: String,
+        approval: SyncApproval,
+    },
+    DeleteSyncApproval {
+        item: String,
     },
 }
 

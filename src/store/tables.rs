@@ -11,6 +11,9 @@ pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// Lower-cased user name → JSON [`super::model::UserRecord`].
 pub const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
 
+/// Sync item name → JSON [`super::model::SyncApproval`] (a run blocked by `max_disable`).
+pub const SYNC_APPROVALS: TableDefinition<&str, &[u8]> = TableDefinition::new("sync_approvals");
+
 // --- login state ---
 /// Challenge id (node id + 128 random bits) → JSON [`super::model::ChallengeRecord`].
 pub const CHALLENGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("challenges");

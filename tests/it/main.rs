@@ -7,3 +7,4 @@ mod cli;
 mod harness;
 mod radius_flows;
 mod radius_wire;
+mod sync;
