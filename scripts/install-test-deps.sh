@@ -3,6 +3,8 @@
 #   - FreeRADIUS 3.2 (a real RADIUS peer) from Debian's packages,
 #   - Samba's AD DC and ldap-utils (a real Active Directory for the AD tests,
 #     see scripts/start-samba-ad.sh; openssl makes its TLS certificates),
+#   - OpenLDAP's slapd (a fast AD-like peer on 3890/6360 with 100k users for
+#     the directory import benchmark, see scripts/start-slapd.sh),
 #   - a Python venv with pyrad/pycryptodome/pyotp for tests/py/radius_client.py.
 # Idempotent and fast (< 1 s) when everything is already there; safe in CI
 # (no stdin). The Debian part needs root; the venv part does not.
@@ -17,7 +19,7 @@ export DEBIAN_FRONTEND=noninteractive
 # samba-ad-provision: the schema/LDIF files `samba-tool domain provision` reads.
 # No krb5-user: the tests do LDAP simple binds only, and provisioning needs no
 # Kerberos tools (it would also ask debconf questions).
-APT_PKGS=(freeradius freeradius-utils samba samba-ad-dc samba-ad-provision ldap-utils openssl)
+APT_PKGS=(freeradius freeradius-utils samba samba-ad-dc samba-ad-provision ldap-utils slapd openssl)
 PY_PKGS=(pyrad pycryptodome pyotp)
 PY_IMPORTS="import pyrad, Crypto, pyotp"
 
@@ -44,8 +46,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 
   # Keep the packages' postinst from starting the system freeradius, samba-ad-dc,
-  # smbd, nmbd and winbind services: they would hold UDP 1812 / TCP 389, 636,
-  # 445 and are not what the tests talk to. Only add our
+  # smbd, nmbd, winbind and slapd services: they would hold UDP 1812 / TCP 389,
+  # 636, 445 and are not what the tests talk to. Only add our
   # policy-rc.d if there is none (containers often ship one), and only remove
   # the one we added.
   OUR_POLICY=
@@ -56,6 +58,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   cleanup() { if [ -n "$OUR_POLICY" ]; then rm -f /usr/sbin/policy-rc.d; fi; }
   trap cleanup EXIT
+
+  # No system directory either: without this, slapd's postinst builds one in
+  # /etc/ldap/slapd.d + /var/lib/ldap (suffix from the host's domain, random
+  # admin password). scripts/start-slapd.sh brings its own config.
+  if ! installed slapd; then
+    echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections
+  fi
 
   # apt-get update ignores DPkg::Lock::Timeout for the lists lock (it fails at
   # once if another `apt-get update` holds it), so retry that case ourselves.
@@ -109,6 +118,25 @@ if [ "$(id -u)" -eq 0 ]; then
   done
 fi
 
+# Same for a system slapd (systemd, init.d or by hand; e.g. one configured
+# before this script ran): it would hold 389 (and 636 with ldaps://), which the
+# Samba DC needs. The private servers of scripts/start-slapd.sh run with
+# `-f DIR/slapd.conf` next to DIR/.mfagate-slapd and are left alone.
+if [ "$(id -u)" -eq 0 ]; then
+  for comm in /proc/[0-9]*/comm; do
+    pid=${comm#/proc/}; pid=${pid%/comm}
+    c=; read -r c <"$comm" 2>/dev/null || true
+    [ "$c" = slapd ] || continue
+    state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || true
+    if [ -z "$state" ] || [ "$state" = Z ]; then continue; fi
+    conf=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | sed -n '/^-f$/{n;p;q}') || true
+    if [ -n "$conf" ] && [ -f "$(dirname "$conf")/.mfagate-slapd" ]; then continue; fi
+    echo "stopping system slapd (pid $pid, would hold port 389)" >&2
+    if [ -d /run/systemd/system ]; then systemctl stop slapd 2>/dev/null || true; fi
+    kill "$pid" 2>/dev/null || true
+  done
+fi
+
 # --- Python venv -------------------------------------------------------------
 
 if [ ! -e "$VENV/bin/python" ] && [ ! -e "$VENV/pyvenv.cfg" ]; then
@@ -129,4 +157,5 @@ if ! "$VENV/bin/python" -c "$PY_IMPORTS" 2>/dev/null; then
   "$VENV/bin/python" -c "$PY_IMPORTS"
 fi
 
-echo "test deps ready: freeradius $(dpkg-query -W -f='${Version}' freeradius), python venv $VENV (${PY_PKGS[*]})"
+echo "test deps ready: freeradius $(dpkg-query -W -f='${Version}' freeradius)," \
+  "slapd $(dpkg-query -W -f='${Version}' slapd), python venv $VENV (${PY_PKGS[*]})"

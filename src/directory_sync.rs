@@ -217,11 +217,7 @@ pub async fn run_item(
     .await?;
 
     let now = clock.now_ms();
-    let existing: HashMap<String, UserRecord> = store
-        .read(|r| r.users())?
-        .into_iter()
-        .map(|u| (user_key(&u.name), u))
-        .collect();
+    let existing: HashMap<String, UserRecord> = store.read(|r| r.users_by_key())?;
     let mut out = SyncOutcome {
         item: item.name.clone(),
         dry_run,

@@ -14,17 +14,24 @@ pub mod model;
 mod seal;
 pub mod tables;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, Table, WriteTransaction};
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
+    WriteTransaction,
+};
 use tokio::sync::oneshot;
 
 use model::*;
 pub use seal::SeedSealer;
 use tables::*;
+
+/// redb's page cache.
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
 
 /// Largest number of callers folded into one commit.
 const MAX_BATCH: usize = 1024;
@@ -107,7 +114,12 @@ impl Store {
             .map_err(|e| StoreError::KeyFile(format!("{}: {e}", data_dir.display())))?;
         let sealer = SeedSealer::load_or_create(&data_dir.join("seed.key"))?;
         let path = data_dir.join("mfagate.redb");
-        let db = match Database::create(&path) {
+        // redb caches up to 1 GiB by default; the working set (users, open challenges, the
+        // recent log) is far smaller, and memory is what small gateway VMs lack.
+        let db = match Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+        {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Err(StoreError::Locked(path)),
             Err(e) => return Err(e.into()),
@@ -520,6 +532,18 @@ impl Reader {
 
     pub fn challenge(&self, id: &[u8]) -> Result<Option<ChallengeRecord>, StoreError> {
         get_json(&self.txn.open_table(CHALLENGES)?, id)
+    }
+
+    /// Every user by store key, built while reading (no intermediate list: the sync holds
+    /// 100,000 of these).
+    pub fn users_by_key(&self) -> Result<HashMap<String, UserRecord>, StoreError> {
+        let t = self.txn.open_table(USERS)?;
+        let mut out = HashMap::with_capacity(t.len()? as usize);
+        for row in t.iter()? {
+            let (k, v) = row?;
+            out.insert(k.value().to_owned(), serde_json::from_slice(v.value())?);
+        }
+        Ok(out)
     }
 
     pub fn totp_step(&self, key: &str) -> Result<Option<u64>, StoreError> {
