@@ -9,6 +9,8 @@
 //! - An unknown user still costs a bind (to a DN that does not exist), so that timing does not
 //!   reveal which names exist; AD's sub-codes (52e, 533, 701, 773, 775, 532…) become a reason
 //!   for the log, never for the client.
+//! - User binds re-use idle connections (a re-bind is much cheaper than a TLS handshake); a
+//!   connection that carried a user's bind is never used for a service-account search.
 //! - Several domain controllers are tried in order; one that fails to connect is skipped for a
 //!   back-off period (30 s, doubling up to 5 min) while another answers.
 //! - Certificates are always verified against `ca_file`; there is no switch to turn that off.
@@ -29,6 +31,8 @@ use crate::config::AdConfig;
 
 const BACKOFF_MIN_MS: u64 = 30_000;
 const BACKOFF_MAX_MS: u64 = 300_000;
+/// Idle bind connections older than this are not reused.
+const BIND_IDLE_MS: u64 = 60_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdError {
@@ -173,6 +177,9 @@ pub struct AdPrimary {
     idle: Mutex<Vec<(usize, Ldap)>>,
     /// Bounds concurrent service-account searches to `pool_size`.
     slots: Semaphore,
+    /// Idle connections for user binds, with their DC and when they were last used. Never
+    /// used for searches: after a bind they carry the user's identity.
+    bind_idle: Mutex<Vec<(usize, Ldap, u64)>>,
     /// A DN that cannot exist, for the timing-equalising bind of unknown users.
     decoy_dn: String,
 }
@@ -214,6 +221,7 @@ impl AdPrimary {
             dcs,
             clock,
             idle: Mutex::new(Vec::new()),
+            bind_idle: Mutex::new(Vec::new()),
             decoy_dn,
         })
     }
@@ -384,6 +392,24 @@ impl AdPrimary {
         Ok(!entries.is_empty())
     }
 
+    /// A connection for a user bind: an idle one to `dc` (re-binding is cheaper than a TLS
+    /// handshake), else a fresh one. Idle connections older than `BIND_IDLE_MS` are dropped
+    /// before a DC's idle timeout (AD: 900 s) can close them under us.
+    async fn bind_connection(&self, dc: usize) -> Result<(Ldap, bool), ConnError> {
+        let now = self.clock.now_ms();
+        let pooled = {
+            let mut idle = self.bind_idle.lock().unwrap_or_else(|p| p.into_inner());
+            idle.retain(|(_, _, used)| now.saturating_sub(*used) < BIND_IDLE_MS);
+            idle.iter()
+                .position(|(i, _, _)| *i == dc)
+                .map(|pos| idle.swap_remove(pos).1)
+        };
+        match pooled {
+            Some(l) => Ok((l, true)),
+            None => Ok((self.connect(dc).await?, false)),
+        }
+    }
+
     /// One bind as `dn`, on the DC that found the user when it still answers, else another.
     async fn bind_as(
         &self,
@@ -395,7 +421,7 @@ impl AdPrimary {
         order.extend(self.dc_order().into_iter().filter(|&i| i != first_dc));
         let mut errors = Vec::new();
         for i in order {
-            let mut ldap = match self.connect(i).await {
+            let (mut ldap, pooled) = match self.bind_connection(i).await {
                 Ok(l) => l,
                 Err(ConnError::Connect(e)) => {
                     self.mark_down(i, &e);
@@ -407,13 +433,22 @@ impl AdPrimary {
                 .with_timeout(self.timeout())
                 .simple_bind(dn, password)
                 .await;
-            let _ = ldap.unbind().await;
-            return match res {
-                Ok(r) if r.rc == 0 => Ok(Ok(())),
-                Ok(r) => Ok(Err(map_bind_failure(r.rc, &r.text))),
+            let answer = match &res {
+                Ok(r) if r.rc == 0 => Ok(()),
+                Ok(r) => Err(map_bind_failure(r.rc, &r.text)),
                 // The bind may have reached AD: never retry it on another DC (lockout).
-                Err(e) => Err(AdError::Unreachable(format!("bind failed: {e}"))),
+                Err(e) => {
+                    let how = if pooled { "pooled" } else { "fresh" };
+                    return Err(AdError::Unreachable(format!(
+                        "bind failed on a {how} connection: {e}"
+                    )));
+                }
             };
+            let mut idle = self.bind_idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < self.cfg.pool_size * 2 {
+                idle.push((i, ldap, self.clock.now_ms()));
+            }
+            return Ok(answer);
         }
         Err(AdError::Unreachable(errors.join("; ")))
     }
