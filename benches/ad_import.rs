@@ -6,7 +6,8 @@
 //! `cargo bench --bench ad_import` (as any user; `scripts/install-test-deps.sh` installs slapd).
 //! `BENCH_IMPORT_USERS` changes the count.
 
-use std::collections::HashMap;
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -35,7 +36,7 @@ fn main() -> anyhow::Result<()> {
         "# slapd with {users} users ready in {:.1}s",
         t.elapsed().as_secs_f64()
     );
-    let env = slapd_env(&slapd_dir)?;
+    let env = common::peer_env(&slapd_dir, "SLAPD_")?;
     let get = |k: &str| env.get(k).cloned().unwrap_or_default();
 
     let cfg = work.join("import.toml");
@@ -87,19 +88,6 @@ max_disable = 5
         .status();
     let _ = std::fs::remove_dir_all(&work);
     result
-}
-
-fn slapd_env(dir: &Path) -> anyhow::Result<HashMap<String, String>> {
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(format!("source '{}/env' && env", dir.display()))
-        .output()?;
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .filter(|(k, _)| k.starts_with("SLAPD_"))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect())
 }
 
 /// Runs `mfagate sync run`, sampling its peak RSS (VmHWM) until it exits.

@@ -12,7 +12,8 @@
 //! (it reuses a running test DC in `MFAGATE_SAMBA_DIR`, default /tmp/mfagate-samba, or starts
 //! one). `BENCH_AD_USERS` (300) bench users are created in a private OU and removed after.
 
-use std::collections::HashMap;
+mod common;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -59,7 +60,7 @@ fn main() -> anyhow::Result<()> {
             "start-samba-ad.sh failed (it needs root)"
         );
     }
-    let env = load_env(&samba)?;
+    let env = common::peer_env(Path::new(&samba), "AD_")?;
     let e = |k: &str| env.get(k).cloned().unwrap_or_default();
     let ou = format!("OU=Bench{},{}", std::process::id(), e("AD_BASE_DN"));
     let pw = |i: usize| format!("Bench-Passw0rd-{i}!");
@@ -110,19 +111,6 @@ fn main() -> anyhow::Result<()> {
             .status();
     }
     result
-}
-
-fn load_env(dir: &str) -> anyhow::Result<HashMap<String, String>> {
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(format!("source '{dir}/env' && env"))
-        .output()?;
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .filter(|(k, _)| k.starts_with("AD_"))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect())
 }
 
 fn ldap_modify(e: &dyn Fn(&str) -> String, args: &[&str], ldif: &str) -> anyhow::Result<()> {
@@ -312,26 +300,10 @@ pool_size = {parallel}
         let t = Instant::now();
         let (mut a, mut rj, mut l) = (0, 0, 0);
         for f in &files {
-            let out = Command::new("radclient")
-                .args(["-q", "-s", "-r", "3", "-t", "5", "-p"])
-                .arg(parallel.to_string())
-                .arg("-f")
-                .arg(f)
-                .arg(format!("127.0.0.1:{PORT}"))
-                .args(["auth", SECRET])
-                .output()?;
-            let text = String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr);
-            let count = |label: &str| {
-                text.lines()
-                    .find(|x| x.trim_start().starts_with(label))
-                    .and_then(|x| x.split(':').nth(1))
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .unwrap_or(0)
-            };
-            a += count("Accepted");
-            rj += count("Rejected");
-            l += count("Lost");
+            let c = common::radclient(f, PORT, parallel, SECRET, 5)?;
+            a += c.accepted;
+            rj += c.rejected;
+            l += c.lost;
         }
         Ok((a as f64 / t.elapsed().as_secs_f64(), a, rj, l))
     })();

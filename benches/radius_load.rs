@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use mfagate::clock::{Clock, SystemClock};
 use mfagate::config::{Config, LocalPrimaryConfig, Method};
 use mfagate::factor::totp;
@@ -293,27 +295,10 @@ fn load(files: &[PathBuf], port: u16, parallel: usize, server_pid: u32) -> anyho
     let t = Instant::now();
     let (mut accepted, mut rejected, mut lost) = (0, 0, 0);
     for file in files {
-        let out = Command::new("radclient")
-            .args(["-q", "-s", "-r", "3", "-t", "3", "-p"])
-            .arg(parallel.to_string())
-            .arg("-f")
-            .arg(file)
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["auth", SECRET])
-            .stdin(Stdio::null())
-            .output()?;
-        let text = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
-        let count = |label: &str| {
-            text.lines()
-                .find(|l| l.trim_start().starts_with(label))
-                .and_then(|l| l.split(':').nth(1))
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        accepted += count("Accepted");
-        rejected += count("Rejected");
-        lost += count("Lost");
+        let c = common::radclient(file, port, parallel, SECRET, 3)?;
+        accepted += c.accepted;
+        rejected += c.rejected;
+        lost += c.lost;
     }
     let wall = t.elapsed().as_secs_f64();
     let cpu_s = (cpu_ticks(server_pid)? - c0) as f64 / 100.0;

@@ -12,13 +12,7 @@ use mfagate::frontend::radius::codec::*;
 
 use crate::harness::*;
 
-fn env(k: &str) -> String {
-    std::env::var(k).unwrap_or_else(|_| {
-        panic!(
-            "{k} is not set: run the tests with scripts/test.sh (as root), which starts Samba AD"
-        )
-    })
-}
+use crate::harness::ad_env as env;
 
 fn pw(sam: &str) -> String {
     format!("Passw0rd-{sam}!")

@@ -379,3 +379,12 @@ pub fn getrandom_fill(b: &mut [u8]) {
 pub fn unhex(s: &str) -> Vec<u8> {
     mfagate::store::model::unhex(s).unwrap()
 }
+
+/// A variable the test run's Samba AD DC exported (`scripts/test.sh` sources its env file).
+pub fn ad_env(k: &str) -> String {
+    std::env::var(k).unwrap_or_else(|_| {
+        panic!(
+            "{k} is not set: run the tests with scripts/test.sh (as root), which starts Samba AD"
+        )
+    })
+}

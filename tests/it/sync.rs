@@ -7,13 +7,7 @@ use serde_json::Value;
 
 use crate::harness::*;
 
-fn env(k: &str) -> String {
-    std::env::var(k).unwrap_or_else(|_| {
-        panic!(
-            "{k} is not set: run the tests with scripts/test.sh (as root), which starts Samba AD"
-        )
-    })
-}
+use crate::harness::ad_env as env;
 
 fn primary(sync: &str) -> String {
     format!(
