@@ -18,7 +18,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use mfagate::clock::{Clock, SystemClock};
 use mfagate::config::Config;
@@ -284,8 +284,7 @@ pool_size = {parallel}
         .arg(&cfg_path)
         .stdin(Stdio::null())
         .spawn()?;
-    std::thread::sleep(Duration::from_millis(500));
-    let result = (|| -> anyhow::Result<(f64, u64, u64, u64)> {
+    let result = common::wait_ready(PORT, SECRET).and_then(|()| {
         let step = totp::step_at(SystemClock.now_ms(), &cfg.factor.totp);
         let mut files = Vec::new();
         for (r, s) in [step - 1, step, step + 1].into_iter().enumerate() {
@@ -306,9 +305,8 @@ pool_size = {parallel}
             l += c.lost;
         }
         Ok((a as f64 / t.elapsed().as_secs_f64(), a, rj, l))
-    })();
-    let _ = Command::new("kill").arg(server.id().to_string()).status();
-    let _ = server.wait();
+    });
+    common::stop(&mut server);
     let _ = std::fs::remove_dir_all(&dir);
     result
 }

@@ -16,8 +16,8 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
 mod common;
 
@@ -159,7 +159,7 @@ hash_iterations = {}
         .arg(&cfg_path)
         .stdin(Stdio::null())
         .spawn()?;
-    let ready = wait_ready(MFA_PORT);
+    let ready = common::wait_ready(MFA_PORT, SECRET);
     let result = ready.and_then(|()| {
         let now = SystemClock.now_ms();
         let step = totp::step_at(now, &cfg.factor.totp);
@@ -171,7 +171,7 @@ hash_iterations = {}
         })?;
         load(&files, MFA_PORT, parallel, server.id())
     });
-    stop(&mut server);
+    common::stop(&mut server);
     result
 }
 
@@ -242,32 +242,6 @@ fn write_requests(
     Ok(files)
 }
 
-fn wait_ready(port: u16) -> anyhow::Result<()> {
-    for _ in 0..100 {
-        let ok = Command::new("radclient")
-            .args(["-q", "-r", "1", "-t", "0.2"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["status", SECRET])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .and_then(|mut c| {
-                c.stdin
-                    .take()
-                    .map(|mut s| s.write_all(b"Message-Authenticator = 0x00\n"));
-                c.wait()
-            })
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if ok {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    anyhow::bail!("server on port {port} did not answer Status-Server")
-}
-
 fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // Fields after the parenthesised command name; utime and stime are 14 and 15.
@@ -311,17 +285,4 @@ fn load(files: &[PathBuf], port: u16, parallel: usize, server_pid: u32) -> anyho
         cpu_us_per_req: cpu_s * 1e6 / accepted as f64,
         peak_rss_mb: peak_rss_mb(server_pid),
     })
-}
-
-fn stop(child: &mut Child) {
-    // SIGTERM, so the server shuts down cleanly; kill if it does not.
-    let _ = Command::new("kill").arg(child.id().to_string()).status();
-    for _ in 0..50 {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
 }

@@ -22,7 +22,7 @@ use crate::factor::totp;
 use crate::primary::ad::AdPrimary;
 use crate::primary::local::hash_password;
 use crate::store::model::{user_key, FactorFailures, UserRecord};
-use crate::store::Store;
+use crate::store::{Reader, Store, StoreError};
 use crate::timefmt::rfc3339_ms;
 
 const MAX_REQUEST: u64 = 64 * 1024;
@@ -87,12 +87,10 @@ fn validate_name(name: &str) -> Result<String, String> {
     Ok(n.to_owned())
 }
 
-fn summary(ctx: &AdminContext, u: &UserRecord) -> Result<Value, String> {
+/// A user as the CLI shows it, with their login state, read in the caller's transaction.
+fn summary(ctx: &AdminContext, r: &Reader, u: &UserRecord) -> Result<Value, StoreError> {
     let key = user_key(&u.name);
-    let (failures, step) = ctx
-        .store
-        .read(|r| Ok((r.failures(&key)?, r.totp_step(&key)?)))
-        .map_err(|e| e.to_string())?;
+    let (failures, step) = (r.failures(&key)?, r.totp_step(&key)?);
     let now = ctx.clock.now_ms();
     Ok(json!({
         "name": u.name,
@@ -190,24 +188,22 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
             }
             Ok(json!({ "added": name }))
         }
-        Request::UserList => {
-            let users = ctx.store.read(|r| r.users()).map_err(|e| e.to_string())?;
-            users
-                .iter()
-                .map(|u| summary(ctx, u))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array)
-        }
+        Request::UserList => ctx
+            .store
+            .read(|r| {
+                r.users()?
+                    .iter()
+                    .map(|u| summary(ctx, r, u))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .map(Value::Array)
+            .map_err(|e| e.to_string()),
         Request::UserShow { name } => {
             let key = user_key(&name);
-            match ctx
-                .store
-                .read(|r| r.user(&key))
+            ctx.store
+                .read(|r| r.user(&key)?.map(|u| summary(ctx, r, &u)).transpose())
                 .map_err(|e| e.to_string())?
-            {
-                Some(u) => summary(ctx, &u),
-                None => Err(format!("no user \"{name}\"")),
-            }
+                .ok_or_else(|| format!("no user \"{name}\""))
         }
         Request::UserSetEnabled { name, enabled } => {
             update_user(ctx, &name, move |u| {

@@ -192,8 +192,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(cmd) => {
             init_tracing_cli();
+            let json = matches!(
+                cmd,
+                UserCmd::List {
+                    format: ListFormat::Json
+                }
+            );
             let req = user_request(cmd)?;
-            let print = printer_for(&req);
+            let print = if json {
+                print_json_lines
+            } else {
+                printer_for(&req)
+            };
             let v = admin_call(cfg, req)?;
             print(&v)
         }
@@ -281,12 +291,7 @@ fn user_request(cmd: UserCmd) -> anyhow::Result<Request> {
             },
             method: method.map(|MethodArg::Totp| Method::Totp),
         },
-        UserCmd::List { format } => {
-            return Ok(match format {
-                ListFormat::Text => Request::UserList,
-                ListFormat::Json => Request::UserList,
-            })
-        }
+        UserCmd::List { .. } => Request::UserList,
         UserCmd::Show { name } => Request::UserShow { name },
         UserCmd::Disable { name } => Request::UserSetEnabled {
             name,
@@ -324,6 +329,20 @@ fn s(v: &Value, k: &str) -> String {
         Some(Value::Null) | None => "-".into(),
         Some(o) => o.to_string(),
     }
+}
+
+/// One JSON object per line (one per array element).
+fn print_json_lines(v: &Value) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match v.as_array() {
+        Some(items) => {
+            for i in items {
+                writeln!(out, "{i}")?;
+            }
+        }
+        None => writeln!(out, "{v}")?,
+    }
+    Ok(())
 }
 
 fn print_user_list(v: &Value) -> anyhow::Result<()> {

@@ -296,8 +296,8 @@ pub async fn run_item(
         return Ok(out);
     }
 
+    let approval = store.read(|r| r.sync_approval(&item.name))?;
     if out.disabled.len() > item.max_disable {
-        let approval = store.read(|r| r.sync_approval(&item.name))?;
         let approved = approval
             .as_ref()
             .is_some_and(|a| a.approved && out.disabled.len() <= a.pending_disables);
@@ -324,7 +324,7 @@ pub async fn run_item(
     }
     // One approval covers one run.
     let name = item.name.clone();
-    let had_approval = store.read(|r| r.sync_approval(&name))?.is_some();
+    let had_approval = approval.is_some();
     for chunk in writes.chunks(WRITE_BATCH) {
         let chunk = chunk.to_vec();
         store

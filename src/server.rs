@@ -151,7 +151,7 @@ pub fn start(
             }
         }
     }
-    if let Ok(0) = store.read(|r| r.users().map(|u| u.len())) {
+    if let Ok(0) = store.read(|r| r.user_count()) {
         tracing::info!(
             "no users yet: add one with `mfagate user add NAME --password-stdin -c CONFIG`, \
              then `mfagate user enroll-totp NAME -c CONFIG` (works while the daemon runs)"

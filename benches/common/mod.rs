@@ -2,8 +2,10 @@
 #![allow(dead_code)] // each bench uses a subset
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 /// Accepted, rejected and lost counts from one `radclient -s` run.
 #[derive(Debug, Default, Clone, Copy)]
@@ -60,4 +62,44 @@ pub fn peer_env(dir: &Path, prefix: &str) -> anyhow::Result<HashMap<String, Stri
         .filter(|(k, _)| k.starts_with(prefix))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect())
+}
+
+/// Waits until a RADIUS server on 127.0.0.1:`port` answers Status-Server.
+pub fn wait_ready(port: u16, secret: &str) -> anyhow::Result<()> {
+    for _ in 0..100 {
+        let ok = Command::new("radclient")
+            .args(["-q", "-r", "1", "-t", "0.2"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["status", secret])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .and_then(|mut c| {
+                c.stdin
+                    .take()
+                    .map(|mut s| s.write_all(b"Message-Authenticator = 0x00\n"));
+                c.wait()
+            })
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if ok {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    anyhow::bail!("server on port {port} did not answer Status-Server")
+}
+
+pub fn stop(child: &mut Child) {
+    // SIGTERM, so the server shuts down cleanly; kill if it does not.
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    for _ in 0..50 {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }

@@ -27,6 +27,8 @@ struct Audit<'a> {
     policy: Option<String>,
 }
 
+const STALE_CHALLENGE: &str = "unknown, expired or used challenge state";
+
 /// Where the password check leaves a login.
 enum AfterPrimary {
     Reject(String),
@@ -73,13 +75,17 @@ impl Pipeline {
             }
             Credential::Password(pw) => match self.check_password(&mut audit, pw.expose()).await? {
                 AfterPrimary::Reject(reason) => self.finish_reject(&audit, &reason).await,
-                AfterPrimary::Accept(reason) => self.finish_accept(&audit, &reason).await,
+                AfterPrimary::Accept(reason) => {
+                    self.finish(&audit, AuthResult::Accept, &reason).await
+                }
                 AfterPrimary::SecondFactor(user) => self.start_challenge(&audit, &user).await,
             },
             Credential::PasswordAndCode { password, code } => {
                 match self.check_password(&mut audit, password.expose()).await? {
                     AfterPrimary::Reject(reason) => self.finish_reject(&audit, &reason).await,
-                    AfterPrimary::Accept(reason) => self.finish_accept(&audit, &reason).await,
+                    AfterPrimary::Accept(reason) => {
+                        self.finish(&audit, AuthResult::Accept, &reason).await
+                    }
                     AfterPrimary::SecondFactor(user) => {
                         self.check_code(&audit, &user, code.expose(), None).await
                     }
@@ -98,9 +104,7 @@ impl Pipeline {
                         && c.attempts_left > 0
                 });
                 if !valid {
-                    return self
-                        .finish_reject(&audit, "unknown, expired or used challenge state")
-                        .await;
+                    return self.finish_reject(&audit, STALE_CHALLENGE).await;
                 }
                 audit.policy = challenge.as_ref().and_then(|c| c.policy.clone());
                 let user = match self.store.read(|r| r.user(&key))? {
@@ -272,39 +276,51 @@ impl Pipeline {
                             Some((id, c))
                         }
                         _ => {
-                            record.reason = "unknown, expired or used challenge state".into();
+                            record.reason = STALE_CHALLENGE.into();
                             tx.append_auth(&record)?;
                             return Ok(None);
                         }
                     },
                 };
-                let (outcome, step, failures) = totp::apply_attempt(
-                    matched,
-                    tx.totp_step(&key)?,
-                    &tx.failures(&key)?,
-                    now,
-                    &fcfg,
-                );
+                let previous = tx.failures(&key)?;
+                let (outcome, step, failures) =
+                    totp::apply_attempt(matched, tx.totp_step(&key)?, &previous, now, &fcfg);
                 if let Some((id, mut c)) = challenge {
                     c.attempts_left -= 1;
                     c.consumed =
                         matches!(outcome, CodeOutcome::Accepted { .. }) || c.attempts_left == 0;
                     tx.put_challenge(id, &c)?;
                 }
-                apply(tx, &key, outcome, step, &failures, &mut record)?;
+                if let Some(step) = step {
+                    tx.set_totp_step(&key, step)?;
+                }
+                // Writing an unchanged all-zero counter on every success would double the log.
+                if failures != previous {
+                    tx.set_failures(&key, &failures)?;
+                }
+                (record.result, record.reason) = code_verdict(Some(outcome));
+                tx.append_auth(&record)?;
                 Ok(Some(outcome))
             })
             .await?;
-        let (result, reason) = match outcome {
-            Some(CodeOutcome::Accepted { .. }) => {
-                (AuthResult::Accept, "password and code accepted")
-            }
-            Some(o) => (AuthResult::Reject, o.reason()),
-            None => (
-                AuthResult::Reject,
-                "unknown, expired or used challenge state",
-            ),
-        };
+        let (result, reason) = code_verdict(outcome);
+        self.trace(audit, result, &reason);
+        Ok(if result == AuthResult::Accept {
+            Decision::Accept
+        } else {
+            Decision::Reject
+        })
+    }
+
+    /// Records a decision that needs no second factor and returns it.
+    async fn finish(
+        &self,
+        audit: &Audit<'_>,
+        result: AuthResult,
+        reason: &str,
+    ) -> Result<Decision, AuthError> {
+        let record = self.record(audit, result, reason);
+        self.store.write(move |tx| tx.append_auth(&record)).await?;
         self.trace(audit, result, reason);
         Ok(if result == AuthResult::Accept {
             Decision::Accept
@@ -313,18 +329,8 @@ impl Pipeline {
         })
     }
 
-    async fn finish_accept(&self, audit: &Audit<'_>, reason: &str) -> Result<Decision, AuthError> {
-        let record = self.record(audit, AuthResult::Accept, reason);
-        self.store.write(move |tx| tx.append_auth(&record)).await?;
-        self.trace(audit, AuthResult::Accept, reason);
-        Ok(Decision::Accept)
-    }
-
     async fn finish_reject(&self, audit: &Audit<'_>, reason: &str) -> Result<Decision, AuthError> {
-        let record = self.record(audit, AuthResult::Reject, reason);
-        self.store.write(move |tx| tx.append_auth(&record)).await?;
-        self.trace(audit, AuthResult::Reject, reason);
-        Ok(Decision::Reject)
+        self.finish(audit, AuthResult::Reject, reason).await
     }
 
     fn record(&self, audit: &Audit<'_>, result: AuthResult, reason: &str) -> AuthRecord {
@@ -356,29 +362,13 @@ impl Pipeline {
     }
 }
 
-fn apply(
-    tx: &mut crate::store::Tx<'_>,
-    key: &str,
-    outcome: CodeOutcome,
-    step: Option<u64>,
-    failures: &crate::store::model::FactorFailures,
-    record: &mut AuthRecord,
-) -> Result<(), StoreError> {
-    if let Some(step) = step {
-        tx.set_totp_step(key, step)?;
+/// The audit result and reason of a code attempt; `None`: the challenge was no longer valid.
+fn code_verdict(outcome: Option<CodeOutcome>) -> (AuthResult, String) {
+    match outcome {
+        Some(CodeOutcome::Accepted { .. }) => {
+            (AuthResult::Accept, "password and code accepted".into())
+        }
+        Some(o) => (AuthResult::Reject, o.reason().into()),
+        None => (AuthResult::Reject, STALE_CHALLENGE.into()),
     }
-    // Writing an unchanged all-zero counter on every success would double the change log.
-    if failures != &tx.failures(key)? {
-        tx.set_failures(key, failures)?;
-    }
-    record.result = if matches!(outcome, CodeOutcome::Accepted { .. }) {
-        AuthResult::Accept
-    } else {
-        AuthResult::Reject
-    };
-    record.reason = match outcome {
-        CodeOutcome::Accepted { .. } => "password and code accepted".into(),
-        o => o.reason().into(),
-    };
-    tx.append_auth(record)
 }

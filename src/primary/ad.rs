@@ -184,11 +184,6 @@ pub struct AdPrimary {
     decoy_dn: String,
 }
 
-enum ConnError {
-    /// Connecting or TLS failed: try another DC.
-    Connect(String),
-}
-
 impl AdPrimary {
     pub fn new(cfg: AdConfig, clock: SharedClock) -> Result<Self, AdError> {
         let roots = load_roots(&cfg.ca_file)?;
@@ -256,14 +251,16 @@ impl AdPrimary {
         dc.down_until_ms.store(0, Ordering::Relaxed);
     }
 
-    async fn connect(&self, i: usize) -> Result<Ldap, ConnError> {
+    /// Connects (TCP, TLS with verification, StartTLS when configured); the error is why, and
+    /// means "try another DC".
+    async fn connect(&self, i: usize) -> Result<Ldap, String> {
         let settings = LdapConnSettings::new()
             .set_config(self.tls.clone())
             .set_starttls(self.cfg.starttls)
             .set_conn_timeout(self.timeout());
         let (conn, ldap) = LdapConnAsync::with_settings(settings, &self.dcs[i].url)
             .await
-            .map_err(|e| ConnError::Connect(e.to_string()))?;
+            .map_err(|e| e.to_string())?;
         tokio::spawn(async move {
             if let Err(e) = conn.drive().await {
                 tracing::debug!(error = %e, "AD: connection closed");
@@ -278,7 +275,7 @@ impl AdPrimary {
         for i in self.dc_order() {
             let mut ldap = match self.connect(i).await {
                 Ok(l) => l,
-                Err(ConnError::Connect(e)) => {
+                Err(e) => {
                     self.mark_down(i, &e);
                     errors.push(format!("{}: {e}", self.dcs[i].url));
                     continue;
@@ -395,7 +392,7 @@ impl AdPrimary {
     /// A connection for a user bind: an idle one to `dc` (re-binding is cheaper than a TLS
     /// handshake), else a fresh one. Idle connections older than `BIND_IDLE_MS` are dropped
     /// before a DC's idle timeout (AD: 900 s) can close them under us.
-    async fn bind_connection(&self, dc: usize) -> Result<(Ldap, bool), ConnError> {
+    async fn bind_connection(&self, dc: usize) -> Result<(Ldap, bool), String> {
         let now = self.clock.now_ms();
         let pooled = {
             let mut idle = self.bind_idle.lock().unwrap_or_else(|p| p.into_inner());
@@ -423,7 +420,7 @@ impl AdPrimary {
         for i in order {
             let (mut ldap, pooled) = match self.bind_connection(i).await {
                 Ok(l) => l,
-                Err(ConnError::Connect(e)) => {
+                Err(e) => {
                     self.mark_down(i, &e);
                     errors.push(e);
                     continue;
@@ -554,7 +551,7 @@ impl AdPrimary {
             };
             let mut ldap = match self.connect(i).await {
                 Ok(l) => l,
-                Err(ConnError::Connect(e)) => {
+                Err(e) => {
                     check.connect = Err(e);
                     out.push(check);
                     continue;

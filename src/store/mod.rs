@@ -286,6 +286,7 @@ pub struct Tx<'a> {
     factor_failures: Option<Table<'a, &'static str, &'static [u8]>>,
     auth_log: Option<AuthLogTable<'a>>,
     changelog: Option<ChangelogTable<'a>>,
+    sync_approvals: Option<Table<'a, &'static str, &'static [u8]>>,
 }
 
 type AuthLogTable<'a> = Table<'a, (u64, u64, u64), &'static [u8]>;
@@ -318,6 +319,7 @@ impl<'a> Tx<'a> {
             factor_failures: None,
             auth_log: None,
             changelog: None,
+            sync_approvals: None,
         }
     }
 
@@ -332,6 +334,7 @@ impl<'a> Tx<'a> {
     );
     table_accessor!(auth_log, AUTH_LOG, (u64, u64, u64), &'static [u8]);
     table_accessor!(changelog, CHANGELOG, (u64, u64), &'static [u8]);
+    table_accessor!(sync_approvals, SYNC_APPROVALS, &'static str, &'static [u8]);
 
     fn log(&mut self, change: &Change) -> Result<u64, StoreError> {
         *self.seq += 1;
@@ -421,9 +424,7 @@ impl<'a> Tx<'a> {
 
     pub fn put_sync_approval(&mut self, item: &str, a: &SyncApproval) -> Result<(), StoreError> {
         let bytes = serde_json::to_vec(a)?;
-        self.txn
-            .open_table(SYNC_APPROVALS)?
-            .insert(item, bytes.as_slice())?;
+        self.sync_approvals()?.insert(item, bytes.as_slice())?;
         self.log(&Change::SyncApproval {
             item: item.to_owned(),
             approval: a.clone(),
@@ -432,7 +433,7 @@ impl<'a> Tx<'a> {
     }
 
     pub fn delete_sync_approval(&mut self, item: &str) -> Result<(), StoreError> {
-        if self.txn.open_table(SYNC_APPROVALS)?.remove(item)?.is_some() {
+        if self.sync_approvals()?.remove(item)?.is_some() {
             self.log(&Change::DeleteSyncApproval {
                 item: item.to_owned(),
             })?;
@@ -518,6 +519,10 @@ pub struct Reader {
 impl Reader {
     pub fn user(&self, key: &str) -> Result<Option<UserRecord>, StoreError> {
         get_json(&self.txn.open_table(USERS)?, key)
+    }
+
+    pub fn user_count(&self) -> Result<u64, StoreError> {
+        Ok(self.txn.open_table(USERS)?.len()?)
     }
 
     pub fn users(&self) -> Result<Vec<UserRecord>, StoreError> {

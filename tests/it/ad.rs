@@ -18,31 +18,6 @@ fn pw(sam: &str) -> String {
     format!("Passw0rd-{sam}!")
 }
 
-/// The `[primary]` section for the test DC; `urls` and `starttls` as given.
-fn ad_primary(urls: &[String], starttls: bool, ca: &str) -> String {
-    let urls: Vec<String> = urls.iter().map(|u| format!("\"{u}\"")).collect();
-    format!(
-        r#"[primary]
-backend = "ad"
-[primary.ad]
-urls = [{urls}]
-ca_file = "{ca}"
-starttls = {starttls}
-base_dn = "{base}"
-bind_dn = "{bind}"
-bind_password_env = "AD_BIND_PASSWORD"
-netbios_domain = "{nb}"
-upn_suffixes = ["{realm}"]
-timeout_secs = 3
-"#,
-        urls = urls.join(", "),
-        base = env("AD_BASE_DN"),
-        bind = env("AD_BIND_DN"),
-        nb = env("AD_NETBIOS"),
-        realm = env("AD_REALM"),
-    )
-}
-
 async fn start_ad(urls: &[String], starttls: bool) -> Gateway {
     let primary = ad_primary(urls, starttls, &env("AD_CA_PEM"));
     start_with_primary("otp_mode = \"append\"", "", &primary).await

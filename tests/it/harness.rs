@@ -388,3 +388,28 @@ pub fn ad_env(k: &str) -> String {
         )
     })
 }
+
+/// The `[primary]` section for the test DC; `urls` and `starttls` as given.
+pub fn ad_primary(urls: &[String], starttls: bool, ca: &str) -> String {
+    let urls: Vec<String> = urls.iter().map(|u| format!("\"{u}\"")).collect();
+    format!(
+        r#"[primary]
+backend = "ad"
+[primary.ad]
+urls = [{urls}]
+ca_file = "{ca}"
+starttls = {starttls}
+base_dn = "{base}"
+bind_dn = "{bind}"
+bind_password_env = "AD_BIND_PASSWORD"
+netbios_domain = "{nb}"
+upn_suffixes = ["{realm}"]
+timeout_secs = 3
+"#,
+        urls = urls.join(", "),
+        base = ad_env("AD_BASE_DN"),
+        bind = ad_env("AD_BIND_DN"),
+        nb = ad_env("AD_NETBIOS"),
+        realm = ad_env("AD_REALM"),
+    )
+}

@@ -9,27 +9,10 @@ use crate::harness::*;
 
 use crate::harness::ad_env as env;
 
+/// The test DC as the primary, followed by `sync` (the `[[sync]]` items).
 fn primary(sync: &str) -> String {
-    format!(
-        r#"[primary]
-backend = "ad"
-[primary.ad]
-urls = ["{url}"]
-ca_file = "{ca}"
-base_dn = "{base}"
-bind_dn = "{bind}"
-bind_password_env = "AD_BIND_PASSWORD"
-netbios_domain = "{nb}"
-upn_suffixes = ["{realm}"]
-timeout_secs = 5
-{sync}"#,
-        url = env("AD_LDAPS_URL"),
-        ca = env("AD_CA_PEM"),
-        base = env("AD_BASE_DN"),
-        bind = env("AD_BIND_DN"),
-        nb = env("AD_NETBIOS"),
-        realm = env("AD_REALM"),
-    )
+    let ad = ad_primary(&[env("AD_LDAPS_URL")], false, &env("AD_CA_PEM"));
+    format!("{ad}{sync}")
 }
 
 /// Runs LDIF through ldapmodify (-a adds) as the domain administrator.

@@ -73,7 +73,6 @@ enum Noise {
 struct Incoming {
     src: SocketAddr,
     client: usize,
-    code: u8,
     identifier: u8,
     authenticator: [u8; 16],
     user_name: Option<String>,
@@ -289,7 +288,6 @@ impl RadiusFrontend {
             Incoming {
                 src,
                 client: ci,
-                code: pkt.code,
                 identifier: pkt.identifier,
                 authenticator: pkt.authenticator,
                 user_name: pkt
@@ -322,7 +320,6 @@ impl RadiusFrontend {
                 return;
             }
         };
-        debug_assert_eq!(inc.code, ACCESS_REQUEST);
         let (code, mut attrs) = decision_to_reply(&decision);
         for ps in &inc.proxy_states {
             push_attr(&mut attrs, ATTR_PROXY_STATE, ps);
