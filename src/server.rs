@@ -4,13 +4,14 @@
 
 use std::sync::Arc;
 
-use tokio::net::{UdpSocket, UnixListener};
+use tokio::net::{TcpListener, UdpSocket, UnixListener};
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::{self, AdminContext};
 use crate::auth::Pipeline;
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::frontend::ldap::LdapFrontend;
 use crate::frontend::radius::{Client, RadiusFrontend};
 use crate::store::Store;
 
@@ -26,6 +27,8 @@ pub enum ServerError {
     Store(#[from] crate::store::StoreError),
     #[error("{0}")]
     Auth(#[from] crate::auth::AuthError),
+    #[error("{0}")]
+    Ldap(#[from] crate::frontend::ldap::LdapSetupError),
     #[error("cannot bind {what}: {source}")]
     Bind {
         what: String,
@@ -35,6 +38,8 @@ pub enum ServerError {
 
 pub struct Listeners {
     pub radius: Vec<UdpSocket>,
+    /// One per `[[ldap.listeners]]` entry, in order.
+    pub ldap: Vec<TcpListener>,
     pub admin: Option<UnixListener>,
 }
 
@@ -55,6 +60,19 @@ pub fn bind(cfg: &Config) -> Result<Listeners, ServerError> {
             radius.push(s);
         }
     }
+    let mut ldap = Vec::new();
+    for l in cfg.ldap.iter().flat_map(|l| &l.listeners) {
+        let s = std::net::TcpListener::bind(l.address)
+            .and_then(|s| {
+                s.set_nonblocking(true)?;
+                TcpListener::from_std(s)
+            })
+            .map_err(|source| ServerError::Bind {
+                what: format!("ldap listener {} ({})", l.name, l.address),
+                source,
+            })?;
+        ldap.push(s);
+    }
     crate::config::create_private_dir(&cfg.data_dir).map_err(|source| ServerError::Bind {
         what: format!("data_dir {}", cfg.data_dir.display()),
         source,
@@ -66,6 +84,7 @@ pub fn bind(cfg: &Config) -> Result<Listeners, ServerError> {
     })?;
     Ok(Listeners {
         radius,
+        ldap,
         admin: Some(admin),
     })
 }
@@ -73,6 +92,7 @@ pub fn bind(cfg: &Config) -> Result<Listeners, ServerError> {
 /// A running daemon's handles, for tests that look inside.
 pub struct Running {
     pub radius: Option<Arc<RadiusFrontend>>,
+    pub ldap: Option<Arc<LdapFrontend>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -124,6 +144,18 @@ pub fn start(
         }
         radius = Some(fe);
     }
+    let mut ldap = None;
+    if let Some(lcfg) = &cfg.ldap {
+        let fe = Arc::new(LdapFrontend::new(lcfg, pipeline.clone())?);
+        for (i, s) in listeners.ldap.into_iter().enumerate() {
+            if let Ok(a) = s.local_addr() {
+                let l = &lcfg.listeners[i];
+                tracing::info!(address = %a, listener = %l.name, tls = ?l.tls, "ldap: listening");
+            }
+            tasks.push(tokio::spawn(fe.clone().run(i, s, cancel.clone())));
+        }
+        ldap = Some(fe);
+    }
     if let Some(l) = listeners.admin {
         let ctx = Arc::new(AdminContext {
             cfg: cfg.clone(),
@@ -163,7 +195,11 @@ pub fn start(
         clock,
         cancel,
     )));
-    Ok(Running { radius, tasks })
+    Ok(Running {
+        radius,
+        ldap,
+        tasks,
+    })
 }
 
 async fn housekeeping(

@@ -5,6 +5,7 @@
 //! Every rejection looks the same to the client; the reason goes to the authentication log
 //! and the audit trace line only.
 
+pub mod bind_cache;
 mod pipeline;
 
 use std::net::IpAddr;
@@ -36,6 +37,13 @@ pub enum Credential {
         state: Vec<u8>,
         code: Secret<String>,
     },
+    /// An LDAP simple bind: `password<delimiter>code`, or the password alone for exempt
+    /// accounts and repeated binds. The pipeline splits it, because whether to split depends
+    /// on who is binding.
+    Bind {
+        combined: Secret<String>,
+        delimiter: String,
+    },
     /// Something the gateway cannot check (e.g. CHAP against the local directory); rejected
     /// and logged with the given description.
     Unsupported(&'static str),
@@ -46,6 +54,15 @@ pub enum Decision {
     Accept,
     Reject,
     Challenge { state: Vec<u8>, prompt: String },
+}
+
+/// Who an accepted LDAP bind authenticated, for the session that follows.
+pub struct Bound {
+    pub name: String,
+    /// The AD entry (None with the local directory).
+    pub dn: Option<String>,
+    /// A directory connection bound as the user, when asked for.
+    pub directory: Option<crate::primary::UserDirectory>,
 }
 
 /// The request could not be decided (the store failed). Front-ends answer nothing, so the

@@ -4,11 +4,12 @@
 
 use std::sync::Arc;
 
-use super::{AuthError, AuthRequest, Credential, Decision};
+use super::bind_cache::{BindCache, BindKey};
+use super::{split_appended_code, AuthError, AuthRequest, Bound, Credential, Decision};
 use crate::clock::SharedClock;
 use crate::config::{Config, Method, PolicyAction, PolicyRule, UnknownUsers};
 use crate::factor::totp::{self, CodeOutcome};
-use crate::primary::{Identity, Primary};
+use crate::primary::{Candidate, DirEntry, DirQuery, DirResult, Identity, Primary, UserDirectory};
 use crate::store::model::{user_key, AuthRecord, AuthResult, ChallengeRecord, UserRecord};
 use crate::store::{Store, StoreError};
 
@@ -17,6 +18,17 @@ pub struct Pipeline {
     store: Store,
     clock: SharedClock,
     primary: Primary,
+    bind_cache: Option<BindCache>,
+}
+
+/// DNs compare case-insensitively and without the spaces people put after commas.
+fn same_dn(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        s.split(',')
+            .map(|p| p.trim().to_lowercase())
+            .collect::<Vec<_>>()
+    };
+    norm(a) == norm(b)
 }
 
 /// The audit facts gathered while deciding.
@@ -53,11 +65,18 @@ impl Pipeline {
     pub fn new(cfg: Arc<Config>, store: Store, clock: SharedClock) -> Result<Self, AuthError> {
         let primary = Primary::new(&cfg.primary, store.clone(), clock.clone())
             .map_err(AuthError::Unavailable)?;
+        let bind_cache = match cfg.ldap.as_ref().map(|l| l.bind_cache_secs) {
+            Some(secs) if secs > 0 => {
+                Some(BindCache::new(secs).map_err(|e| AuthError::Unavailable(e.to_string()))?)
+            }
+            _ => None,
+        };
         Ok(Self {
             cfg,
             store,
             clock,
             primary,
+            bind_cache,
         })
     }
 
@@ -91,6 +110,7 @@ impl Pipeline {
                     }
                 }
             }
+            Credential::Bind { .. } => Ok(self.authenticate_bind(&req, false).await?.0),
             Credential::ChallengeResponse { state, code } => {
                 audit.method = Method::Totp.as_str();
                 let key = user_key(&req.user_name);
@@ -117,6 +137,163 @@ impl Pipeline {
         }
     }
 
+    /// An LDAP simple bind ([`Credential::Bind`]): the entry is looked up first, so that an
+    /// exempt account's password is never split at the delimiter; then the bind cache, the
+    /// password and the appended code. With `open_directory`, an accepted AD user also gets
+    /// a connection bound as them (`[ldap] search_as = "user"`).
+    pub async fn authenticate_bind(
+        &self,
+        req: &AuthRequest,
+        open_directory: bool,
+    ) -> Result<(Decision, Option<Bound>), AuthError> {
+        let Credential::Bind {
+            combined,
+            delimiter,
+        } = &req.credential
+        else {
+            return Err(AuthError::Unavailable("not a bind".into()));
+        };
+        let mut audit = Audit {
+            req,
+            user: req.user_name.clone(),
+            method: "password",
+            policy: None,
+        };
+        let combined: &str = combined.expose();
+        if combined.is_empty() {
+            // RFC 4513 §5.1.2: an unauthenticated bind; never forwarded.
+            return Ok((self.finish_reject(&audit, "empty password").await?, None));
+        }
+        let candidate = self.primary.find(&req.user_name).await?;
+        if let Some(n) = candidate.name() {
+            audit.user = n.to_owned();
+        }
+        let exempt = self.ldap_exempt(&candidate, &req.user_name).await?;
+        let (password, code) = match (&exempt, split_appended_code(combined, delimiter)) {
+            (Some(_), _) | (None, None) => (combined, ""),
+            (None, Some((p, c))) => (p, c),
+        };
+        let cache_key = candidate.name().map(|n| BindKey {
+            user_key: user_key(n),
+            client_ip: req.client_ip,
+            listener: req.client_name.clone(),
+        });
+        let now = self.clock.now_ms();
+        let cached = match (&self.bind_cache, &cache_key, &exempt) {
+            (Some(c), Some(k), None) => c.matches(k, password, now),
+            _ => false,
+        };
+        let dn = candidate.dn().map(str::to_owned);
+        let id = match self.primary.check(candidate, password).await? {
+            Ok(id) => id,
+            Err(reason) => {
+                if let (Some(c), Some(k)) = (&self.bind_cache, &cache_key) {
+                    c.forget(k);
+                }
+                return Ok((self.finish_reject(&audit, &reason).await?, None));
+            }
+        };
+        let bound = |id: &Identity| Bound {
+            name: id.name.clone(),
+            dn: id.dn.clone().or(dn.clone()),
+            directory: None,
+        };
+        let mut out = bound(&id);
+        let decision = if let Some(rule) = exempt {
+            audit.policy = Some(rule);
+            self.finish(
+                &audit,
+                AuthResult::Accept,
+                "password only: exempt LDAP account",
+            )
+            .await?
+        } else {
+            match self.after_primary(&mut audit, id).await? {
+                AfterPrimary::Reject(reason) => self.finish_reject(&audit, &reason).await?,
+                AfterPrimary::Accept(reason) => {
+                    self.finish(&audit, AuthResult::Accept, &reason).await?
+                }
+                AfterPrimary::SecondFactor(_) if cached => {
+                    self.finish(
+                        &audit,
+                        AuthResult::Accept,
+                        "password accepted; code skipped: repeated bind within bind_cache_secs",
+                    )
+                    .await?
+                }
+                AfterPrimary::SecondFactor(_) if code.is_empty() => {
+                    self.finish_reject(
+                        &audit,
+                        "no code appended to the password (an LDAP bind cannot be challenged)",
+                    )
+                    .await?
+                }
+                AfterPrimary::SecondFactor(user) => {
+                    let d = self.check_code(&audit, &user, code, None).await?;
+                    if let (Decision::Accept, Some(c), Some(k)) = (&d, &self.bind_cache, cache_key)
+                    {
+                        c.remember(k, password, self.clock.now_ms());
+                    }
+                    d
+                }
+            }
+        };
+        if decision != Decision::Accept {
+            return Ok((decision, None));
+        }
+        if open_directory {
+            if let Some(dn) = &out.dn {
+                out.directory = self.primary.open_user_directory(dn, password).await?;
+            }
+        }
+        Ok((decision, Some(out)))
+    }
+
+    /// The `[ldap] exempt` rule that lets this bind skip the second factor, by the entry's DN
+    /// (or, without AD, the bind name) or by group.
+    async fn ldap_exempt(
+        &self,
+        candidate: &Candidate,
+        bind_name: &str,
+    ) -> Result<Option<String>, AuthError> {
+        let Some(ldap) = &self.cfg.ldap else {
+            return Ok(None);
+        };
+        let dn = candidate.dn().unwrap_or(bind_name);
+        if ldap.exempt_dns.iter().any(|d| same_dn(d, dn)) {
+            return Ok(Some("ldap.exempt.dns".into()));
+        }
+        if let Some(dn) = candidate.dn() {
+            for g in &ldap.exempt_groups {
+                if self.primary.dn_member_of(dn, g).await? {
+                    return Ok(Some("ldap.exempt.groups".into()));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Proxies a directory search (LDAP front-end); `Ok(None)`: no directory behind us.
+    pub async fn directory_search(
+        &self,
+        query: &DirQuery,
+        user: Option<&UserDirectory>,
+        out: &tokio::sync::mpsc::Sender<DirEntry>,
+    ) -> Result<Option<DirResult>, AuthError> {
+        Ok(self.primary.search(query, user, out).await?)
+    }
+
+    /// Proxies a directory compare (LDAP front-end); `Ok(None)`: no directory behind us.
+    pub async fn directory_compare(
+        &self,
+        dn: &str,
+        attribute: &str,
+        value: &[u8],
+        user: Option<&UserDirectory>,
+    ) -> Result<Option<DirResult>, AuthError> {
+        Ok(self.primary.compare(dn, attribute, value, user).await?)
+    }
+
     /// Runs the primary check, the policy rules and the account checks that follow them.
     async fn check_password(
         &self,
@@ -130,6 +307,15 @@ impl Pipeline {
             Ok(id) => id,
             Err(reason) => return Ok(AfterPrimary::Reject(reason)),
         };
+        self.after_primary(audit, id).await
+    }
+
+    /// The policy rules and account checks for someone whose password is right.
+    async fn after_primary(
+        &self,
+        audit: &mut Audit<'_>,
+        id: Identity,
+    ) -> Result<AfterPrimary, AuthError> {
         audit.user = id.name.clone();
         if let Some(rule) = self.matching_rule(&id, &audit.req.client_name).await? {
             audit.policy = Some(rule.name.clone());

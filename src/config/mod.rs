@@ -49,6 +49,7 @@ pub struct Config {
     pub policies: Vec<PolicyRule>,
     pub unknown_users: UnknownUsers,
     pub sync: Vec<SyncItem>,
+    pub ldap: Option<LdapConfig>,
     /// Things that are allowed but unwise; `check-config` prints them and `serve` logs them.
     pub warnings: Vec<String>,
 }
@@ -406,4 +407,50 @@ mod tests {
             .contains("fd12::1".parse().unwrap()));
         assert_eq!(IpNet::parse("127.0.0.1").unwrap().prefix, 32);
     }
+}
+
+/// `[ldap]`: the LDAP front-end for applications that authenticate with a simple bind.
+#[derive(Debug, Clone)]
+pub struct LdapConfig {
+    pub listeners: Vec<LdapListener>,
+    /// Bind DNs that skip the second factor (service accounts), compared case-insensitively.
+    pub exempt_dns: Vec<String>,
+    /// Groups (nested membership counts) whose members skip the second factor.
+    pub exempt_groups: Vec<String>,
+    /// 0 = off. See `auth::bind_cache`.
+    pub bind_cache_secs: u64,
+    pub search_as: SearchAs,
+    pub max_message_bytes: usize,
+    pub idle_timeout_secs: u64,
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    pub max_filter_depth: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct LdapListener {
+    /// Names the listener in the auth log and in `[[policy]] clients`.
+    pub name: String,
+    pub address: SocketAddr,
+    pub tls: LdapTls,
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    pub allow_cleartext_bind: bool,
+    pub otp_delimiter: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LdapTls {
+    Ldaps,
+    StartTls,
+    None,
+}
+
+/// Whose AD connection answers proxied searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchAs {
+    /// The service account's pool (what the app would see binding as the service account).
+    Service,
+    /// A connection bound as the user who bound to mfagate (AD's access rules apply to them).
+    User,
 }

@@ -23,6 +23,45 @@ pub(super) struct Root {
     auth: Auth,
     #[serde(default)]
     sync: Vec<Sync>,
+    ldap: Option<Ldap>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Ldap {
+    #[serde(default)]
+    listeners: Vec<LdapListenerRaw>,
+    #[serde(default)]
+    exempt: LdapExemptRaw,
+    bind_cache_secs: Option<u64>,
+    search_as: Option<String>,
+    max_message_bytes: Option<usize>,
+    idle_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
+    max_connections_per_ip: Option<usize>,
+    max_filter_depth: Option<usize>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LdapExemptRaw {
+    #[serde(default)]
+    dns: Vec<String>,
+    #[serde(default)]
+    groups: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LdapListenerRaw {
+    name: Option<String>,
+    address: Option<String>,
+    tls: Option<String>,
+    cert_file: Option<PathBuf>,
+    key_file: Option<PathBuf>,
+    #[serde(default)]
+    allow_cleartext_bind: bool,
+    otp_delimiter: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -363,6 +402,10 @@ impl Root {
                 3650,
             )?,
         };
+        let ldap = self
+            .ldap
+            .map(|l| validate_ldap(l, &primary, &mut warnings))
+            .transpose()?;
         let mut policies: Vec<PolicyRule> = Vec::new();
         for (i, p) in self.policy.into_iter().enumerate() {
             let key = |k: &str| format!("policy[{i}].{k}");
@@ -404,11 +447,14 @@ impl Root {
             for (j, c) in p.clients.iter().enumerate() {
                 let known = radius
                     .as_ref()
-                    .is_some_and(|r| r.clients.iter().any(|rc| &rc.name == c));
+                    .is_some_and(|r| r.clients.iter().any(|rc| &rc.name == c))
+                    || ldap
+                        .as_ref()
+                        .is_some_and(|l| l.listeners.iter().any(|ll| &ll.name == c));
                 if !known {
                     return Err(invalid(
                         format!("policy[{i}].clients[{j}]"),
-                        format!("\"{c}\" is not the name of a [[radius.clients]] entry"),
+                        format!("\"{c}\" is not the name of a [[radius.clients]] entry or an [[ldap.listeners]] entry"),
                     ));
                 }
             }
@@ -510,6 +556,7 @@ impl Root {
         Ok(Config {
             node_name,
             sync,
+            ldap,
             policies,
             unknown_users,
             data_dir,
@@ -792,6 +839,175 @@ fn validate_radius(r: Radius, warnings: &mut Vec<String>) -> Result<RadiusConfig
             r.reply_cache_max_entries.unwrap_or(200_000),
             1_000,
             10_000_000,
+        )?,
+    })
+}
+
+fn validate_ldap(
+    l: Ldap,
+    primary: &PrimaryConfig,
+    warnings: &mut Vec<String>,
+) -> Result<LdapConfig, ConfigError> {
+    if l.listeners.is_empty() {
+        return Err(invalid(
+            "ldap.listeners",
+            "define at least one [[ldap.listeners]] (or remove [ldap])",
+        ));
+    }
+    let is_ad = matches!(primary, PrimaryConfig::Ad(_));
+    let mut listeners: Vec<LdapListener> = Vec::new();
+    for (i, r) in l.listeners.into_iter().enumerate() {
+        let key = |k: &str| format!("ldap.listeners[{i}].{k}");
+        let addr = r
+            .address
+            .ok_or_else(|| invalid(key("address"), "missing (e.g. \"0.0.0.0:636\")"))?;
+        let address: SocketAddr = addr
+            .parse()
+            .map_err(|_| invalid(key("address"), format!("\"{addr}\" is not IP:PORT")))?;
+        let name = r.name.unwrap_or_else(|| format!("ldap:{address}"));
+        if name.trim().is_empty() || listeners.iter().any(|o| o.name == name) {
+            return Err(invalid(key("name"), "must be non-empty and unique"));
+        }
+        let tls = match r.tls.as_deref() {
+            Some("ldaps") => LdapTls::Ldaps,
+            Some("starttls") => LdapTls::StartTls,
+            Some("none") => LdapTls::None,
+            Some(o) => {
+                return Err(invalid(
+                    key("tls"),
+                    format!("\"{o}\" is not \"ldaps\", \"starttls\" or \"none\""),
+                ))
+            }
+            None => {
+                return Err(invalid(
+                    key("tls"),
+                    "missing: \"ldaps\", \"starttls\" or \"none\"",
+                ))
+            }
+        };
+        match tls {
+            LdapTls::None => {
+                if r.cert_file.is_some() || r.key_file.is_some() {
+                    return Err(invalid(
+                        key("cert_file"),
+                        "a listener with tls = \"none\" takes no certificate",
+                    ));
+                }
+                if !r.allow_cleartext_bind {
+                    return Err(invalid(
+                        key("allow_cleartext_bind"),
+                        "with tls = \"none\" every bind would be refused; set \
+                         allow_cleartext_bind = true (loopback tests only) or use TLS",
+                    ));
+                }
+            }
+            LdapTls::Ldaps | LdapTls::StartTls => {
+                if r.cert_file.is_none() {
+                    return Err(invalid(key("cert_file"), "missing (PEM certificate chain)"));
+                }
+                if r.key_file.is_none() {
+                    return Err(invalid(key("key_file"), "missing (PEM private key)"));
+                }
+            }
+        }
+        if r.allow_cleartext_bind {
+            warnings.push(format!(
+                "{}: passwords and codes cross the network unencrypted on this listener",
+                key("allow_cleartext_bind")
+            ));
+        }
+        let otp_delimiter = r.otp_delimiter.unwrap_or_else(|| ",".into());
+        if otp_delimiter.is_empty() {
+            return Err(invalid(key("otp_delimiter"), "must not be empty"));
+        }
+        listeners.push(LdapListener {
+            name,
+            address,
+            tls,
+            cert_file: r.cert_file,
+            key_file: r.key_file,
+            allow_cleartext_bind: r.allow_cleartext_bind,
+            otp_delimiter,
+        });
+    }
+    for (j, d) in l.exempt.dns.iter().enumerate() {
+        if !d.contains('=') {
+            return Err(invalid(
+                format!("ldap.exempt.dns[{j}]"),
+                format!("\"{d}\" is not a distinguished name"),
+            ));
+        }
+    }
+    for (j, g) in l.exempt.groups.iter().enumerate() {
+        if !g.contains('=') {
+            return Err(invalid(
+                format!("ldap.exempt.groups[{j}]"),
+                format!("\"{g}\" is not a distinguished name"),
+            ));
+        }
+    }
+    if !l.exempt.groups.is_empty() && !is_ad {
+        return Err(invalid(
+            "ldap.exempt.groups",
+            "group rules need primary.backend = \"ad\"",
+        ));
+    }
+    let search_as = match l.search_as.as_deref() {
+        None | Some("service") => SearchAs::Service,
+        Some("user") if is_ad => SearchAs::User,
+        Some("user") => {
+            return Err(invalid(
+                "ldap.search_as",
+                "\"user\" needs primary.backend = \"ad\"",
+            ))
+        }
+        Some(o) => {
+            return Err(invalid(
+                "ldap.search_as",
+                format!("\"{o}\" is not \"service\" or \"user\""),
+            ))
+        }
+    };
+    Ok(LdapConfig {
+        listeners,
+        exempt_dns: l.exempt.dns,
+        exempt_groups: l.exempt.groups,
+        bind_cache_secs: in_range(
+            "ldap.bind_cache_secs",
+            l.bind_cache_secs.unwrap_or(0),
+            0,
+            3600,
+        )?,
+        search_as,
+        max_message_bytes: in_range(
+            "ldap.max_message_bytes",
+            l.max_message_bytes.unwrap_or(256 * 1024),
+            1024,
+            16 * 1024 * 1024,
+        )?,
+        idle_timeout_secs: in_range(
+            "ldap.idle_timeout_secs",
+            l.idle_timeout_secs.unwrap_or(300),
+            1,
+            86_400,
+        )?,
+        max_connections: in_range(
+            "ldap.max_connections",
+            l.max_connections.unwrap_or(4096),
+            1,
+            1_000_000,
+        )?,
+        max_connections_per_ip: in_range(
+            "ldap.max_connections_per_ip",
+            l.max_connections_per_ip.unwrap_or(256),
+            1,
+            1_000_000,
+        )?,
+        max_filter_depth: in_range(
+            "ldap.max_filter_depth",
+            l.max_filter_depth.unwrap_or(32),
+            2,
+            1000,
         )?,
     })
 }

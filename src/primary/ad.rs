@@ -28,6 +28,7 @@ use tokio::sync::Semaphore;
 
 use crate::clock::SharedClock;
 use crate::config::AdConfig;
+use crate::primary::{DirEntry, DirQuery, DirResult, DirScope};
 
 const BACKOFF_MIN_MS: u64 = 30_000;
 const BACKOFF_MAX_MS: u64 = 300_000;
@@ -455,17 +456,30 @@ impl AdPrimary {
         login: &str,
         password: &str,
     ) -> Result<Result<AdUser, AdReject>, AdError> {
-        if password.is_empty() {
-            // RFC 4513 §5.1.2: an empty password is an unauthenticated bind that "succeeds".
-            return Ok(Err(AdReject::WrongPassword));
-        }
-        let filter = match login_filter(
-            login,
-            self.cfg.netbios_domain.as_deref(),
-            &self.cfg.upn_suffixes,
-        ) {
+        let candidate = self.find(login).await?;
+        self.check(&candidate, password).await
+    }
+
+    /// Looks the login name up with the service account (no bind yet), so that callers can
+    /// decide on the entry (e.g. an LDAP exemption by DN or group) before the password is
+    /// checked.
+    pub async fn find(&self, login: &str) -> Result<AdCandidate, AdError> {
+        let filter = match dn_filter(login, &self.cfg.base_dn)
+            .map(Ok)
+            .unwrap_or_else(|| {
+                login_filter(
+                    login,
+                    self.cfg.netbios_domain.as_deref(),
+                    &self.cfg.upn_suffixes,
+                )
+            }) {
             Ok(f) => f,
-            Err(r) => return Ok(Err(r)),
+            Err(r) => {
+                return Ok(AdCandidate {
+                    dc: self.dc_order().first().copied().unwrap_or(0),
+                    found: Err(r),
+                })
+            }
         };
         let (dc, entries) = self.find_user(&filter).await?;
         if entries.len() != 1 {
@@ -474,22 +488,77 @@ impl AdPrimary {
             } else {
                 AdReject::Ambiguous(entries.len())
             };
-            // Same work as a real login, so timing does not tell the difference.
-            let _ = self.bind_as(dc, &self.decoy_dn, password).await;
-            return Ok(Err(reject));
+            return Ok(AdCandidate {
+                dc,
+                found: Err(reject),
+            });
         }
         let entry = &entries[0];
         let first = |a: &str| entry.attrs.get(a).and_then(|v| v.first()).cloned();
-        let Some(sam) = first("sAMAccountName") else {
-            return Ok(Err(AdReject::NoSuchUser));
+        let found = match first("sAMAccountName") {
+            Some(sam) => Ok(AdUser {
+                dn: entry.dn.clone(),
+                sam_account_name: sam,
+                user_principal_name: first("userPrincipalName"),
+            }),
+            None => Err(AdReject::NoSuchUser),
         };
-        let user = AdUser {
-            dn: entry.dn.clone(),
-            sam_account_name: sam,
-            user_principal_name: first("userPrincipalName"),
-        };
-        Ok(self.bind_as(dc, &user.dn, password).await?.map(|()| user))
+        Ok(AdCandidate { dc, found })
     }
+
+    /// One bind as the candidate; a candidate that was not found still costs a bind (to a
+    /// DN that cannot exist), so timing does not tell the difference.
+    pub async fn check(
+        &self,
+        candidate: &AdCandidate,
+        password: &str,
+    ) -> Result<Result<AdUser, AdReject>, AdError> {
+        if password.is_empty() {
+            // RFC 4513 §5.1.2: an empty password is an unauthenticated bind that "succeeds".
+            return Ok(Err(AdReject::WrongPassword));
+        }
+        match &candidate.found {
+            Ok(user) => Ok(self
+                .bind_as(candidate.dc, &user.dn, password)
+                .await?
+                .map(|()| user.clone())),
+            Err(reject) => {
+                if !matches!(reject, AdReject::OutsideDomains) {
+                    let _ = self.bind_as(candidate.dc, &self.decoy_dn, password).await;
+                }
+                Ok(Err(reject.clone()))
+            }
+        }
+    }
+}
+
+/// The result of [`AdPrimary::find`]: the entry (or why there is none) and the DC that
+/// answered, where the bind should go too (replication lag).
+#[derive(Debug, Clone)]
+pub struct AdCandidate {
+    dc: usize,
+    pub found: Result<AdUser, AdReject>,
+}
+
+/// A bind name that is a DN under `base_dn` becomes an exact `distinguishedName` match; other
+/// names are not DNs (`None`).
+pub fn dn_filter(login: &str, base_dn: &str) -> Option<String> {
+    let norm = |s: &str| {
+        s.split(',')
+            .map(|rdn| {
+                rdn.split_once('=')
+                    .map(|(a, v)| format!("{}={}", a.trim(), v.trim()))
+                    .unwrap_or_else(|| rdn.trim().to_owned())
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+            .to_lowercase()
+    };
+    let normalized = norm(login);
+    let base = norm(base_dn);
+    let under_base = normalized == base || normalized.ends_with(&format!(",{base}"));
+    (normalized.contains('=') && under_base)
+        .then(|| format!("(distinguishedName={})", ldap_escape(login.trim())))
 }
 
 impl AdPrimary {
@@ -526,6 +595,270 @@ impl AdPrimary {
         res.success().map_err(|e| AdError::Search(e.to_string()))?;
         Ok(())
     }
+}
+
+/// A connection bound as one user, for `[ldap] search_as = "user"`: AD applies that user's
+/// access rights to the searches proxied on it. The handle multiplexes, so one session's
+/// searches may run on it concurrently.
+pub struct AdUserConn {
+    ldap: Ldap,
+}
+
+impl AdPrimary {
+    /// Opens a dedicated connection bound as `dn` (already verified by [`check`](Self::check)).
+    pub async fn open_as(&self, dn: &str, password: &str) -> Result<AdUserConn, AdError> {
+        let mut errors = Vec::new();
+        for i in self.dc_order() {
+            let mut ldap = match self.connect(i).await {
+                Ok(l) => l,
+                Err(e) => {
+                    self.mark_down(i, &e);
+                    errors.push(e);
+                    continue;
+                }
+            };
+            let res = ldap
+                .with_timeout(self.timeout())
+                .simple_bind(dn, password)
+                .await
+                .map_err(|e| AdError::Unreachable(e.to_string()))?;
+            if res.rc != 0 {
+                return Err(AdError::Search(format!(
+                    "user connection bind refused (result code {})",
+                    res.rc
+                )));
+            }
+            return Ok(AdUserConn { ldap });
+        }
+        Err(AdError::Unreachable(errors.join("; ")))
+    }
+
+    /// Proxies one search, sending entries to `out` as they arrive (continuation references
+    /// dropped). One-level and subtree searches are paged towards AD so that AD's
+    /// `MaxPageSize` (1000) does not cut them short; the client's size and time limits still
+    /// apply. Stops early when `out` is closed (the client abandoned or left).
+    pub async fn search(
+        &self,
+        query: &DirQuery,
+        user: Option<&AdUserConn>,
+        out: &tokio::sync::mpsc::Sender<DirEntry>,
+    ) -> Result<DirResult, AdError> {
+        if let Some(u) = user {
+            let mut ldap = u.ldap.clone();
+            return self
+                .search_on(&mut ldap, query, out)
+                .await
+                .map(|(r, _)| r)
+                .map_err(|(e, _)| e);
+        }
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|e| AdError::Search(e.to_string()))?;
+        let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let (dc, mut ldap, mut fresh) = match pooled {
+            Some((dc, l)) => (dc, l, false),
+            None => {
+                let (dc, l) = self.service_connection().await?;
+                (dc, l, true)
+            }
+        };
+        loop {
+            match self.search_on(&mut ldap, query, out).await {
+                Ok((result, complete)) => {
+                    if complete {
+                        self.idle
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push((dc, ldap));
+                    }
+                    return Ok(result);
+                }
+                // A pooled connection may have gone stale; retry once on a fresh one, but
+                // only when nothing reached the client yet.
+                Err((e, sent)) if !fresh && sent == 0 => {
+                    tracing::debug!(error = %e, "AD: pooled connection failed; reconnecting");
+                    let (_, l) = self.service_connection().await?;
+                    ldap = l;
+                    fresh = true;
+                }
+                Err((e, _)) => return Err(e),
+            }
+        }
+    }
+
+    /// Runs the search on `ldap`. `Ok((result, complete))`: `complete` is false when the
+    /// receiver went away mid-stream (the connection then has a search outstanding and is not
+    /// reused). `Err((error, entries_sent))`.
+    async fn search_on(
+        &self,
+        ldap: &mut Ldap,
+        query: &DirQuery,
+        out: &tokio::sync::mpsc::Sender<DirEntry>,
+    ) -> Result<(DirResult, bool), (AdError, usize)> {
+        use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+        let scope = match query.scope {
+            DirScope::Base => Scope::Base,
+            DirScope::One => Scope::OneLevel,
+            DirScope::Sub => Scope::Subtree,
+        };
+        let mut adapters: Vec<Box<dyn Adapter<'_, &str, Vec<&str>>>> =
+            vec![Box::new(EntriesOnly::new())];
+        if query.scope != DirScope::Base {
+            adapters.push(Box::new(PagedResults::new(500)));
+        }
+        let attrs: Vec<&str> = query.attrs.iter().map(String::as_str).collect();
+        let opts = ldap3::SearchOptions::new()
+            .sizelimit(query.size_limit)
+            .timelimit(query.time_limit)
+            .typesonly(query.types_only);
+        let mut timeout = self.timeout();
+        if query.time_limit > 0 {
+            timeout = timeout.max(Duration::from_secs(query.time_limit as u64 + 1));
+        }
+        let err = |e: ldap3::LdapError, n| (AdError::Search(e.to_string()), n);
+        let mut stream = ldap
+            .with_search_options(opts)
+            .with_timeout(timeout)
+            .streaming_search_with(adapters, &query.base, scope, &query.filter, attrs)
+            .await
+            .map_err(|e| err(e, 0))?;
+        let mut sent = 0usize;
+        loop {
+            let next = stream.next().await.map_err(|e| err(e, sent))?;
+            let Some(raw) = next else { break };
+            let Some(entry) = dir_entry(raw.0) else {
+                continue;
+            };
+            if out.send(entry).await.is_err() {
+                return Ok((
+                    DirResult {
+                        code: 0,
+                        matched_dn: String::new(),
+                        message: String::new(),
+                    },
+                    false,
+                ));
+            }
+            sent += 1;
+        }
+        let res = stream.finish().await;
+        Ok((
+            DirResult {
+                code: res.rc,
+                matched_dn: res.matched,
+                message: res.text,
+            },
+            true,
+        ))
+    }
+
+    /// Proxies one compare.
+    pub async fn compare(
+        &self,
+        dn: &str,
+        attribute: &str,
+        value: &[u8],
+        user: Option<&AdUserConn>,
+    ) -> Result<DirResult, AdError> {
+        let run = |mut ldap: Ldap| async move {
+            let r = ldap
+                .with_timeout(self.timeout())
+                .compare(dn, attribute, value)
+                .await
+                .map(|c| c.0);
+            (ldap, r)
+        };
+        let to_result = |r: ldap3::LdapResult| DirResult {
+            code: r.rc,
+            matched_dn: r.matched,
+            message: r.text,
+        };
+        if let Some(u) = user {
+            let (_, r) = run(u.ldap.clone()).await;
+            return r.map(to_result).map_err(|e| AdError::Search(e.to_string()));
+        }
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|e| AdError::Search(e.to_string()))?;
+        for attempt in 0..2 {
+            let pooled = if attempt == 0 {
+                self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()
+            } else {
+                None
+            };
+            let (dc, ldap) = match pooled {
+                Some(p) => p,
+                None => self.service_connection().await?,
+            };
+            match run(ldap).await {
+                (ldap, Ok(r)) => {
+                    self.idle
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((dc, ldap));
+                    return Ok(to_result(r));
+                }
+                (_, Err(e)) if attempt == 0 => {
+                    tracing::debug!(error = %e, "AD: pooled connection failed; reconnecting");
+                }
+                (_, Err(e)) => return Err(AdError::Search(e.to_string())),
+            }
+        }
+        Err(AdError::Search("unreachable".into()))
+    }
+}
+
+/// A SearchResultEntry (`[APPLICATION 4] { objectName, attributes }`) as our own type, without
+/// panicking on anything malformed (the entry is skipped instead).
+fn dir_entry(tag: ldap3::asn1::StructureTag) -> Option<DirEntry> {
+    use ldap3::asn1::{TagClass, PL};
+    if tag.class != TagClass::Application || tag.id != 4 {
+        return None;
+    }
+    let PL::C(mut parts) = tag.payload else {
+        return None;
+    };
+    if parts.len() != 2 {
+        return None;
+    }
+    let attrs_tag = parts.pop()?;
+    let dn = match parts.pop()?.payload {
+        PL::P(b) => String::from_utf8(b).ok()?,
+        PL::C(_) => return None,
+    };
+    let PL::C(raw_attrs) = attrs_tag.payload else {
+        return None;
+    };
+    let mut attrs = Vec::with_capacity(raw_attrs.len());
+    for a in raw_attrs {
+        let PL::C(mut pair) = a.payload else {
+            return None;
+        };
+        if pair.len() != 2 {
+            return None;
+        }
+        let vals_tag = pair.pop()?;
+        let name = match pair.pop()?.payload {
+            PL::P(b) => String::from_utf8(b).ok()?,
+            PL::C(_) => return None,
+        };
+        let PL::C(vals) = vals_tag.payload else {
+            return None;
+        };
+        let mut values = Vec::with_capacity(vals.len());
+        for v in vals {
+            match v.payload {
+                PL::P(b) => values.push(b),
+                PL::C(_) => return None,
+            }
+        }
+        attrs.push((name, values));
+    }
+    Some(DirEntry { dn, attrs })
 }
 
 /// What `mfagate doctor` learned about one domain controller.

@@ -164,8 +164,24 @@ impl LocalPrimary {
         user_name: &str,
         password: &str,
     ) -> Result<Result<UserRecord, PasswordReject>, PrimaryError> {
-        let key = user_key(user_name);
-        let user = self.store.read(|r| r.user(&key))?;
+        let user = self.find(user_name)?;
+        self.check(user, password).await
+    }
+
+    /// The record for a login name. An LDAP DN (`uid=alice,…` or `cn=alice,…`) names the user
+    /// by its first RDN value, since the local directory has no tree.
+    pub fn find(&self, user_name: &str) -> Result<Option<UserRecord>, PrimaryError> {
+        let key = user_key(local_name(user_name));
+        Ok(self.store.read(|r| r.user(&key))?)
+    }
+
+    /// Checks `password` against a record from [`find`](Self::find); an absent record costs
+    /// the same hashing work.
+    pub async fn check(
+        &self,
+        user: Option<UserRecord>,
+        password: &str,
+    ) -> Result<Result<UserRecord, PasswordReject>, PrimaryError> {
         let (hash, reject_even_if_match) = match user.as_ref().map(|u| u.password_hash.clone()) {
             Some(Some(h)) => (Arc::<str>::from(h), None),
             Some(None) => (self.dummy_hash.clone(), Some(PasswordReject::NoPassword)),
@@ -180,9 +196,33 @@ impl LocalPrimary {
     }
 }
 
+/// `uid=alice,ou=people,dc=x` → `alice`; anything else is already a user name.
+fn local_name(login: &str) -> &str {
+    let Some((first_rdn, _)) = login.split_once(',') else {
+        return login;
+    };
+    match first_rdn.split_once('=') {
+        Some((attr, value))
+            if attr.trim().eq_ignore_ascii_case("uid")
+                || attr.trim().eq_ignore_ascii_case("cn") =>
+        {
+            value.trim()
+        }
+        _ => login,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dn_names_the_user_by_its_first_rdn() {
+        assert_eq!(local_name("uid=alice,ou=people,dc=x"), "alice");
+        assert_eq!(local_name("CN=Bob,DC=x"), "Bob");
+        assert_eq!(local_name("alice"), "alice");
+        assert_eq!(local_name("o=x,dc=y"), "o=x,dc=y");
+    }
 
     #[test]
     fn hash_and_verify() {

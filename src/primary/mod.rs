@@ -1,5 +1,9 @@
 //! Primary authentication ("is the password right?"). Back-ends only answer that question;
 //! they never see RADIUS attributes or LDAP operations.
+//!
+//! The directory proxy ([`DirQuery`] and friends) also lives here: the LDAP front-end passes
+//! reads through to AD, and these neutral types keep AD's client types out of the front-end
+//! and LDAP's wire types out of the back-end.
 
 pub mod ad;
 pub mod local;
@@ -85,5 +89,165 @@ impl Primary {
                 },
             ),
         })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirScope {
+    Base,
+    One,
+    Sub,
+}
+
+/// A read the LDAP front-end passes through to the directory; `filter` is RFC 4515 text.
+#[derive(Debug, Clone)]
+pub struct DirQuery {
+    pub base: String,
+    pub scope: DirScope,
+    pub filter: String,
+    pub attrs: Vec<String>,
+    pub size_limit: i32,
+    pub time_limit: i32,
+    pub types_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    pub dn: String,
+    pub attrs: Vec<(String, Vec<Vec<u8>>)>,
+}
+
+/// The directory's final result of a read: LDAP result code, matched DN, diagnostic text.
+#[derive(Debug, Clone)]
+pub struct DirResult {
+    pub code: u32,
+    pub matched_dn: String,
+    pub message: String,
+}
+
+/// A login name looked up but not yet checked: see [`Primary::find`].
+pub enum Candidate {
+    Local(Option<UserRecord>),
+    Ad(ad::AdCandidate),
+}
+
+impl Candidate {
+    /// The directory entry's DN, when the name was found in AD.
+    pub fn dn(&self) -> Option<&str> {
+        match self {
+            Candidate::Ad(c) => c.found.as_ref().ok().map(|u| u.dn.as_str()),
+            Candidate::Local(_) => None,
+        }
+    }
+
+    /// The canonical user name, when the name was found.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Candidate::Ad(c) => c.found.as_ref().ok().map(|u| u.sam_account_name.as_str()),
+            Candidate::Local(r) => r.as_ref().map(|u| u.name.as_str()),
+        }
+    }
+}
+
+/// A directory connection that belongs to one bound LDAP session (`search_as = "user"`).
+pub struct UserDirectory(ad::AdUserConn);
+
+impl Primary {
+    /// Looks the login name up without checking a password.
+    pub async fn find(&self, login: &str) -> Result<Candidate, PrimaryError> {
+        Ok(match self {
+            Primary::Local(l) => Candidate::Local(l.find(login)?),
+            Primary::Ad(a) => Candidate::Ad(a.find(login).await?),
+        })
+    }
+
+    /// Checks the password of a [`find`](Self::find) result, at the same cost whether or not
+    /// the name was found. The inner `Err` is the reason for the authentication log.
+    pub async fn check(
+        &self,
+        candidate: Candidate,
+        password: &str,
+    ) -> Result<Result<Identity, String>, PrimaryError> {
+        Ok(match (self, candidate) {
+            (Primary::Local(l), Candidate::Local(record)) => {
+                l.check(record, password).await?.map_or_else(
+                    |r| Err(r.reason().to_owned()),
+                    |u| {
+                        Ok(Identity {
+                            key: user_key(&u.name),
+                            name: u.name.clone(),
+                            record: Some(u),
+                            dn: None,
+                        })
+                    },
+                )
+            }
+            (Primary::Ad(a), Candidate::Ad(c)) => a.check(&c, password).await?.map_or_else(
+                |r| Err(r.reason()),
+                |u| {
+                    Ok(Identity {
+                        key: user_key(&u.sam_account_name),
+                        name: u.sam_account_name,
+                        record: None,
+                        dn: Some(u.dn),
+                    })
+                },
+            ),
+            _ => Err("internal: candidate from another back-end".into()),
+        })
+    }
+
+    /// Whether `dn` is in `group_dn` (nested groups count); false without AD.
+    pub async fn dn_member_of(&self, dn: &str, group_dn: &str) -> Result<bool, PrimaryError> {
+        match self {
+            Primary::Ad(a) => Ok(a.member_of(dn, group_dn).await?),
+            Primary::Local(_) => Ok(false),
+        }
+    }
+
+    /// Whether this back-end can answer directory reads.
+    pub fn has_directory(&self) -> bool {
+        matches!(self, Primary::Ad(_))
+    }
+
+    /// A connection bound as the user, for `search_as = "user"`.
+    pub async fn open_user_directory(
+        &self,
+        dn: &str,
+        password: &str,
+    ) -> Result<Option<UserDirectory>, PrimaryError> {
+        match self {
+            Primary::Ad(a) => Ok(Some(UserDirectory(a.open_as(dn, password).await?))),
+            Primary::Local(_) => Ok(None),
+        }
+    }
+
+    /// Proxies a search; `Ok(None)`: this back-end has no directory.
+    pub async fn search(
+        &self,
+        query: &DirQuery,
+        user: Option<&UserDirectory>,
+        out: &tokio::sync::mpsc::Sender<DirEntry>,
+    ) -> Result<Option<DirResult>, PrimaryError> {
+        match self {
+            Primary::Ad(a) => Ok(Some(a.search(query, user.map(|u| &u.0), out).await?)),
+            Primary::Local(_) => Ok(None),
+        }
+    }
+
+    /// Proxies a compare; `Ok(None)`: this back-end has no directory.
+    pub async fn compare(
+        &self,
+        dn: &str,
+        attribute: &str,
+        value: &[u8],
+        user: Option<&UserDirectory>,
+    ) -> Result<Option<DirResult>, PrimaryError> {
+        match self {
+            Primary::Ad(a) => Ok(Some(
+                a.compare(dn, attribute, value, user.map(|u| &u.0)).await?,
+            )),
+            Primary::Local(_) => Ok(None),
+        }
     }
 }

@@ -40,6 +40,8 @@ pub struct Gateway {
     pub store: Store,
     pub clock: Arc<ManualClock>,
     pub radius: Arc<RadiusFrontend>,
+    /// The bound address of each `[[ldap.listeners]]` entry, in order.
+    pub ldap_addrs: Vec<SocketAddr>,
     cancel: CancellationToken,
     running: Option<Running>,
 }
@@ -63,6 +65,17 @@ pub async fn start_full(client_extra: &str, radius_extra: &str, hash_kib: u32) -
 
 /// A gateway whose `[primary]` section (with its sub-tables) is `primary`.
 pub async fn start_with_primary(client_extra: &str, radius_extra: &str, primary: &str) -> Gateway {
+    start_config(client_extra, radius_extra, primary, "").await
+}
+
+/// The full form: `tail` is appended to the configuration (e.g. an `[ldap]` section, whose
+/// listeners are bound on port 0 whatever their `address`).
+pub async fn start_config(
+    client_extra: &str,
+    radius_extra: &str,
+    primary: &str,
+    tail: &str,
+) -> Gateway {
     let dir = temp_dir("gw");
     let toml = format!(
         r#"
@@ -88,6 +101,8 @@ secret = "{OTHER_SECRET}"
 [factor]
 max_failures = 5
 lockout_secs = 600
+
+{tail}
 "#,
         data = dir.join("data").display()
     );
@@ -98,6 +113,13 @@ lockout_secs = 600
     let store = Store::open(&cfg.data_dir).unwrap();
     let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let addr = sock.local_addr().unwrap();
+    let mut ldap = Vec::new();
+    let mut ldap_addrs = Vec::new();
+    for _ in cfg.ldap.iter().flat_map(|l| &l.listeners) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        ldap_addrs.push(l.local_addr().unwrap());
+        ldap.push(l);
+    }
     let admin = admin::bind(&cfg.admin_socket_path()).unwrap();
     let cancel = CancellationToken::new();
     let running = server::start(
@@ -106,6 +128,7 @@ lockout_secs = 600
         clock.clone() as SharedClock,
         Listeners {
             radius: vec![sock],
+            ldap,
             admin: Some(admin),
         },
         cancel.clone(),
@@ -120,6 +143,7 @@ lockout_secs = 600
         store,
         clock,
         radius,
+        ldap_addrs,
         cancel,
         running: Some(running),
     }

@@ -1,0 +1,753 @@
+//! LDAP front-end (RFC 4511) for applications that can only authenticate with a simple bind.
+//!
+//! Owns the listeners (LDAPS, StartTLS, and cleartext for loopback tests), the per-connection
+//! session and the translation between LDAP operations and the [`Pipeline`]:
+//! - a simple bind becomes an [`AuthRequest`] with [`Credential::Bind`]; the pipeline decides
+//!   (exempt accounts, bind cache, `password<delimiter>code`), and [`bind_result`] is the one
+//!   place where its answer becomes an LDAP result code;
+//! - search and compare are passed through to the directory behind the gateway (neutral
+//!   [`DirQuery`] types: this module never sees AD's client types), entry by entry, with
+//!   continuation references dropped;
+//! - writes get `unwillingToPerform`: the gateway is read-only.
+//!
+//! Limits keep a hostile client from exhausting the process: message size and filter depth at
+//! the codec, an idle timeout (which also ends half-sent messages), connections per listener
+//! and per client IP, and a bounded queue between a proxied search and the socket.
+
+mod codec;
+pub mod filter;
+mod tls;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use ldap3_proto::control::LdapControl;
+use ldap3_proto::proto::{
+    LdapBindCred, LdapBindResponse, LdapExtendedResponse, LdapMsg, LdapOp, LdapPartialAttribute,
+    LdapResult, LdapResultCode, LdapSearchRequest, LdapSearchResultEntry, LdapSearchScope,
+};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::codec::Framed;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::{AuthError, AuthRequest, Bound, Credential, Decision, Pipeline};
+use crate::config::{canonical_ip, LdapConfig, LdapListener, LdapTls, SearchAs, Secret};
+use crate::primary::{DirEntry, DirQuery, DirScope, UserDirectory};
+
+const OID_STARTTLS: &str = "1.3.6.1.4.1.1466.20037";
+const OID_WHOAMI: &str = "1.3.6.1.4.1.4203.1.11.3";
+const OID_NOTICE_OF_DISCONNECTION: &str = "1.3.6.1.4.1.1466.20036";
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Entries queued between a proxied search and the socket, per search.
+const ENTRY_QUEUE: usize = 32;
+/// The same text for every failed bind, whatever the reason.
+const BIND_FAILED: &str = "invalid credentials";
+
+#[derive(Debug, thiserror::Error)]
+#[error("ldap.listeners[{index}]: {message}")]
+pub struct LdapSetupError {
+    index: usize,
+    message: String,
+}
+
+struct Listener {
+    cfg: LdapListener,
+    tls: Option<TlsAcceptor>,
+    slots: Arc<Semaphore>,
+}
+
+pub struct LdapFrontend {
+    cfg: LdapConfig,
+    pipeline: Arc<Pipeline>,
+    listeners: Vec<Listener>,
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// Holds one of a client IP's connection slots until dropped.
+struct IpSlot<'a> {
+    fe: &'a LdapFrontend,
+    ip: IpAddr,
+}
+
+impl Drop for IpSlot<'_> {
+    fn drop(&mut self) {
+        let mut m = self.fe.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = m.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// What a session learned from a successful bind.
+struct BoundUser {
+    name: String,
+    dn: Option<String>,
+    directory: Option<Arc<UserDirectory>>,
+}
+
+struct Session {
+    listener: usize,
+    peer: SocketAddr,
+    tls: bool,
+    bound: Option<BoundUser>,
+}
+
+/// Why a session loop returned.
+enum Next<S> {
+    Close,
+    StartTls(S),
+}
+
+impl LdapFrontend {
+    /// Loads every listener's certificate and key.
+    pub fn new(cfg: &LdapConfig, pipeline: Arc<Pipeline>) -> Result<Self, LdapSetupError> {
+        let mut listeners = Vec::new();
+        for (index, l) in cfg.listeners.iter().enumerate() {
+            let tls = match (&l.cert_file, &l.key_file) {
+                (Some(c), Some(k)) => {
+                    Some(tls::acceptor(c, k).map_err(|message| LdapSetupError { index, message })?)
+                }
+                _ => None,
+            };
+            listeners.push(Listener {
+                cfg: l.clone(),
+                tls,
+                slots: Arc::new(Semaphore::new(cfg.max_connections)),
+            });
+        }
+        Ok(Self {
+            cfg: cfg.clone(),
+            pipeline,
+            listeners,
+            per_ip: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Accepts connections on listener `index` until `cancel` fires.
+    pub async fn run(
+        self: Arc<Self>,
+        index: usize,
+        socket: TcpListener,
+        cancel: CancellationToken,
+    ) {
+        loop {
+            let (stream, peer) = tokio::select! {
+                _ = cancel.cancelled() => return,
+                r = socket.accept() => match r {
+                    Ok(x) => x,
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning.
+                        tracing::warn!(error = %e, "ldap: accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+            };
+            let Ok(permit) = self.listeners[index].slots.clone().try_acquire_owned() else {
+                tracing::warn!(peer = %peer, "ldap: max_connections reached; connection refused");
+                continue;
+            };
+            let fe = self.clone();
+            let cancel = cancel.clone();
+            tokio::spawn(async move {
+                fe.connection(index, stream, peer, permit, cancel).await;
+            });
+        }
+    }
+
+    fn ip_slot(&self, ip: IpAddr) -> Option<IpSlot<'_>> {
+        let mut m = self.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+        let n = m.entry(ip).or_insert(0);
+        if *n >= self.cfg.max_connections_per_ip {
+            return None;
+        }
+        *n += 1;
+        Some(IpSlot { fe: self, ip })
+    }
+
+    async fn connection(
+        self: Arc<Self>,
+        index: usize,
+        stream: TcpStream,
+        peer: SocketAddr,
+        _permit: OwnedSemaphorePermit,
+        cancel: CancellationToken,
+    ) {
+        let ip = canonical_ip(peer.ip());
+        let Some(_ip_slot) = self.ip_slot(ip) else {
+            tracing::warn!(peer = %peer, "ldap: max_connections_per_ip reached; connection refused");
+            return;
+        };
+        let _ = stream.set_nodelay(true);
+        let listener = &self.listeners[index];
+        let mut session = Session {
+            listener: index,
+            peer,
+            tls: false,
+            bound: None,
+        };
+        let plain = match (listener.cfg.tls, &listener.tls) {
+            (LdapTls::Ldaps, Some(acceptor)) => {
+                if let Some(s) = self.handshake(acceptor, stream, peer).await {
+                    session.tls = true;
+                    self.session(s, &mut session, &cancel).await;
+                }
+                return;
+            }
+            _ => stream,
+        };
+        if let Next::StartTls(stream) = self.session(plain, &mut session, &cancel).await {
+            let Some(acceptor) = &listener.tls else {
+                return;
+            };
+            if let Some(s) = self.handshake(acceptor, stream, peer).await {
+                session.tls = true;
+                self.session(s, &mut session, &cancel).await;
+            }
+        }
+    }
+
+    async fn handshake(
+        &self,
+        acceptor: &TlsAcceptor,
+        stream: TcpStream,
+        peer: SocketAddr,
+    ) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+            Ok(Ok(s)) => Some(s),
+            Ok(Err(e)) => {
+                tracing::debug!(peer = %peer, error = %e, "ldap: TLS handshake failed");
+                None
+            }
+            Err(_) => {
+                tracing::debug!(peer = %peer, "ldap: TLS handshake timed out");
+                None
+            }
+        }
+    }
+
+    /// Serves one connection (or its part before StartTLS). Operations other than bind run
+    /// as tasks that send their responses through `tx`, so a long search does not stop the
+    /// session from reading an Abandon.
+    async fn session<S: AsyncRead + AsyncWrite + Unpin + Send>(
+        &self,
+        io: S,
+        st: &mut Session,
+        cancel: &CancellationToken,
+    ) -> Next<S> {
+        let idle = Duration::from_secs(self.cfg.idle_timeout_secs);
+        let mut framed = Framed::new(
+            io,
+            codec::Codec::new(
+                self.cfg.max_message_bytes,
+                // The envelope (message, op, attribute lists) takes a few levels of its own.
+                self.cfg.max_filter_depth + 8,
+            ),
+        );
+        let (tx, mut rx) = mpsc::channel::<Reply>(ENTRY_QUEUE);
+        let mut running: HashMap<i32, JoinHandle<()>> = HashMap::new();
+        let mut deadline = tokio::time::Instant::now() + idle;
+        let next = loop {
+            running.retain(|_, h| !h.is_finished());
+            let msg = tokio::select! {
+                _ = cancel.cancelled() => break Next::Close,
+                Some(reply) = rx.recv() => {
+                    if reply.last {
+                        running.remove(&reply.msg.msgid);
+                    }
+                    if framed.send(reply.msg).await.is_err() {
+                        break Next::Close;
+                    }
+                    deadline = tokio::time::Instant::now() + idle;
+                    continue;
+                }
+                _ = tokio::time::sleep_until(deadline), if running.is_empty() => {
+                    tracing::debug!(peer = %st.peer, "ldap: idle timeout");
+                    break Next::Close;
+                }
+                m = framed.next() => m,
+            };
+            deadline = tokio::time::Instant::now() + idle;
+            let msg = match msg {
+                None => break Next::Close,
+                Some(Ok(m)) => m,
+                Some(Err(e)) => {
+                    tracing::debug!(peer = %st.peer, error = %e, "ldap: undecodable message; disconnecting");
+                    let _ = framed.send(notice_of_disconnection(&e.to_string())).await;
+                    break Next::Close;
+                }
+            };
+            if msg.msgid <= 0 {
+                let _ = framed
+                    .send(notice_of_disconnection("messageID 0 is reserved"))
+                    .await;
+                break Next::Close;
+            }
+            let id = msg.msgid;
+            if let Some(code) = critical_control_unsupported(&msg) {
+                if let Some(r) = error_response(&msg.op, id, code, "unsupported critical control") {
+                    if framed.send(r).await.is_err() {
+                        break Next::Close;
+                    }
+                }
+                continue;
+            }
+            match msg.op {
+                LdapOp::BindRequest(req) => {
+                    // RFC 4511 §4.2.1: operations outstanding at a bind are abandoned.
+                    for (_, h) in running.drain() {
+                        h.abort();
+                    }
+                    let (code, text) = self.bind(st, req).await;
+                    let resp = LdapOp::BindResponse(LdapBindResponse {
+                        res: result(code, text),
+                        saslcreds: None,
+                    });
+                    if framed.send(LdapMsg::new(id, resp)).await.is_err() {
+                        break Next::Close;
+                    }
+                }
+                LdapOp::UnbindRequest => break Next::Close,
+                LdapOp::AbandonRequest(target) => {
+                    if let Some(h) = running.remove(&target) {
+                        h.abort();
+                    }
+                }
+                LdapOp::SearchRequest(req) => {
+                    let paged = msg
+                        .ctrl
+                        .iter()
+                        .any(|c| matches!(c, LdapControl::SimplePagedResults { .. }));
+                    match self.search_task(st, id, req, paged, tx.clone()) {
+                        Ok(h) => {
+                            running.insert(id, h);
+                        }
+                        Err(reply) => {
+                            if framed.send(*reply).await.is_err() {
+                                break Next::Close;
+                            }
+                        }
+                    }
+                }
+                LdapOp::CompareRequest(req) => match self.compare_task(st, id, req, tx.clone()) {
+                    Ok(h) => {
+                        running.insert(id, h);
+                    }
+                    Err(reply) => {
+                        if framed.send(*reply).await.is_err() {
+                            break Next::Close;
+                        }
+                    }
+                },
+                LdapOp::AddRequest(_)
+                | LdapOp::ModifyRequest(_)
+                | LdapOp::DelRequest(_)
+                | LdapOp::ModifyDNRequest(_) => {
+                    let reply = error_response(
+                        &msg.op,
+                        id,
+                        LdapResultCode::UnwillingToPerform,
+                        "this gateway is read-only",
+                    );
+                    if let Some(r) = reply {
+                        if framed.send(r).await.is_err() {
+                            break Next::Close;
+                        }
+                    }
+                }
+                LdapOp::ExtendedRequest(req) if req.name == OID_STARTTLS => {
+                    let offered = self.listeners[st.listener].cfg.tls == LdapTls::StartTls;
+                    let (code, text) = if st.tls {
+                        (
+                            LdapResultCode::OperationsError,
+                            "TLS is already established",
+                        )
+                    } else if !offered {
+                        (
+                            LdapResultCode::ProtocolError,
+                            "StartTLS is not offered on this listener",
+                        )
+                    } else if !running.is_empty() {
+                        (
+                            LdapResultCode::OperationsError,
+                            "operations are outstanding",
+                        )
+                    } else {
+                        (LdapResultCode::Success, "")
+                    };
+                    let ok = code == LdapResultCode::Success;
+                    let resp = extended(id, code, text, Some(OID_STARTTLS), None);
+                    if framed.send(resp).await.is_err() {
+                        break Next::Close;
+                    }
+                    if ok {
+                        // RFC 4511 §4.14.1: anything the client sent after the request and
+                        // before the handshake is not part of the TLS session: drop it.
+                        let parts = framed.into_parts();
+                        break Next::StartTls(parts.io);
+                    }
+                }
+                LdapOp::ExtendedRequest(req) if req.name == OID_WHOAMI => {
+                    let authz = match &st.bound {
+                        Some(b) => match &b.dn {
+                            Some(dn) => format!("dn:{dn}"),
+                            None => format!("u:{}", b.name),
+                        },
+                        None => String::new(),
+                    };
+                    let resp = extended(
+                        id,
+                        LdapResultCode::Success,
+                        "",
+                        None,
+                        Some(authz.into_bytes()),
+                    );
+                    if framed.send(resp).await.is_err() {
+                        break Next::Close;
+                    }
+                }
+                LdapOp::ExtendedRequest(_) => {
+                    // RFC 4511 §4.12: an unrecognised request name gets protocolError.
+                    let resp = extended(
+                        id,
+                        LdapResultCode::ProtocolError,
+                        "unsupported extended operation",
+                        None,
+                        None,
+                    );
+                    if framed.send(resp).await.is_err() {
+                        break Next::Close;
+                    }
+                }
+                _ => {
+                    // Responses and other things only a server sends.
+                    let _ = framed
+                        .send(notice_of_disconnection("unexpected operation"))
+                        .await;
+                    break Next::Close;
+                }
+            }
+        };
+        for (_, h) in running {
+            h.abort();
+        }
+        next
+    }
+
+    /// A simple bind: refused locally when it must be, else decided by the pipeline.
+    async fn bind(
+        &self,
+        st: &mut Session,
+        req: ldap3_proto::proto::LdapBindRequest,
+    ) -> (LdapResultCode, &'static str) {
+        // Whatever happens next, the previous identity is gone (RFC 4513 §5.1.1).
+        st.bound = None;
+        if req.version != 3 {
+            return (LdapResultCode::ProtocolError, "only LDAPv3 is supported");
+        }
+        let password = match req.cred {
+            LdapBindCred::Simple(p) => Secret::new(p),
+            LdapBindCred::SASL(_) | LdapBindCred::Unsupported => {
+                return (
+                    LdapResultCode::AuthMethodNotSupported,
+                    "only simple bind is supported",
+                )
+            }
+        };
+        let listener = &self.listeners[st.listener].cfg;
+        if !st.tls && !listener.allow_cleartext_bind {
+            return (
+                LdapResultCode::ConfidentialityRequired,
+                "use LDAPS or StartTLS before binding",
+            );
+        }
+        let request = AuthRequest {
+            user_name: req.dn,
+            client_name: listener.name.clone(),
+            client_ip: canonical_ip(st.peer.ip()),
+            credential: Credential::Bind {
+                combined: password,
+                delimiter: listener.otp_delimiter.clone(),
+            },
+        };
+        let want_directory = self.cfg.search_as == SearchAs::User;
+        let outcome = self
+            .pipeline
+            .authenticate_bind(&request, want_directory)
+            .await;
+        let (decision, bound) = match outcome {
+            Ok((d, b)) => (Ok(d), b),
+            Err(e) => {
+                tracing::warn!(error = %e, "ldap: bind could not be decided");
+                (Err(e), None)
+            }
+        };
+        let (code, text) = bind_result(&decision);
+        if code == LdapResultCode::Success {
+            st.bound = bound.map(|b: Bound| BoundUser {
+                name: b.name,
+                dn: b.dn,
+                directory: b.directory.map(Arc::new),
+            });
+        }
+        (code, text)
+    }
+
+    /// Starts a proxied search, or answers at once (`Err`) when it cannot run.
+    fn search_task(
+        &self,
+        st: &Session,
+        id: i32,
+        req: LdapSearchRequest,
+        paged: bool,
+        tx: mpsc::Sender<Reply>,
+    ) -> Result<JoinHandle<()>, Box<LdapMsg>> {
+        let done =
+            |code, text: &str| LdapMsg::new(id, LdapOp::SearchResultDone(result(code, text)));
+        let root_dse = req.base.is_empty() && req.scope == LdapSearchScope::Base;
+        // The rootDSE is readable before a bind, as on AD (clients read it to discover what
+        // the server supports); anything else needs a bound session.
+        if st.bound.is_none() && !root_dse {
+            return Err(Box::new(done(
+                LdapResultCode::OperationsError,
+                "a successful bind must be completed before searching",
+            )));
+        }
+        let Some(filter) = filter::to_rfc4515(&req.filter) else {
+            return Err(Box::new(done(
+                LdapResultCode::ProtocolError,
+                "invalid filter",
+            )));
+        };
+        let query = DirQuery {
+            base: req.base,
+            scope: match req.scope {
+                LdapSearchScope::Base => DirScope::Base,
+                LdapSearchScope::OneLevel => DirScope::One,
+                // Subordinate (draft) behaves like a subtree without the base for our needs.
+                _ => DirScope::Sub,
+            },
+            filter,
+            attrs: req.attrs,
+            size_limit: req.sizelimit.max(0),
+            time_limit: req.timelimit.max(0),
+            types_only: req.typesonly,
+        };
+        let pipeline = self.pipeline.clone();
+        let directory = st.bound.as_ref().and_then(|b| b.directory.clone());
+        Ok(tokio::spawn(async move {
+            let (etx, mut erx) = mpsc::channel::<DirEntry>(ENTRY_QUEUE);
+            let search = async move {
+                pipeline
+                    .directory_search(&query, directory.as_deref(), &etx)
+                    .await
+            };
+            let forward = {
+                let tx = tx.clone();
+                async move {
+                    while let Some(e) = erx.recv().await {
+                        let entry = LdapSearchResultEntry {
+                            dn: e.dn,
+                            attributes: e
+                                .attrs
+                                .into_iter()
+                                .map(|(atype, vals)| LdapPartialAttribute { atype, vals })
+                                .collect(),
+                        };
+                        let msg = LdapMsg::new(id, LdapOp::SearchResultEntry(entry));
+                        if tx.send(Reply { msg, last: false }).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            };
+            let (outcome, ()) = tokio::join!(search, forward);
+            let (code, text) = dir_result(outcome);
+            let ctrl = if paged {
+                // Every entry went out in this one "page": an empty cookie says there is no
+                // next one (RFC 2696 §3).
+                vec![LdapControl::SimplePagedResults {
+                    size: 0,
+                    cookie: Vec::new(),
+                }]
+            } else {
+                Vec::new()
+            };
+            let msg =
+                LdapMsg::new_with_ctrls(id, LdapOp::SearchResultDone(result(code, &text)), ctrl);
+            let _ = tx.send(Reply { msg, last: true }).await;
+        }))
+    }
+
+    fn compare_task(
+        &self,
+        st: &Session,
+        id: i32,
+        req: ldap3_proto::proto::LdapCompareRequest,
+        tx: mpsc::Sender<Reply>,
+    ) -> Result<JoinHandle<()>, Box<LdapMsg>> {
+        let Some(bound) = &st.bound else {
+            return Err(Box::new(LdapMsg::new(
+                id,
+                LdapOp::CompareResult(result(
+                    LdapResultCode::OperationsError,
+                    "a successful bind must be completed before comparing",
+                )),
+            )));
+        };
+        let pipeline = self.pipeline.clone();
+        let directory = bound.directory.clone();
+        Ok(tokio::spawn(async move {
+            let outcome = pipeline
+                .directory_compare(&req.dn, &req.atype, &req.val, directory.as_deref())
+                .await;
+            let (code, text) = dir_result(outcome);
+            let msg = LdapMsg::new(id, LdapOp::CompareResult(result(code, &text)));
+            let _ = tx.send(Reply { msg, last: true }).await;
+        }))
+    }
+}
+
+/// A message from an operation task to the session; `last` ends the operation.
+struct Reply {
+    msg: LdapMsg,
+    last: bool,
+}
+
+/// The one mapping from the pipeline's answer to a bind result. Every refusal is the same
+/// `invalidCredentials` with the same text: AD's sub-codes and our reasons stay in the log.
+pub fn bind_result(outcome: &Result<Decision, AuthError>) -> (LdapResultCode, &'static str) {
+    match outcome {
+        Ok(Decision::Accept) => (LdapResultCode::Success, ""),
+        // A challenge cannot be carried by a simple bind; the pipeline does not ask for one
+        // on this path, and if it did, the answer is still no.
+        Ok(Decision::Reject) | Ok(Decision::Challenge { .. }) => {
+            (LdapResultCode::InvalidCredentials, BIND_FAILED)
+        }
+        Err(AuthError::Unavailable(_)) => (
+            LdapResultCode::Unavailable,
+            "authentication service unavailable; try again later",
+        ),
+    }
+}
+
+/// The directory's answer to a proxied read, as the client will see it. Referrals are never
+/// passed on (the client would bypass the gateway), so a referral result becomes noSuchObject.
+fn dir_result(
+    outcome: Result<Option<crate::primary::DirResult>, AuthError>,
+) -> (LdapResultCode, String) {
+    match outcome {
+        Ok(Some(r)) if r.code == 10 => (
+            LdapResultCode::NoSuchObject,
+            "the base is outside this directory (referral not followed)".into(),
+        ),
+        Ok(Some(r)) => (
+            LdapResultCode::try_from(r.code as i64).unwrap_or(LdapResultCode::Other),
+            r.message,
+        ),
+        Ok(None) => (
+            LdapResultCode::UnwillingToPerform,
+            "no directory behind this gateway (primary.backend = \"local\")".into(),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "ldap: directory read failed");
+            (
+                LdapResultCode::Unavailable,
+                "directory unavailable; try again later".into(),
+            )
+        }
+    }
+}
+
+fn result(code: LdapResultCode, message: &str) -> LdapResult {
+    LdapResult {
+        code,
+        matcheddn: String::new(),
+        message: message.to_owned(),
+        referral: Vec::new(),
+    }
+}
+
+fn extended(
+    id: i32,
+    code: LdapResultCode,
+    message: &str,
+    name: Option<&str>,
+    value: Option<Vec<u8>>,
+) -> LdapMsg {
+    LdapMsg::new(
+        id,
+        LdapOp::ExtendedResponse(LdapExtendedResponse {
+            res: result(code, message),
+            name: name.map(str::to_owned),
+            value,
+        }),
+    )
+}
+
+/// RFC 4511 §4.4.1: the unsolicited notice sent before the server drops a connection.
+fn notice_of_disconnection(why: &str) -> LdapMsg {
+    tracing::debug!(reason = why, "ldap: notice of disconnection");
+    extended(
+        0,
+        LdapResultCode::ProtocolError,
+        "protocol error; disconnecting",
+        Some(OID_NOTICE_OF_DISCONNECTION),
+        None,
+    )
+}
+
+/// The response of the right type for a request that is refused as a whole.
+fn error_response(op: &LdapOp, id: i32, code: LdapResultCode, text: &str) -> Option<LdapMsg> {
+    let res = result(code, text);
+    let op = match op {
+        LdapOp::BindRequest(_) => LdapOp::BindResponse(LdapBindResponse {
+            res,
+            saslcreds: None,
+        }),
+        LdapOp::SearchRequest(_) => LdapOp::SearchResultDone(res),
+        LdapOp::ModifyRequest(_) => LdapOp::ModifyResponse(res),
+        LdapOp::AddRequest(_) => LdapOp::AddResponse(res),
+        LdapOp::DelRequest(_) => LdapOp::DelResponse(res),
+        LdapOp::ModifyDNRequest(_) => LdapOp::ModifyDNResponse(res),
+        LdapOp::CompareRequest(_) => LdapOp::CompareResult(res),
+        LdapOp::ExtendedRequest(_) => LdapOp::ExtendedResponse(LdapExtendedResponse {
+            res,
+            name: None,
+            value: None,
+        }),
+        // Abandon and Unbind have no response.
+        _ => return None,
+    };
+    Some(LdapMsg::new(id, op))
+}
+
+/// RFC 4511 §4.1.11: a critical control the server does not implement fails the operation.
+/// Paged results are honoured (all entries in one page); the rest are not implemented.
+fn critical_control_unsupported(msg: &LdapMsg) -> Option<LdapResultCode> {
+    let critical = msg.ctrl.iter().any(|c| match c {
+        LdapControl::SimplePagedResults { .. } => false,
+        LdapControl::SyncRequest { criticality, .. }
+        | LdapControl::ManageDsaIT { criticality }
+        | LdapControl::PasswordPolicyRequest { criticality }
+        | LdapControl::SearchOptions { criticality, .. }
+        | LdapControl::ShowDeleted { criticality }
+        | LdapControl::SdFlags { criticality, .. }
+        | LdapControl::ExtendedDn { criticality, .. }
+        | LdapControl::Unknown { criticality, .. } => *criticality,
+        // Server-sort and the response-only controls carry no criticality here; treat them
+        // as not critical (they are ignored).
+        _ => false,
+    });
+    critical.then_some(LdapResultCode::UnavailableCriticalExtension)
+}
