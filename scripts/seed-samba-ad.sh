@@ -123,6 +123,16 @@ EOF
   user "$IVAN" ivan.denied ivan.denied@test.local 'Passw0rd-ivan.denied!' 512 'mail: ivan.denied@test.local'
   user "$KATE" kate.other kate.other@test.local 'Passw0rd-kate.other!' 512 'mail: kate.other@test.local'
 
+  # LDAP front-end tests (tests/it/ldap.rs): an application's service account
+  # (exempt through the ldap-apps group) and users no other test binds as.
+  user "CN=svc-wiki,CN=Users,$B" svc-wiki svc-wiki@test.local 'Svc-Wiki-Password-456,!' 66048 \
+    'description: an LDAP application service account (password has the delimiter)'
+  user "CN=Lara Lind,$P" lara.ldap lara.ldap@test.local 'Passw0rd-lara.ldap!' 512 \
+    'displayName: Lara Lind' 'mail: lara.ldap@test.local'
+  user "CN=leo.ldap,$P" leo.ldap leo.ldap@test.local 'Passw0rd-leo.ldap!' 512 'mail: leo.ldap@test.local'
+  user "CN=lily.ldap,$P" lily.ldap lily.ldap@test.local 'Passw0rd-lily.ldap!' 512 'mail: lily.ldap@test.local'
+  group ldap-apps "CN=svc-wiki,CN=Users,$B"
+
   # carol and kate.other are in mfa-users only through mfa-nested
   group mfa-nested "$CAROL" "$KATE"
   group mfa-users "$ALICE" "CN=mfa-nested,CN=Users,$B"

@@ -1,10 +1,12 @@
 //! Integration tests: one binary (the 2-core machine links one), modules by subject. They
 //! drive a gateway started in-process on 127.0.0.1 port 0 with real clients: FreeRADIUS's
-//! `radclient`, pyrad (through `tests/py/radius_client.py`) and, for hostile traffic, raw UDP.
+//! `radclient`, pyrad (through `tests/py/radius_client.py`), OpenLDAP's tools, python ldap3
+//! (through `tests/py/ldap_client.py`) and, for hostile traffic, raw UDP and TCP.
 
 mod ad;
 mod cli;
 mod harness;
+mod ldap;
 mod radius_flows;
 mod radius_wire;
 mod sync;
