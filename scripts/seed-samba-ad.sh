@@ -91,6 +91,10 @@ dn: OU=Other,$B
 changetype: add
 objectClass: organizationalUnit
 
+dn: OU=Staff,$B
+changetype: add
+objectClass: organizationalUnit
+
 EOF
   user "CN=svc-mfa,CN=Users,$B" svc-mfa svc-mfa@test.local 'Svc-Password-123!' 66048 \
     'description: mfagate lookup account (read-only: Domain Users may search)'
@@ -124,13 +128,14 @@ EOF
   user "$KATE" kate.other kate.other@test.local 'Passw0rd-kate.other!' 512 'mail: kate.other@test.local'
 
   # LDAP front-end tests (tests/it/ldap.rs): an application's service account
-  # (exempt through the ldap-apps group) and users no other test binds as.
+  # (exempt through the ldap-apps group) and users no other test binds as, in
+  # their own OU so that the People OU's import counts stay as they are.
   user "CN=svc-wiki,CN=Users,$B" svc-wiki svc-wiki@test.local 'Svc-Wiki-Password-456,!' 66048 \
     'description: an LDAP application service account (password has the delimiter)'
-  user "CN=Lara Lind,$P" lara.ldap lara.ldap@test.local 'Passw0rd-lara.ldap!' 512 \
+  user "CN=Lara Lind,OU=Staff,$B" lara.ldap lara.ldap@test.local 'Passw0rd-lara.ldap!' 512 \
     'displayName: Lara Lind' 'mail: lara.ldap@test.local'
-  user "CN=leo.ldap,$P" leo.ldap leo.ldap@test.local 'Passw0rd-leo.ldap!' 512 'mail: leo.ldap@test.local'
-  user "CN=lily.ldap,$P" lily.ldap lily.ldap@test.local 'Passw0rd-lily.ldap!' 512 'mail: lily.ldap@test.local'
+  user "CN=leo.ldap,OU=Staff,$B" leo.ldap leo.ldap@test.local 'Passw0rd-leo.ldap!' 512 'mail: leo.ldap@test.local'
+  user "CN=lily.ldap,OU=Staff,$B" lily.ldap lily.ldap@test.local 'Passw0rd-lily.ldap!' 512 'mail: lily.ldap@test.local'
   group ldap-apps "CN=svc-wiki,CN=Users,$B"
 
   # carol and kate.other are in mfa-users only through mfa-nested

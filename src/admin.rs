@@ -333,6 +333,11 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
             }
         }
         Request::ReportAuth { since_ms, limit } => {
+            // Queued audit records (see `Store::write_detached`) are committed first.
+            ctx.store
+                .write(|_| Ok(()))
+                .await
+                .map_err(|e| e.to_string())?;
             let records = ctx
                 .store
                 .read(|r| r.auth_log(since_ms, limit))

@@ -171,11 +171,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 eprintln!("warning: {w}");
             }
             println!(
-                "{}: OK (node {}, {} RADIUS listener(s), {} RADIUS client(s))",
+                "{}: OK (node {}, {} RADIUS listener(s), {} RADIUS client(s), {} LDAP listener(s))",
                 path.display(),
                 cfg.node_name,
                 cfg.radius.as_ref().map_or(0, |r| r.listen.len()),
                 cfg.radius.as_ref().map_or(0, |r| r.clients.len()),
+                cfg.ldap.as_ref().map_or(0, |l| l.listeners.len()),
             );
             Ok(())
         }

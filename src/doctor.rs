@@ -95,6 +95,40 @@ pub async fn run(cfg: Arc<Config>, out: &mut impl Write) -> std::io::Result<usiz
         }
     }
 
+    for l in cfg.ldap.iter().flat_map(|l| &l.listeners) {
+        let what = format!("ldap listener {} ({})", l.name, l.address);
+        if let (Some(cert), Some(key)) = (&l.cert_file, &l.key_file) {
+            match crate::frontend::ldap::check_certificate(cert, key) {
+                Ok(()) => r.ok(&format!("{what} certificate"), "certificate and key load"),
+                Err(e) => r.fail(
+                    &format!("{what} certificate"),
+                    &e,
+                    "cert_file must hold the PEM certificate chain (server certificate first) and                      key_file its PEM private key, readable by the user mfagate runs as",
+                ),
+            }
+        }
+        match std::net::TcpListener::bind(l.address) {
+            Ok(_) => r.ok(&what, "free: mfagate can listen here"),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                if std::os::unix::net::UnixStream::connect(&sock).is_ok() {
+                    r.ok(&what, "in use (by the running mfagate)");
+                } else {
+                    r.fail(
+                        &what,
+                        "in use by another program",
+                        "stop the other LDAP server (e.g. slapd) or choose another port",
+                    );
+                }
+            }
+            Err(e) => r.fail(
+                &what,
+                &e.to_string(),
+                "the address must belong to this machine; ports below 1024 need root or \
+                 CAP_NET_BIND_SERVICE",
+            ),
+        }
+    }
+
     if let PrimaryConfig::Ad(ad) = &cfg.primary {
         let clock: SharedClock = Arc::new(SystemClock);
         match AdPrimary::new((**ad).clone(), clock) {

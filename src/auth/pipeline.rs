@@ -164,11 +164,24 @@ impl Pipeline {
             // RFC 4513 §5.1.2: an unauthenticated bind; never forwarded.
             return Ok((self.finish_reject(&audit, "empty password").await?, None));
         }
-        let candidate = self.primary.find(&req.user_name).await?;
+        // An application's service account named by its DN in `exempt.dns` needs no lookup:
+        // one bind decides (this is most of an LDAP application's traffic).
+        let named_exempt = self
+            .cfg
+            .ldap
+            .as_ref()
+            .is_some_and(|l| l.exempt_dns.iter().any(|d| same_dn(d, &req.user_name)));
+        let (candidate, exempt) = match self.primary.known_dn(&req.user_name) {
+            Some(c) if named_exempt => (c, Some("ldap.exempt.dns".to_owned())),
+            _ => {
+                let c = self.primary.find(&req.user_name).await?;
+                let exempt = self.ldap_exempt(&c, &req.user_name).await?;
+                (c, exempt)
+            }
+        };
         if let Some(n) = candidate.name() {
             audit.user = n.to_owned();
         }
-        let exempt = self.ldap_exempt(&candidate, &req.user_name).await?;
         let (password, code) = match (&exempt, split_appended_code(combined, delimiter)) {
             (Some(_), _) | (None, None) => (combined, ""),
             (None, Some((p, c))) => (p, c),
@@ -506,7 +519,11 @@ impl Pipeline {
         reason: &str,
     ) -> Result<Decision, AuthError> {
         let record = self.record(audit, result, reason);
-        self.store.write(move |tx| tx.append_auth(&record)).await?;
+        // Nothing but the audit record is written, so the answer need not wait for the disk:
+        // a crash can lose the last few records of this kind, never a replay guard, counter
+        // or challenge (those are committed before the answer, in `check_code`).
+        self.store
+            .write_detached(move |tx| tx.append_auth(&record))?;
         self.trace(audit, result, reason);
         Ok(if result == AuthResult::Accept {
             Decision::Accept

@@ -917,8 +917,11 @@ fn validate_ldap(
             ));
         }
         let otp_delimiter = r.otp_delimiter.unwrap_or_else(|| ",".into());
-        if otp_delimiter.is_empty() {
-            return Err(invalid(key("otp_delimiter"), "must not be empty"));
+        if otp_delimiter.is_empty() || otp_delimiter.chars().any(|ch| ch.is_ascii_digit()) {
+            return Err(invalid(
+                key("otp_delimiter"),
+                "must be non-empty and contain no digit",
+            ));
         }
         listeners.push(LdapListener {
             name,

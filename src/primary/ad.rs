@@ -506,6 +506,19 @@ impl AdPrimary {
         Ok(AdCandidate { dc, found })
     }
 
+    /// A candidate for a DN the configuration names (an exempt service account): no search,
+    /// the bind alone decides. Its name in the log is the DN.
+    pub fn known_dn(&self, dn: &str) -> AdCandidate {
+        AdCandidate {
+            dc: self.dc_order().first().copied().unwrap_or(0),
+            found: Ok(AdUser {
+                dn: dn.to_owned(),
+                sam_account_name: dn.to_owned(),
+                user_principal_name: None,
+            }),
+        }
+    }
+
     /// One bind as the candidate; a candidate that was not found still costs a bind (to a
     /// DN that cannot exist), so timing does not tell the difference.
     pub async fn check(

@@ -161,6 +161,15 @@ impl Primary {
         })
     }
 
+    /// A candidate for a DN named in the configuration, without a directory search (AD); the
+    /// local directory has no DNs (`None`: use [`find`](Self::find)).
+    pub fn known_dn(&self, dn: &str) -> Option<Candidate> {
+        match self {
+            Primary::Ad(a) => Some(Candidate::Ad(a.known_dn(dn))),
+            Primary::Local(_) => None,
+        }
+    }
+
     /// Checks the password of a [`find`](Self::find) result, at the same cost whether or not
     /// the name was found. The inner `Err` is the reason for the authentication log.
     pub async fn check(

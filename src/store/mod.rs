@@ -72,7 +72,17 @@ from_redb!(
 );
 
 type Completion = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
-type Job = Box<dyn for<'a> FnOnce(&mut Tx<'a>) -> Completion + Send>;
+type JobFn = Box<dyn for<'a> FnOnce(&mut Tx<'a>) -> Completion + Send>;
+
+/// Work for the writer; `durable`: the caller waits for it to be on disk.
+struct Job {
+    run: JobFn,
+    durable: bool,
+}
+
+/// How long records queued with [`Store::write_detached`] may stay in a non-durable commit
+/// before the writer makes them durable.
+const DETACHED_DURABLE_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct Store {
@@ -165,7 +175,7 @@ impl Store {
         F: for<'a> FnOnce(&mut Tx<'a>) -> Result<T, StoreError> + Send + 'static,
     {
         let (done_tx, done_rx) = oneshot::channel::<Result<T, StoreError>>();
-        let job: Job = Box::new(move |tx: &mut Tx<'_>| {
+        let run: JobFn = Box::new(move |tx: &mut Tx<'_>| {
             let result = f(tx);
             Box::new(move |commit: Result<(), &StoreError>| {
                 let out = match commit {
@@ -179,9 +189,63 @@ impl Store {
             .jobs
             .as_ref()
             .ok_or(StoreError::Closed)?
-            .send(job)
+            .send(Job { run, durable: true })
             .map_err(|_| StoreError::Closed)?;
         done_rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Queues `f` for the writer's next transaction without waiting for it: for records
+    /// whose loss in a crash changes no decision (the audit record of a decision that wrote
+    /// nothing else). Batches of such records alone are committed without fsync and made
+    /// durable within [`DETACHED_DURABLE_WITHIN`] (or by the next durable commit), so a crash
+    /// loses at most that much of them. A failure is logged by the writer.
+    pub fn write_detached<F>(&self, f: F) -> Result<(), StoreError>
+    where
+        F: for<'a> FnOnce(&mut Tx<'a>) -> Result<(), StoreError> + Send + 'static,
+    {
+        let run: JobFn = Box::new(move |tx: &mut Tx<'_>| {
+            let result = f(tx);
+            Box::new(move |commit: Result<(), &StoreError>| {
+                let failure = match (&result, commit) {
+                    (Err(e), _) => Some(e.to_string()),
+                    (Ok(()), Err(e)) => Some(e.to_string()),
+                    (Ok(()), Ok(())) => None,
+                };
+                if let Some(e) = failure {
+                    tracing::error!(error = %e, "store: a queued record was not written");
+                }
+            })
+        });
+        self.inner
+            .jobs
+            .as_ref()
+            .ok_or(StoreError::Closed)?
+            .send(Job {
+                run,
+                durable: false,
+            })
+            .map_err(|_| StoreError::Closed)
+    }
+
+    /// Blocks until everything queued so far (detached records included) is committed. For
+    /// tests and tools that read right after a decision; never on the async runtime's hot path.
+    pub fn wait_for_writes(&self) -> Result<(), StoreError> {
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        let run: JobFn = Box::new(move |_tx: &mut Tx<'_>| {
+            Box::new(move |_commit: Result<(), &StoreError>| {
+                let _ = done_tx.send(());
+            })
+        });
+        self.inner
+            .jobs
+            .as_ref()
+            .ok_or(StoreError::Closed)?
+            .send(Job {
+                run,
+                durable: false,
+            })
+            .map_err(|_| StoreError::Closed)?;
+        done_rx.recv().map_err(|_| StoreError::Closed)
     }
 
     pub fn read<T>(
@@ -230,8 +294,42 @@ fn be_u64(b: &[u8]) -> u64 {
     u64::from_be_bytes(a)
 }
 
+/// Makes earlier non-durable commits durable (an empty durable commit persists them).
+fn durable_checkpoint(db: &Database) {
+    let r = db
+        .begin_write()
+        .map_err(StoreError::from)
+        .and_then(|t| t.commit().map_err(StoreError::from));
+    if let Err(e) = r {
+        tracing::error!(error = %e, "store: durable checkpoint failed");
+    }
+}
+
 fn writer_loop(db: Arc<Database>, rx: mpsc::Receiver<Job>, node_id: u64, mut seq: u64) {
-    while let Ok(first) = rx.recv() {
+    let mut last_durable = std::time::Instant::now();
+    let mut pending_non_durable = false;
+    loop {
+        let first = if pending_non_durable {
+            let left = DETACHED_DURABLE_WITHIN.saturating_sub(last_durable.elapsed());
+            match rx.recv_timeout(left) {
+                Ok(j) => j,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    durable_checkpoint(&db);
+                    last_durable = std::time::Instant::now();
+                    pending_non_durable = false;
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    durable_checkpoint(&db);
+                    return;
+                }
+            }
+        } else {
+            match rx.recv() {
+                Ok(j) => j,
+                Err(_) => return,
+            }
+        };
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -239,7 +337,7 @@ fn writer_loop(db: Arc<Database>, rx: mpsc::Receiver<Job>, node_id: u64, mut seq
                 Err(_) => break,
             }
         }
-        let txn = match db.begin_write() {
+        let mut txn = match db.begin_write() {
             Ok(t) => t,
             Err(e) => {
                 // Dropping the jobs drops their senders: callers see StoreError::Closed.
@@ -247,12 +345,16 @@ fn writer_loop(db: Arc<Database>, rx: mpsc::Receiver<Job>, node_id: u64, mut seq
                 continue;
             }
         };
+        let durable =
+            jobs.iter().any(|j| j.durable) || last_durable.elapsed() >= DETACHED_DURABLE_WITHIN;
+        // If lowering durability is refused, the commit simply stays durable.
+        let durable = durable || txn.set_durability(redb::Durability::None).is_err();
         let start_seq = seq;
         let mut completions = Vec::with_capacity(jobs.len());
         {
             let mut tx = Tx::new(&txn, node_id, &mut seq);
             for job in jobs {
-                completions.push(job(&mut tx));
+                completions.push((job.run)(&mut tx));
             }
         }
         let result = (|| -> Result<(), StoreError> {
@@ -266,6 +368,11 @@ fn writer_loop(db: Arc<Database>, rx: mpsc::Receiver<Job>, node_id: u64, mut seq
         if let Err(e) = &result {
             tracing::error!(error = %e, "store: commit failed");
             seq = start_seq;
+        } else if durable {
+            last_durable = std::time::Instant::now();
+            pending_non_durable = false;
+        } else {
+            pending_non_durable = true;
         }
         for c in completions {
             c(result.as_ref().map(|_| ()));

@@ -189,6 +189,8 @@ impl Gateway {
     }
 
     pub fn auth_log(&self) -> Vec<mfagate::store::model::AuthRecord> {
+        // Audit records of decisions that wrote nothing else are queued, not awaited.
+        self.store.wait_for_writes().unwrap();
         self.store.read(|r| r.auth_log(0, 10_000)).unwrap()
     }
 

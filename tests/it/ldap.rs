@@ -19,7 +19,7 @@ use crate::harness::*;
 const SVC_WIKI_DN: &str = "CN=svc-wiki,CN=Users,DC=test,DC=local";
 const SVC_WIKI_PW: &str = "Svc-Wiki-Password-456,!";
 const SVC_MFA_DN: &str = "CN=svc-mfa,CN=Users,DC=test,DC=local";
-const LARA_DN: &str = "CN=Lara Lind,OU=People,DC=test,DC=local";
+const LARA_DN: &str = "CN=Lara Lind,OU=Staff,DC=test,DC=local";
 
 fn pw(sam: &str) -> String {
     format!("Passw0rd-{sam}!")
@@ -329,7 +329,7 @@ async fn ldap_application_sequence_and_search_equals_samba() {
             {"op": "search", "base": base, "scope": "sub", "filter": "(objectClass=user)", "attrs": ["1.1"]},
             {"op": "compare", "dn": LARA_DN, "attribute": "mail", "value": "lara.ldap@test.local"},
             {"op": "compare", "dn": LARA_DN, "attribute": "mail", "value": "someone@else"},
-            {"op": "add", "dn": "CN=x,OU=People,DC=test,DC=local", "attributes": {"objectClass": ["user"]}},
+            {"op": "add", "dn": "CN=x,OU=Staff,DC=test,DC=local", "attributes": {"objectClass": ["user"]}},
             {"op": "modify", "dn": LARA_DN, "changes": {"description": [["MODIFY_REPLACE", ["x"]]]}},
             {"op": "delete", "dn": LARA_DN},
             {"op": "modify_dn", "dn": LARA_DN, "new_rdn": "CN=Lara Moved"},
@@ -712,4 +712,42 @@ async fn ldap_starttls_discards_pipelined_bytes() {
     // The server now expects a TLS ClientHello; the leftover bind bytes were dropped.
     assert!(gw.auth_log().is_empty());
     gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ldap_search_as_user_applies_the_users_rights() {
+    // Password settings objects are readable by administrators only, not by the service
+    // account: who ran the search shows in what comes back.
+    let pso = json!({
+        "op": "search", "scope": "sub", "filter": "(objectClass=msDS-PasswordSettings)",
+        "base": format!("CN=Password Settings Container,CN=System,{}", env("AD_BASE_DN")),
+        "attrs": ["cn"]
+    });
+    for (search_as, expected) in [("service", 0), ("user", 1)] {
+        let gw = start_ldap(&format!("search_as = \"{search_as}\"")).await;
+        let seed = enrol(&gw, "Administrator").await;
+        let cred = format!("{},{}", env("AD_ADMIN_PASSWORD"), gw.code(&seed, 0));
+        let r = py(
+            &ldaps_url(&gw),
+            false,
+            json!([
+                bind(&env("AD_ADMIN_DN"), &cred),
+                pso,
+                bind(SVC_WIKI_DN, SVC_WIKI_PW),
+                pso
+            ]),
+        )
+        .await;
+        assert_eq!(r[0]["result"], 0, "{r:?}");
+        assert_eq!(r[1]["result"], 0, "{r:?}");
+        assert_eq!(
+            r[1]["entries"].as_array().unwrap().len(),
+            expected,
+            "search_as = {search_as}: {r:?}"
+        );
+        // After a bind as the application's account, its rights apply again.
+        assert_eq!(r[2]["result"], 0, "{r:?}");
+        assert_eq!(r[3]["entries"].as_array().unwrap().len(), 0, "{r:?}");
+        gw.stop().await;
+    }
 }

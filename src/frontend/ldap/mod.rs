@@ -618,6 +618,14 @@ impl LdapFrontend {
     }
 }
 
+/// Whether a listener's certificate and key load (for `mfagate doctor`).
+pub fn check_certificate(
+    cert_file: &std::path::Path,
+    key_file: &std::path::Path,
+) -> Result<(), String> {
+    tls::acceptor(cert_file, key_file).map(|_| ())
+}
+
 /// A message from an operation task to the session; `last` ends the operation.
 struct Reply {
     msg: LdapMsg,
