@@ -574,8 +574,16 @@ async fn shutdown_signal() {
 }
 
 fn init_tracing_daemon(cfg: &Config) {
+    // ldap3_proto logs every undecodable message a client sends at error level: a hostile
+    // client could fill the log. The front-end logs those at debug itself, so the codec's own
+    // lines are off unless the filter names the crate.
+    let level = if cfg.log.level.contains("ldap3_proto") {
+        cfg.log.level.clone()
+    } else {
+        format!("{},ldap3_proto=off", cfg.log.level)
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.log.level));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&level));
     // Colour only on a terminal: under systemd or in a file, escape codes are noise.
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -519,11 +519,18 @@ impl Pipeline {
         reason: &str,
     ) -> Result<Decision, AuthError> {
         let record = self.record(audit, result, reason);
-        // Nothing but the audit record is written, so the answer need not wait for the disk:
-        // a crash can lose the last few records of this kind, never a replay guard, counter
-        // or challenge (those are committed before the answer, in `check_code`).
-        self.store
-            .write_detached(move |tx| tx.append_auth(&record))?;
+        if result == AuthResult::Accept {
+            // Nothing but the audit record is written, so an accept need not wait for the
+            // disk: a crash can lose the last second of these records, never a replay guard,
+            // counter or challenge (those are committed before the answer, in `check_code`).
+            self.store
+                .write_detached(move |tx| tx.append_auth(&record))?;
+        } else {
+            // A reject waits for its record as a wrong code waits for its failure counter:
+            // were rejects faster, the delay would tell an attacker that a guessed password
+            // was right and only the code was wrong.
+            self.store.write(move |tx| tx.append_auth(&record)).await?;
+        }
         self.trace(audit, result, reason);
         Ok(if result == AuthResult::Accept {
             Decision::Accept

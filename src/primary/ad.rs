@@ -738,21 +738,39 @@ impl AdPrimary {
             .await
             .map_err(|e| err(e, 0))?;
         let mut sent = 0usize;
+        let stopped = |code: u32, message: &str| {
+            Ok((
+                DirResult {
+                    code,
+                    matched_dn: String::new(),
+                    message: message.to_owned(),
+                },
+                false,
+            ))
+        };
+        // The client's limits are enforced here too: some directories ignore them (Samba
+        // does), and paging towards AD must not lift them. Stopping early leaves the search
+        // running upstream, so the connection is not reused (`false`).
+        let deadline = (query.time_limit > 0)
+            .then(|| tokio::time::Instant::now() + Duration::from_secs(query.time_limit as u64));
         loop {
-            let next = stream.next().await.map_err(|e| err(e, sent))?;
+            let next = match deadline {
+                Some(d) => match tokio::time::timeout_at(d, stream.next()).await {
+                    Ok(n) => n,
+                    Err(_) => return stopped(3, "time limit exceeded"),
+                },
+                None => stream.next().await,
+            };
+            let next = next.map_err(|e| err(e, sent))?;
             let Some(raw) = next else { break };
             let Some(entry) = dir_entry(raw.0) else {
                 continue;
             };
+            if query.size_limit > 0 && sent >= query.size_limit as usize {
+                return stopped(4, "size limit exceeded");
+            }
             if out.send(entry).await.is_err() {
-                return Ok((
-                    DirResult {
-                        code: 0,
-                        matched_dn: String::new(),
-                        message: String::new(),
-                    },
-                    false,
-                ));
+                return stopped(0, "");
             }
             sent += 1;
         }

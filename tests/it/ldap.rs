@@ -336,10 +336,14 @@ async fn ldap_application_sequence_and_search_equals_samba() {
             bind(LARA_DN, &format!("{},{code}", pw("lara.ldap"))),
             {"op": "whoami"},
             {"op": "search", "base": "", "scope": "base", "filter": "(objectClass=*)", "attrs": ["defaultNamingContext"]},
+            {"op": "search", "base": base, "scope": "sub", "filter": "(objectClass=user)", "attrs": ["cn"], "size_limit": 2},
         ]),
     )
     .await;
-    assert_eq!(r.len(), 12, "{r:?}");
+    assert_eq!(r.len(), 13, "{r:?}");
+    // The client's size limit reaches AD, and AD's sizeLimitExceeded reaches the client.
+    assert_eq!(r[12]["description"], "sizeLimitExceeded", "{:?}", r[12]);
+    assert_eq!(r[12]["entries"].as_array().unwrap().len(), 2, "{:?}", r[12]);
     assert_eq!(r[0]["result"], 0, "service account: {:?}", r[0]);
     assert_eq!(r[1]["result"], 0, "{:?}", r[1]);
     // Samba answers subtree searches from the domain root with continuation references
@@ -681,6 +685,33 @@ async fn ldap_hostile_input() {
     )
     .await;
     assert!(ok, "{err}");
+    gw.stop().await;
+
+    // Connections per client IP are capped: the third is closed at once, the first two work.
+    let gw = start_ldap("max_connections_per_ip = 2").await;
+    let addr = gw.ldap_addrs[2];
+    let mut first = TcpStream::connect(addr).await.unwrap();
+    let _second = TcpStream::connect(addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut third = TcpStream::connect(addr).await.unwrap();
+    assert_eq!(
+        read_until_closed(&mut third, Duration::from_secs(1)).await,
+        Some(Vec::new()),
+        "the third connection from one IP must be closed"
+    );
+    // An Abandon for nothing has no answer; the connection goes on and answers an extended op.
+    let abandon = message(7, tlv(0x50, &[0x63]));
+    first.write_all(&abandon).await.unwrap();
+    let whoami = message(8, tlv(0x77, &tlv(0x80, b"1.3.6.1.4.1.4203.1.11.3")));
+    first.write_all(&whoami).await.unwrap();
+    let mut buf = [0u8; 256];
+    let n = tokio::time::timeout(Duration::from_secs(2), first.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    // messageID 8: the WhoAmI response is the first thing the server sent.
+    assert_eq!(&buf[2..5], &[0x02, 0x01, 0x08], "{:02x?}", &buf[..n]);
+
     gw.stop().await;
 }
 

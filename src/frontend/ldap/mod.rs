@@ -47,6 +47,8 @@ const OID_NOTICE_OF_DISCONNECTION: &str = "1.3.6.1.4.1.1466.20036";
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Entries queued between a proxied search and the socket, per search.
 const ENTRY_QUEUE: usize = 32;
+/// Operations one connection may have outstanding; beyond, new ones get `busy`.
+const MAX_OUTSTANDING: usize = 64;
 /// The same text for every failed bind, whatever the reason.
 const BIND_FAILED: &str = "invalid credentials";
 
@@ -294,6 +296,20 @@ impl LdapFrontend {
                 break Next::Close;
             }
             let id = msg.msgid;
+            let queued_op = matches!(msg.op, LdapOp::SearchRequest(_) | LdapOp::CompareRequest(_));
+            if queued_op && running.len() >= MAX_OUTSTANDING {
+                if let Some(r) = error_response(
+                    &msg.op,
+                    id,
+                    LdapResultCode::Busy,
+                    "too many outstanding operations on this connection",
+                ) {
+                    if framed.send(r).await.is_err() {
+                        break Next::Close;
+                    }
+                }
+                continue;
+            }
             if let Some(code) = critical_control_unsupported(&msg) {
                 if let Some(r) = error_response(&msg.op, id, code, "unsupported critical control") {
                     if framed.send(r).await.is_err() {
@@ -308,6 +324,8 @@ impl LdapFrontend {
                     for (_, h) in running.drain() {
                         h.abort();
                     }
+                    // Their queued responses go too: nothing of theirs follows the bind.
+                    while rx.try_recv().is_ok() {}
                     let (code, text) = self.bind(st, req).await;
                     let resp = LdapOp::BindResponse(LdapBindResponse {
                         res: result(code, text),
