@@ -16,27 +16,17 @@ fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--list") {
         return Ok(());
     }
-    let users: usize = std::env::var("BENCH_IMPORT_USERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    let users: usize = common::env_num("BENCH_IMPORT_USERS", 100_000);
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let work = std::env::temp_dir().join(format!("mfagate-import-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     let slapd_dir = work.join("slapd");
     let t = Instant::now();
-    let ok = Command::new(repo.join("scripts/start-slapd.sh"))
-        .arg(&slapd_dir)
-        .arg(users.to_string())
-        .stdout(Stdio::null())
-        .status()?
-        .success();
-    anyhow::ensure!(ok, "start-slapd.sh failed");
+    let env = common::start_slapd(repo, &slapd_dir, users)?;
     println!(
         "# slapd with {users} users ready in {:.1}s",
         t.elapsed().as_secs_f64()
     );
-    let env = common::peer_env(&slapd_dir, "SLAPD_")?;
     let get = |k: &str| env.get(k).cloned().unwrap_or_default();
 
     let cfg = work.join("import.toml");
@@ -81,11 +71,7 @@ max_disable = 5
         }
         Ok(())
     })();
-    let _ = Command::new(repo.join("scripts/stop-slapd.sh"))
-        .arg(&slapd_dir)
-        .arg("--clean")
-        .stdout(Stdio::null())
-        .status();
+    common::stop_slapd(repo, &slapd_dir);
     let _ = std::fs::remove_dir_all(&work);
     result
 }

@@ -33,14 +33,8 @@ fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--list") {
         return Ok(());
     }
-    let n: usize = std::env::var("BENCH_AD_USERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300);
-    let parallel: usize = std::env::var("BENCH_PARALLEL")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8);
+    let n: usize = common::env_num("BENCH_AD_USERS", 300);
+    let parallel: usize = common::env_num("BENCH_PARALLEL", 8);
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let samba = std::env::var("MFAGATE_SAMBA_DIR").unwrap_or_else(|_| "/tmp/mfagate-samba".into());
     let started = !Path::new(&format!("{samba}/env")).exists()

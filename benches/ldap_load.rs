@@ -30,26 +30,13 @@ fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--list") {
         return Ok(());
     }
-    let conns: usize = std::env::var("BENCH_LDAP_CONNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(16);
-    let secs: u64 = std::env::var("BENCH_LDAP_SECS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5);
+    let conns: usize = common::env_num("BENCH_LDAP_CONNS", 16);
+    let secs: u64 = common::env_num("BENCH_LDAP_SECS", 5);
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let work = std::env::temp_dir().join(format!("mfagate-ldapload-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     let slapd_dir = work.join("slapd");
-    let ok = Command::new(repo.join("scripts/start-slapd.sh"))
-        .arg(&slapd_dir)
-        .arg(USERS.to_string())
-        .stdout(Stdio::null())
-        .status()?
-        .success();
-    anyhow::ensure!(ok, "start-slapd.sh failed");
-    let env = common::peer_env(&slapd_dir, "SLAPD_")?;
+    let env = common::start_slapd(repo, &slapd_dir, USERS)?;
     let get = |k: &str| env.get(k).cloned().unwrap_or_default();
     let port = free_port()?;
     let certs = work.join("certs");
@@ -151,11 +138,7 @@ key_file = "{key}"
     });
     let _ = gw.kill();
     let _ = gw.wait();
-    let _ = Command::new(repo.join("scripts/stop-slapd.sh"))
-        .arg(&slapd_dir)
-        .arg("--clean")
-        .stdout(Stdio::null())
-        .status();
+    common::stop_slapd(repo, &slapd_dir);
     let _ = std::fs::remove_dir_all(&work);
     result
 }

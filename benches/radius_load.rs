@@ -32,21 +32,14 @@ const SECRET: &str = "bench-secret-0123456789abcdef";
 const MFA_PORT: u16 = 18_712;
 const FR_PORT: u16 = 18_812;
 
-fn env_usize(k: &str, d: usize) -> usize {
-    std::env::var(k)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(d)
-}
-
 fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--list") {
         // `cargo test --benches` / `cargo bench -- --list` probing: nothing to list.
         return Ok(());
     }
-    let users = env_usize("BENCH_USERS", 40_000);
-    let parallel = env_usize("BENCH_PARALLEL", 64);
-    let slow_users = env_usize("BENCH_SLOW_USERS", 300);
+    let users = common::env_num("BENCH_USERS", 40_000);
+    let parallel = common::env_num("BENCH_PARALLEL", 64);
+    let slow_users = common::env_num("BENCH_SLOW_USERS", 300);
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let work = std::env::temp_dir().join(format!("mfagate-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;

@@ -43,6 +43,36 @@ fn connect_hint(e: &str) -> &'static str {
     }
 }
 
+/// Reports whether mfagate can listen on an address (`bound`: a trial bind just made).
+fn listen_check(
+    r: &mut Report,
+    what: &str,
+    bound: std::io::Result<()>,
+    admin_sock: &std::path::Path,
+    other: &str,
+) {
+    match bound {
+        Ok(()) => r.ok(what, "free: mfagate can listen here"),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            if std::os::unix::net::UnixStream::connect(admin_sock).is_ok() {
+                r.ok(what, "in use (by the running mfagate)");
+            } else {
+                r.fail(
+                    what,
+                    "in use by another program",
+                    &format!("stop the other {other} or choose another port"),
+                );
+            }
+        }
+        Err(e) => r.fail(
+            what,
+            &e.to_string(),
+            "the address must belong to this machine; ports below 1024 need root or \
+             CAP_NET_BIND_SERVICE",
+        ),
+    }
+}
+
 pub async fn run(cfg: Arc<Config>, out: &mut impl Write) -> std::io::Result<usize> {
     let mut r = Report::default();
     r.ok("config", &format!("valid (node {})", cfg.node_name));
@@ -72,26 +102,14 @@ pub async fn run(cfg: Arc<Config>, out: &mut impl Write) -> std::io::Result<usiz
     if let Some(radius) = &cfg.radius {
         for addr in &radius.listen {
             let what = format!("radius.listen {addr}");
-            match std::net::UdpSocket::bind(addr) {
-                Ok(_) => r.ok(&what, "free: mfagate can listen here"),
-                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-                    if std::os::unix::net::UnixStream::connect(&sock).is_ok() {
-                        r.ok(&what, "in use (by the running mfagate)");
-                    } else {
-                        r.fail(
-                            &what,
-                            "in use by another program",
-                            "stop the other RADIUS server (e.g. FreeRADIUS, NPS) or choose another port",
-                        );
-                    }
-                }
-                Err(e) => r.fail(
-                    &what,
-                    &e.to_string(),
-                    "the address must belong to this machine; ports below 1024 need root or \
-                     CAP_NET_BIND_SERVICE",
-                ),
-            }
+            let bound = std::net::UdpSocket::bind(addr).map(drop);
+            listen_check(
+                &mut r,
+                &what,
+                bound,
+                &sock,
+                "RADIUS server (e.g. FreeRADIUS, NPS)",
+            );
         }
     }
 
@@ -103,30 +121,13 @@ pub async fn run(cfg: Arc<Config>, out: &mut impl Write) -> std::io::Result<usiz
                 Err(e) => r.fail(
                     &format!("{what} certificate"),
                     &e,
-                    "cert_file must hold the PEM certificate chain (server certificate first) and                      key_file its PEM private key, readable by the user mfagate runs as",
+                    "cert_file must hold the PEM certificate chain (server certificate first) and \
+                     key_file its PEM private key, readable by the user mfagate runs as",
                 ),
             }
         }
-        match std::net::TcpListener::bind(l.address) {
-            Ok(_) => r.ok(&what, "free: mfagate can listen here"),
-            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-                if std::os::unix::net::UnixStream::connect(&sock).is_ok() {
-                    r.ok(&what, "in use (by the running mfagate)");
-                } else {
-                    r.fail(
-                        &what,
-                        "in use by another program",
-                        "stop the other LDAP server (e.g. slapd) or choose another port",
-                    );
-                }
-            }
-            Err(e) => r.fail(
-                &what,
-                &e.to_string(),
-                "the address must belong to this machine; ports below 1024 need root or \
-                 CAP_NET_BIND_SERVICE",
-            ),
-        }
+        let bound = std::net::TcpListener::bind(l.address).map(drop);
+        listen_check(&mut r, &what, bound, &sock, "LDAP server (e.g. slapd)");
     }
 
     if let PrimaryConfig::Ad(ad) = &cfg.primary {

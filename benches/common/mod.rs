@@ -103,3 +103,36 @@ pub fn stop(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A number from the environment, or `default`.
+pub fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Starts `scripts/start-slapd.sh DIR USERS` (an AD-like slapd) and returns its `SLAPD_*`
+/// variables.
+pub fn start_slapd(
+    repo: &Path,
+    dir: &Path,
+    users: usize,
+) -> anyhow::Result<HashMap<String, String>> {
+    let ok = Command::new(repo.join("scripts/start-slapd.sh"))
+        .arg(dir)
+        .arg(users.to_string())
+        .stdout(Stdio::null())
+        .status()?
+        .success();
+    anyhow::ensure!(ok, "start-slapd.sh failed");
+    peer_env(dir, "SLAPD_")
+}
+
+pub fn stop_slapd(repo: &Path, dir: &Path) {
+    let _ = Command::new(repo.join("scripts/stop-slapd.sh"))
+        .arg(dir)
+        .arg("--clean")
+        .stdout(Stdio::null())
+        .status();
+}

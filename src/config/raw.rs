@@ -195,6 +195,16 @@ struct AuthLog {
     retention_days: Option<u64>,
 }
 
+/// The separator between password and appended code (default `,`): a digit would make
+/// `password<delimiter>code` ambiguous.
+fn otp_delimiter(value: Option<String>, key: &str) -> Result<String, ConfigError> {
+    let d = value.unwrap_or_else(|| ",".into());
+    if d.is_empty() || d.chars().any(|ch| ch.is_ascii_digit()) {
+        return Err(invalid(key, "must be non-empty and contain no digit"));
+    }
+    Ok(d)
+}
+
 fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
     key: &str,
     v: T,
@@ -803,13 +813,7 @@ fn validate_radius(r: Radius, warnings: &mut Vec<String>) -> Result<RadiusConfig
                 ))
             }
         };
-        let otp_delimiter = c.otp_delimiter.unwrap_or_else(|| ",".into());
-        if otp_delimiter.is_empty() || otp_delimiter.chars().any(|ch| ch.is_ascii_digit()) {
-            return Err(invalid(
-                key("otp_delimiter"),
-                "must be non-empty and contain no digit",
-            ));
-        }
+        let otp_delimiter = otp_delimiter(c.otp_delimiter, &key("otp_delimiter"))?;
         clients.push(RadiusClient {
             name,
             network,
@@ -916,13 +920,7 @@ fn validate_ldap(
                 key("allow_cleartext_bind")
             ));
         }
-        let otp_delimiter = r.otp_delimiter.unwrap_or_else(|| ",".into());
-        if otp_delimiter.is_empty() || otp_delimiter.chars().any(|ch| ch.is_ascii_digit()) {
-            return Err(invalid(
-                key("otp_delimiter"),
-                "must be non-empty and contain no digit",
-            ));
-        }
+        let otp_delimiter = otp_delimiter(r.otp_delimiter, &key("otp_delimiter"))?;
         listeners.push(LdapListener {
             name,
             address,

@@ -850,46 +850,41 @@ fn dir_entry(tag: ldap3::asn1::StructureTag) -> Option<DirEntry> {
     if tag.class != TagClass::Application || tag.id != 4 {
         return None;
     }
+    let (dn, raw_attrs) = name_and_parts(tag)?;
+    let mut attrs = Vec::with_capacity(raw_attrs.len());
+    for a in raw_attrs {
+        // PartialAttribute ::= SEQUENCE { type, SET OF value }
+        let (name, vals) = name_and_parts(a)?;
+        let values = vals
+            .into_iter()
+            .map(|v| match v.payload {
+                PL::P(b) => Some(b),
+                PL::C(_) => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        attrs.push((name, values));
+    }
+    Some(DirEntry { dn, attrs })
+}
+
+/// `SEQUENCE { OCTET STRING (UTF-8), SEQUENCE/SET OF … }`: the string and the inner elements.
+fn name_and_parts(
+    tag: ldap3::asn1::StructureTag,
+) -> Option<(String, Vec<ldap3::asn1::StructureTag>)> {
+    use ldap3::asn1::PL;
     let PL::C(mut parts) = tag.payload else {
         return None;
     };
     if parts.len() != 2 {
         return None;
     }
-    let attrs_tag = parts.pop()?;
-    let dn = match parts.pop()?.payload {
-        PL::P(b) => String::from_utf8(b).ok()?,
-        PL::C(_) => return None,
-    };
-    let PL::C(raw_attrs) = attrs_tag.payload else {
+    let PL::C(inner) = parts.pop()?.payload else {
         return None;
     };
-    let mut attrs = Vec::with_capacity(raw_attrs.len());
-    for a in raw_attrs {
-        let PL::C(mut pair) = a.payload else {
-            return None;
-        };
-        if pair.len() != 2 {
-            return None;
-        }
-        let vals_tag = pair.pop()?;
-        let name = match pair.pop()?.payload {
-            PL::P(b) => String::from_utf8(b).ok()?,
-            PL::C(_) => return None,
-        };
-        let PL::C(vals) = vals_tag.payload else {
-            return None;
-        };
-        let mut values = Vec::with_capacity(vals.len());
-        for v in vals {
-            match v.payload {
-                PL::P(b) => values.push(b),
-                PL::C(_) => return None,
-            }
-        }
-        attrs.push((name, values));
-    }
-    Some(DirEntry { dn, attrs })
+    let PL::P(name) = parts.pop()?.payload else {
+        return None;
+    };
+    Some((String::from_utf8(name).ok()?, inner))
 }
 
 /// What `mfagate doctor` learned about one domain controller.

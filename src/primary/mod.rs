@@ -65,30 +65,8 @@ impl Primary {
         login: &str,
         password: &str,
     ) -> Result<Result<Identity, String>, PrimaryError> {
-        Ok(match self {
-            Primary::Local(l) => l.verify(login, password).await?.map_or_else(
-                |r| Err(r.reason().to_owned()),
-                |u| {
-                    Ok(Identity {
-                        key: user_key(&u.name),
-                        name: u.name.clone(),
-                        record: Some(u),
-                        dn: None,
-                    })
-                },
-            ),
-            Primary::Ad(a) => a.verify(login, password).await?.map_or_else(
-                |r| Err(r.reason()),
-                |u| {
-                    Ok(Identity {
-                        key: user_key(&u.sam_account_name),
-                        name: u.sam_account_name,
-                        record: None,
-                        dn: Some(u.dn),
-                    })
-                },
-            ),
-        })
+        let candidate = self.find(login).await?;
+        self.check(candidate, password).await
     }
 }
 

@@ -159,6 +159,15 @@ impl Store {
         })
     }
 
+    fn send(&self, job: Job) -> Result<(), StoreError> {
+        self.inner
+            .jobs
+            .as_ref()
+            .ok_or(StoreError::Closed)?
+            .send(job)
+            .map_err(|_| StoreError::Closed)
+    }
+
     pub fn node_id(&self) -> u64 {
         self.inner.node_id
     }
@@ -185,12 +194,7 @@ impl Store {
                 let _ = done_tx.send(out);
             })
         });
-        self.inner
-            .jobs
-            .as_ref()
-            .ok_or(StoreError::Closed)?
-            .send(Job { run, durable: true })
-            .map_err(|_| StoreError::Closed)?;
+        self.send(Job { run, durable: true })?;
         done_rx.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -216,15 +220,10 @@ impl Store {
                 }
             })
         });
-        self.inner
-            .jobs
-            .as_ref()
-            .ok_or(StoreError::Closed)?
-            .send(Job {
-                run,
-                durable: false,
-            })
-            .map_err(|_| StoreError::Closed)
+        self.send(Job {
+            run,
+            durable: false,
+        })
     }
 
     /// Blocks until everything queued so far (detached records included) is committed. For
@@ -236,15 +235,10 @@ impl Store {
                 let _ = done_tx.send(());
             })
         });
-        self.inner
-            .jobs
-            .as_ref()
-            .ok_or(StoreError::Closed)?
-            .send(Job {
-                run,
-                durable: false,
-            })
-            .map_err(|_| StoreError::Closed)?;
+        self.send(Job {
+            run,
+            durable: false,
+        })?;
         done_rx.recv().map_err(|_| StoreError::Closed)
     }
 

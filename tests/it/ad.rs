@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use mfagate::admin::Request;
 use mfagate::frontend::radius::codec::*;
 
 use crate::harness::*;
@@ -21,22 +20,6 @@ fn pw(sam: &str) -> String {
 async fn start_ad(urls: &[String], starttls: bool) -> Gateway {
     let primary = ad_primary(urls, starttls, &env("AD_CA_PEM"));
     start_with_primary("otp_mode = \"append\"", "", &primary).await
-}
-
-/// Adds an mfagate record (no local password: it lives in AD) with a TOTP; returns the seed.
-async fn enrol(gw: &Gateway, sam: &str) -> Vec<u8> {
-    gw.admin(Request::UserAdd {
-        name: sam.into(),
-        password: None,
-        method: None,
-    })
-    .await
-    .unwrap();
-    let v = gw
-        .admin(Request::UserEnrollTotp { name: sam.into() })
-        .await
-        .unwrap();
-    seed_from_uri(v["uri"].as_str().unwrap())
 }
 
 async fn login(gw: &Gateway, name: &str, password: &str, seed: &[u8], step: i64) -> String {

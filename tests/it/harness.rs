@@ -210,6 +210,23 @@ impl Gateway {
     }
 }
 
+/// Adds an mfagate record without a local password (it lives in AD) and enrols a TOTP;
+/// returns the seed.
+pub async fn enrol(gw: &Gateway, sam: &str) -> Vec<u8> {
+    gw.admin(Request::UserAdd {
+        name: sam.into(),
+        password: None,
+        method: None,
+    })
+    .await
+    .unwrap();
+    let v = gw
+        .admin(Request::UserEnrollTotp { name: sam.into() })
+        .await
+        .unwrap();
+    seed_from_uri(v["uri"].as_str().unwrap())
+}
+
 pub fn seed_from_uri(uri: &str) -> Vec<u8> {
     let secret = uri
         .split(['?', '&'])

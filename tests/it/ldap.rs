@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use mfagate::admin::Request;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -94,21 +93,6 @@ fn starttls_url(gw: &Gateway) -> String {
 
 fn plain_url(gw: &Gateway) -> String {
     format!("ldap://127.0.0.1:{}", gw.ldap_addrs[2].port())
-}
-
-async fn enrol(gw: &Gateway, sam: &str) -> Vec<u8> {
-    gw.admin(Request::UserAdd {
-        name: sam.into(),
-        password: None,
-        method: None,
-    })
-    .await
-    .unwrap();
-    let v = gw
-        .admin(Request::UserEnrollTotp { name: sam.into() })
-        .await
-        .unwrap();
-    seed_from_uri(v["uri"].as_str().unwrap())
 }
 
 /// Runs `tests/py/ldap_client.py` (python ldap3) with `steps` on one connection.
