@@ -34,6 +34,14 @@ pub enum Request {
         name: String,
         password: Option<String>,
         method: Option<Method>,
+        #[serde(default)]
+        phone: Option<String>,
+    },
+    /// Changes what is given (method, phone); the rest stays.
+    UserSet {
+        name: String,
+        method: Option<Method>,
+        phone: Option<String>,
     },
     UserList,
     UserShow {
@@ -153,8 +161,12 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
             name,
             password,
             method,
+            phone,
         } => {
             let name = validate_name(&name)?;
+            let phone = phone.map(|p| validate_phone(&p)).transpose()?;
+            let method = method.unwrap_or(ctx.cfg.factor.default_method);
+            check_method(ctx, method, phone.as_deref())?;
             let password_hash = match password {
                 Some(p) => Some(hash(ctx, p).await?),
                 None => None,
@@ -164,9 +176,11 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
             let user = UserRecord {
                 name: name.clone(),
                 enabled: true,
-                method: method.unwrap_or(ctx.cfg.factor.default_method),
+                method,
                 password_hash,
                 totp: None,
+                local_overrides: phone.iter().map(|_| "phone".to_owned()).collect(),
+                phone,
                 created_ms: now,
                 updated_ms: now,
                 version: 1,
@@ -267,11 +281,33 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
                 .await
                 .map_err(|e| e.to_string())?
         }
+        Request::UserSet {
+            name,
+            method,
+            phone,
+        } => {
+            let phone = phone.map(|p| validate_phone(&p)).transpose()?;
+            let current = ctx
+                .store
+                .read(|r| r.user(&user_key(&name)))
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no user \"{name}\""))?;
+            let method = method.unwrap_or(current.method);
+            check_method(ctx, method, phone.as_deref().or(current.phone.as_deref()))?;
+            update_user(ctx, &name, move |u| {
+                u.method = method;
+                if let Some(p) = &phone {
+                    u.phone = Some(p.clone());
+                    if !u.local_overrides.iter().any(|o| o == "phone") {
+                        u.local_overrides.push("phone".into());
+                    }
+                }
+                json!({ "name": u.name, "method": u.method.as_str(), "phone": u.phone })
+            })
+            .await
+        }
         Request::UserSetPhone { name, phone } => {
-            let phone = phone.trim().to_owned();
-            if phone.is_empty() || phone.len() > 32 || phone.chars().any(char::is_control) {
-                return Err("a phone number is 1-32 characters, e.g. +15550001001".into());
-            }
+            let phone = validate_phone(&phone)?;
             update_user(ctx, &name, move |u| {
                 u.phone = Some(phone.clone());
                 // Set here, so a sync keeps it unless its item says the directory wins.
@@ -422,6 +458,7 @@ fn request_name(r: &Request) -> &'static str {
         Request::UserUnlock { .. } => "user unlock",
         Request::ReportAuth { .. } => "report auth",
         Request::UserSetPhone { .. } => "user set-phone",
+        Request::UserSet { .. } => "user set",
         Request::SyncRun { .. } => "sync run",
         Request::SyncApprove { .. } => "sync approve",
     }
@@ -475,4 +512,25 @@ pub async fn call(
         }
         Err(e) => Err(ClientError::Io(sock.display().to_string(), e)),
     }
+}
+
+fn validate_phone(phone: &str) -> Result<String, String> {
+    let phone = phone.trim().to_owned();
+    if phone.is_empty() || phone.len() > 32 || phone.chars().any(char::is_control) {
+        return Err("a phone number is 1-32 characters, e.g. +15550001001".into());
+    }
+    Ok(phone)
+}
+
+/// A method the configuration can serve for this user.
+fn check_method(ctx: &AdminContext, method: Method, phone: Option<&str>) -> Result<(), String> {
+    if method == Method::Sms {
+        if ctx.cfg.factor.sms.is_none() {
+            return Err("method sms needs factor.sms_provider in the configuration".into());
+        }
+        if phone.is_none() {
+            return Err("method sms needs a phone number (--phone +15550001001)".into());
+        }
+    }
+    Ok(())
 }

@@ -83,6 +83,17 @@ enum UserCmd {
         /// Second-factor method (default: factor.default_method).
         #[arg(long, value_enum)]
         method: Option<MethodArg>,
+        /// Phone number for SMS codes, e.g. +15550001001.
+        #[arg(long)]
+        phone: Option<String>,
+    },
+    /// Change a user's second-factor method and/or phone number.
+    Set {
+        name: String,
+        #[arg(long, value_enum)]
+        method: Option<MethodArg>,
+        #[arg(long)]
+        phone: Option<String>,
     },
     /// List users.
     List {
@@ -131,6 +142,16 @@ enum ReportCmd {
 #[derive(Clone, Copy, ValueEnum)]
 enum MethodArg {
     Totp,
+    Sms,
+}
+
+impl From<MethodArg> for Method {
+    fn from(m: MethodArg) -> Self {
+        match m {
+            MethodArg::Totp => Method::Totp,
+            MethodArg::Sms => Method::Sms,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -283,14 +304,16 @@ fn user_request(cmd: UserCmd) -> anyhow::Result<Request> {
             name,
             password_stdin,
             method,
+            phone,
         } => Request::UserAdd {
+            phone,
             name,
             password: if password_stdin {
                 Some(read_password_stdin()?)
             } else {
                 None
             },
-            method: method.map(|MethodArg::Totp| Method::Totp),
+            method: method.map(Method::from),
         },
         UserCmd::List { .. } => Request::UserList,
         UserCmd::Show { name } => Request::UserShow { name },
@@ -310,6 +333,15 @@ fn user_request(cmd: UserCmd) -> anyhow::Result<Request> {
         UserCmd::EnrollTotp { name } => Request::UserEnrollTotp { name },
         UserCmd::Unlock { name } => Request::UserUnlock { name },
         UserCmd::SetPhone { name, phone } => Request::UserSetPhone { name, phone },
+        UserCmd::Set {
+            name,
+            method,
+            phone,
+        } => Request::UserSet {
+            name,
+            method: method.map(Method::from),
+            phone,
+        },
     })
 }
 

@@ -8,10 +8,15 @@ use super::bind_cache::{BindCache, BindKey};
 use super::{split_appended_code, AuthError, AuthRequest, Bound, Credential, Decision};
 use crate::clock::SharedClock;
 use crate::config::{Config, Method, PolicyAction, PolicyRule, UnknownUsers};
+use crate::factor::sms::{self, SmsSender};
 use crate::factor::totp::{self, CodeOutcome};
 use crate::primary::{Candidate, DirEntry, DirQuery, DirResult, Identity, Primary, UserDirectory};
-use crate::store::model::{user_key, AuthRecord, AuthResult, ChallengeRecord, UserRecord};
+use crate::store::model::{
+    hex, unhex, user_key, AuthRecord, AuthResult, ChallengeRecord, FactorFailures, SmsCodeHash,
+    UserRecord,
+};
 use crate::store::{Store, StoreError};
+use subtle::ConstantTimeEq;
 
 pub struct Pipeline {
     cfg: Arc<Config>,
@@ -19,6 +24,7 @@ pub struct Pipeline {
     clock: SharedClock,
     primary: Primary,
     bind_cache: Option<BindCache>,
+    sms: Option<SmsSender>,
 }
 
 /// DNs compare case-insensitively and without the spaces people put after commas.
@@ -71,12 +77,19 @@ impl Pipeline {
             }
             _ => None,
         };
+        let sms = match &cfg.factor.sms {
+            Some(c) => Some(
+                SmsSender::new(&c.provider).map_err(|e| AuthError::Unavailable(e.to_string()))?,
+            ),
+            None => None,
+        };
         Ok(Self {
             cfg,
             store,
             clock,
             primary,
             bind_cache,
+            sms,
         })
     }
 
@@ -105,6 +118,17 @@ impl Pipeline {
                     AfterPrimary::Accept(reason) => {
                         self.finish(&audit, AuthResult::Accept, &reason).await
                     }
+                    AfterPrimary::SecondFactor(user) if user.method == Method::Sms => {
+                        if code.expose().is_empty() {
+                            self.start_challenge(&audit, &user).await
+                        } else {
+                            self.finish_reject(
+                                &audit,
+                                "a code was appended, but SMS codes are sent after the password",
+                            )
+                            .await
+                        }
+                    }
                     AfterPrimary::SecondFactor(user) => {
                         self.check_code(&audit, &user, code.expose(), None).await
                     }
@@ -116,6 +140,9 @@ impl Pipeline {
                 let key = user_key(&req.user_name);
                 let now = self.clock.now_ms();
                 let challenge = self.store.read(|r| r.challenge(state))?;
+                if challenge.as_ref().is_some_and(|c| c.sms.is_some()) {
+                    audit.method = Method::Sms.as_str();
+                }
                 let valid = challenge.as_ref().is_some_and(|c| {
                     c.user_key == key
                         && c.client == req.client_name
@@ -131,6 +158,11 @@ impl Pipeline {
                     Some(u) if u.enabled => u,
                     _ => return self.finish_reject(&audit, "user disabled or removed").await,
                 };
+                if challenge.as_ref().is_some_and(|c| c.sms.is_some()) {
+                    return self
+                        .check_sms_code(&audit, &user, code.expose(), state.clone())
+                        .await;
+                }
                 self.check_code(&audit, &user, code.expose(), Some(state.clone()))
                     .await
             }
@@ -225,6 +257,13 @@ impl Pipeline {
                 AfterPrimary::Reject(reason) => self.finish_reject(&audit, &reason).await?,
                 AfterPrimary::Accept(reason) => {
                     self.finish(&audit, AuthResult::Accept, &reason).await?
+                }
+                AfterPrimary::SecondFactor(user) if user.method == Method::Sms && !cached => {
+                    self.finish_reject(
+                        &audit,
+                        "SMS is not offered over LDAP: a simple bind cannot carry the challenge",
+                    )
+                    .await?
                 }
                 AfterPrimary::SecondFactor(_) if cached => {
                     self.finish(
@@ -370,6 +409,17 @@ impl Pipeline {
                 ))
             }
             Method::Totp => {}
+            Method::Sms if self.sms.is_none() => {
+                return Ok(AfterPrimary::Reject(
+                    "method sms, but no factor.sms_provider is configured".into(),
+                ))
+            }
+            Method::Sms if user.phone.as_deref().is_none_or(str::is_empty) => {
+                return Ok(AfterPrimary::Reject(
+                    "method sms, but no phone number".into(),
+                ))
+            }
+            Method::Sms => {}
         }
         let failures = self.store.read(|r| r.failures(&user_key(&user.name)))?;
         if totp::is_locked(&failures, self.clock.now_ms()) {
@@ -402,46 +452,148 @@ impl Pipeline {
         Ok(None)
     }
 
+    /// The password was right; the code comes in the answer to a challenge. For an SMS user
+    /// the code is made and sent now; only its keyed hash is stored.
     async fn start_challenge(
         &self,
         audit: &Audit<'_>,
         user: &UserRecord,
     ) -> Result<Decision, AuthError> {
+        let unavailable = |e: getrandom::Error| AuthError::Unavailable(e.to_string());
         let mut id = Vec::with_capacity(24);
         id.extend(self.store.node_id().to_be_bytes());
         let mut rnd = [0u8; 16];
-        getrandom::getrandom(&mut rnd).map_err(|e| AuthError::Unavailable(e.to_string()))?;
+        getrandom::getrandom(&mut rnd).map_err(unavailable)?;
         id.extend(rnd);
+        let key = user_key(&user.name);
         let now = self.clock.now_ms();
-        let challenge = ChallengeRecord {
-            user_key: user_key(&user.name),
+        let mut challenge = ChallengeRecord {
+            user_key: key.clone(),
             client: audit.req.client_name.clone(),
             created_ms: now,
             expires_ms: now + self.cfg.factor.challenge_ttl_secs * 1000,
             attempts_left: self.cfg.factor.challenge_max_attempts,
             consumed: false,
             policy: audit.policy.clone(),
+            sms: None,
         };
-        let record = self.record(
-            audit,
-            AuthResult::Challenge,
-            "password accepted, code requested",
-        );
+        let mut prompt = self.cfg.factor.challenge_prompt.clone();
+        let mut reason = "password accepted, code requested";
+        if let (Method::Sms, Some(sender), Some(sms)) =
+            (user.method, &self.sms, &self.cfg.factor.sms)
+        {
+            let phone = user.phone.clone().unwrap_or_default();
+            let code = sms::generate_code(sms.code_digits).map_err(unavailable)?;
+            let mut salt = [0u8; 16];
+            getrandom::getrandom(&mut salt).map_err(unavailable)?;
+            let mac = self.store.sealer().code_mac(&id, &salt, &code);
+            challenge.expires_ms = now + sms.code_ttl_secs * 1000;
+            challenge.attempts_left = sms.max_attempts;
+            challenge.sms = Some(SmsCodeHash {
+                salt: hex(&salt),
+                mac: hex(&mac),
+            });
+            // Sent before it is stored: the client cannot answer before it has the State,
+            // which it gets only after the commit below.
+            if let Err(e) = sender.send(&phone, &code, &user.name).await {
+                tracing::warn!(error = %e, user = %user.name, "SMS not delivered");
+                let why = format!("SMS not delivered ({e}); failmode secure: rejected");
+                return self.finish_reject(audit, &why).await;
+            }
+            prompt = format!("Enter the code sent to {}", sms::mask_phone(&phone));
+            reason = "password accepted, SMS code sent";
+        }
+        let record = self.record(audit, AuthResult::Challenge, reason);
         let cid = id.clone();
+        let is_sms = challenge.sms.is_some();
         self.store
             .write(move |tx| {
                 tx.put_challenge(&cid, &challenge)?;
+                if is_sms {
+                    // A new code voids the user's earlier ones.
+                    tx.set_sms_latest(&key, &cid)?;
+                }
                 tx.append_auth(&record)
             })
             .await?;
-        self.trace(
-            audit,
-            AuthResult::Challenge,
-            "password accepted, code requested",
-        );
-        Ok(Decision::Challenge {
-            state: id,
-            prompt: self.cfg.factor.challenge_prompt.clone(),
+        self.trace(audit, AuthResult::Challenge, reason);
+        Ok(Decision::Challenge { state: id, prompt })
+    }
+
+    /// The answer to an SMS challenge: the challenge must still be open and the user's newest,
+    /// the code's hash must match; every attempt spends one of the challenge's attempts and
+    /// counts towards the second factor's lockout, in one transaction with the audit record.
+    async fn check_sms_code(
+        &self,
+        audit: &Audit<'_>,
+        user: &UserRecord,
+        code: &str,
+        id: Vec<u8>,
+    ) -> Result<Decision, AuthError> {
+        let key = user_key(&user.name);
+        let now = self.clock.now_ms();
+        let fcfg = self.cfg.factor.clone();
+        let mut record = self.record(audit, AuthResult::Reject, "");
+        let store = self.store.clone();
+        let code = code.trim().to_owned();
+        let (result, reason) = self
+            .store
+            .write(move |tx| {
+                let verdict = (|| -> Result<(AuthResult, String), StoreError> {
+                    let Some(mut c) = tx.challenge(&id)? else {
+                        return Ok((AuthResult::Reject, STALE_CHALLENGE.to_owned()));
+                    };
+                    if c.consumed || c.attempts_left == 0 || c.expires_ms <= now {
+                        return Ok((AuthResult::Reject, STALE_CHALLENGE.to_owned()));
+                    }
+                    if tx.sms_latest(&key)?.as_deref() != Some(id.as_slice()) {
+                        return Ok((
+                            AuthResult::Reject,
+                            "SMS code replaced by a newer one".to_owned(),
+                        ));
+                    }
+                    let failures = tx.failures(&key)?;
+                    if totp::is_locked(&failures, now) {
+                        return Ok((AuthResult::Reject, CodeOutcome::Locked.reason().to_owned()));
+                    }
+                    let matched = c.sms.as_ref().is_some_and(|h| {
+                        let salt = unhex(&h.salt).unwrap_or_default();
+                        let expected = unhex(&h.mac).unwrap_or_default();
+                        let got = store.sealer().code_mac(&id, &salt, &code);
+                        bool::from(got.as_slice().ct_eq(expected.as_slice()))
+                    });
+                    c.attempts_left -= 1;
+                    c.consumed = matched || c.attempts_left == 0;
+                    tx.put_challenge(&id, &c)?;
+                    let next = if matched {
+                        FactorFailures::default()
+                    } else {
+                        totp::after_failure(&failures, now, &fcfg)
+                    };
+                    if next != failures {
+                        tx.set_failures(&key, &next)?;
+                    }
+                    Ok(if matched {
+                        (
+                            AuthResult::Accept,
+                            "password and SMS code accepted".to_owned(),
+                        )
+                    } else {
+                        (AuthResult::Reject, CodeOutcome::Wrong.reason().to_owned())
+                    })
+                })();
+                let (result, reason) = verdict?;
+                record.result = result;
+                record.reason = reason.clone();
+                tx.append_auth(&record)?;
+                Ok((result, reason))
+            })
+            .await?;
+        self.trace(audit, result, &reason);
+        Ok(if result == AuthResult::Accept {
+            Decision::Accept
+        } else {
+            Decision::Reject
         })
     }
 

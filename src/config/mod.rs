@@ -268,12 +268,23 @@ pub struct LocalPrimaryConfig {
 pub enum Method {
     #[default]
     Totp,
+    /// A one-way code sent by text message through `factor.sms_provider`.
+    Sms,
 }
 
 impl Method {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "totp" => Some(Method::Totp),
+            "sms" => Some(Method::Sms),
+            _ => None,
+        }
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Method::Totp => "totp",
+            Method::Sms => "sms",
         }
     }
 }
@@ -287,6 +298,38 @@ pub struct FactorConfig {
     pub totp: TotpConfig,
     pub max_failures: u32,
     pub lockout_secs: u64,
+    /// One-way SMS codes; `None` without `factor.sms_provider`.
+    pub sms: Option<SmsConfig>,
+}
+
+/// `factor.sms_*` and the `[[factor.provider]]` that delivers the codes.
+#[derive(Debug, Clone)]
+pub struct SmsConfig {
+    pub provider: SmsProvider,
+    pub code_digits: u32,
+    pub code_ttl_secs: u64,
+    pub max_attempts: u32,
+}
+
+/// An HTTP SMS gateway (`kind = "sms_http"`). Templates may use `{phone}`, `{code}` and
+/// `{user}`; header values may use `{secret}` (from `secret_env`/`secret_file`).
+#[derive(Debug, Clone)]
+pub struct SmsProvider {
+    pub name: String,
+    pub url: String,
+    pub method: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub secret: Option<Secret<String>>,
+    pub timeout_secs: u64,
+    /// `preset = "twilio"`: form fields To/From/Body and HTTP basic auth.
+    pub twilio: Option<TwilioPreset>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TwilioPreset {
+    pub account_sid: String,
+    pub from: String,
 }
 
 #[derive(Debug, Clone)]

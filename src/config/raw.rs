@@ -178,6 +178,30 @@ struct Factor {
     lockout_secs: Option<u64>,
     #[serde(default)]
     totp: Totp,
+    sms_provider: Option<String>,
+    sms_code_digits: Option<u32>,
+    sms_code_ttl_secs: Option<u64>,
+    sms_max_attempts: Option<u32>,
+    #[serde(default)]
+    provider: Vec<ProviderRaw>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProviderRaw {
+    name: Option<String>,
+    kind: Option<String>,
+    preset: Option<String>,
+    url: Option<String>,
+    method: Option<String>,
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
+    body: Option<String>,
+    secret_env: Option<String>,
+    secret_file: Option<PathBuf>,
+    timeout_secs: Option<u64>,
+    account_sid: Option<String>,
+    from: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -193,6 +217,140 @@ struct Totp {
 #[serde(deny_unknown_fields)]
 struct AuthLog {
     retention_days: Option<u64>,
+}
+
+fn validate_sms(
+    provider_name: Option<String>,
+    providers: Vec<ProviderRaw>,
+    (digits, ttl, attempts): (Option<u32>, Option<u64>, Option<u32>),
+) -> Result<Option<SmsConfig>, ConfigError> {
+    let mut names: Vec<String> = Vec::new();
+    let mut chosen = None;
+    for (i, p) in providers.into_iter().enumerate() {
+        let key = |k: &str| format!("factor.provider[{i}].{k}");
+        let name = p
+            .name
+            .filter(|n| !n.trim().is_empty())
+            .ok_or_else(|| invalid(key("name"), "missing"))?;
+        if names.contains(&name) {
+            return Err(invalid(key("name"), format!("\"{name}\" is used twice")));
+        }
+        names.push(name.clone());
+        match p.kind.as_deref() {
+            Some("sms_http") => {}
+            Some(o) => {
+                return Err(invalid(
+                    key("kind"),
+                    format!("\"{o}\" is not supported yet (use \"sms_http\")"),
+                ))
+            }
+            None => return Err(invalid(key("kind"), "missing (e.g. \"sms_http\")")),
+        }
+        let secret = match (p.secret_env, p.secret_file) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    key("secret_env"),
+                    "set secret_env or secret_file, not both",
+                ))
+            }
+            (Some(var), None) => Some(Secret::new(std::env::var(&var).map_err(|_| {
+                invalid(
+                    key("secret_env"),
+                    format!("environment variable {var} is not set"),
+                )
+            })?)),
+            (None, Some(path)) => Some(Secret::new(
+                std::fs::read_to_string(&path)
+                    .map_err(|e| invalid(key("secret_file"), format!("{}: {e}", path.display())))?
+                    .trim_end_matches(['\r', '\n'])
+                    .to_owned(),
+            )),
+            (None, None) => None,
+        };
+        let twilio = match p.preset.as_deref() {
+            None => None,
+            Some("twilio") => {
+                let account_sid = p
+                    .account_sid
+                    .ok_or_else(|| invalid(key("account_sid"), "missing (the preset needs it)"))?;
+                let from = p
+                    .from
+                    .ok_or_else(|| invalid(key("from"), "missing (the sending number)"))?;
+                if secret.is_none() {
+                    return Err(invalid(
+                        key("secret_env"),
+                        "the twilio preset needs the auth token in secret_env or secret_file",
+                    ));
+                }
+                Some(TwilioPreset { account_sid, from })
+            }
+            Some(o) => return Err(invalid(key("preset"), format!("\"{o}\" is not \"twilio\""))),
+        };
+        let url = match (&twilio, p.url) {
+            (_, Some(u)) => u,
+            (Some(t), None) => format!(
+                "https://api.twilio.com/2010-04-01/Accounts/{}/Messages.json",
+                t.account_sid
+            ),
+            (None, None) => return Err(invalid(key("url"), "missing")),
+        };
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(invalid(
+                key("url"),
+                format!("\"{url}\" is not an http(s) URL"),
+            ));
+        }
+        let method = p
+            .method
+            .unwrap_or_else(|| "POST".into())
+            .to_ascii_uppercase();
+        if !["POST", "PUT", "GET"].contains(&method.as_str()) {
+            return Err(invalid(key("method"), "must be POST, PUT or GET"));
+        }
+        let body = match (&twilio, p.body) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    key("body"),
+                    "the twilio preset sets the body itself",
+                ))
+            }
+            (Some(_), None) => String::new(),
+            (None, Some(b)) => b,
+            (None, None) if method == "GET" => String::new(),
+            (None, None) => return Err(invalid(key("body"), "missing (a template with {code})")),
+        };
+        if twilio.is_none() && !body.contains("{code}") && !url.contains("{code}") {
+            return Err(invalid(key("body"), "the body or URL must contain {code}"));
+        }
+        let provider = SmsProvider {
+            name: name.clone(),
+            url,
+            method,
+            headers: p.headers.into_iter().collect(),
+            body,
+            secret,
+            timeout_secs: in_range(&key("timeout_secs"), p.timeout_secs.unwrap_or(10), 1, 60)?,
+            twilio,
+        };
+        if provider_name.as_deref() == Some(name.as_str()) {
+            chosen = Some(provider);
+        }
+    }
+    let Some(wanted) = provider_name else {
+        return Ok(None);
+    };
+    let provider = chosen.ok_or_else(|| {
+        invalid(
+            "factor.sms_provider",
+            format!("\"{wanted}\" is not the name of a [[factor.provider]]"),
+        )
+    })?;
+    Ok(Some(SmsConfig {
+        provider,
+        code_digits: in_range("factor.sms_code_digits", digits.unwrap_or(6), 6, 8)?,
+        code_ttl_secs: in_range("factor.sms_code_ttl_secs", ttl.unwrap_or(300), 30, 3600)?,
+        max_attempts: in_range("factor.sms_max_attempts", attempts.unwrap_or(3), 1, 10)?,
+    }))
 }
 
 /// The separator between password and appended code (default `,`): a digit would make
@@ -338,14 +496,25 @@ impl Root {
 
         let f = self.factor;
         let default_method = match f.default_method.as_deref() {
-            None | Some("totp") => Method::Totp,
-            Some(o) => {
-                return Err(invalid(
+            None => Method::Totp,
+            Some(m) => Method::parse(m).ok_or_else(|| {
+                invalid(
                     "factor.default_method",
-                    format!("\"{o}\" is not supported (use \"totp\")"),
-                ))
-            }
+                    format!("\"{m}\" is not \"totp\" or \"sms\""),
+                )
+            })?,
         };
+        let sms = validate_sms(
+            f.sms_provider,
+            f.provider,
+            (f.sms_code_digits, f.sms_code_ttl_secs, f.sms_max_attempts),
+        )?;
+        if default_method == Method::Sms && sms.is_none() {
+            return Err(invalid(
+                "factor.default_method",
+                "\"sms\" needs factor.sms_provider",
+            ));
+        }
         let digits = f.totp.digits.unwrap_or(6);
         if digits != 6 && digits != 8 {
             return Err(invalid("factor.totp.digits", "must be 6 or 8"));
@@ -403,6 +572,7 @@ impl Root {
                 10,
                 7 * 86_400,
             )?,
+            sms,
         };
         let auth_log = AuthLogConfig {
             retention_days: in_range(
@@ -522,14 +692,20 @@ impl Root {
                 }
             };
             let default_method = match it.default_method.as_deref() {
-                None | Some("totp") => Method::Totp,
-                Some(o) => {
-                    return Err(invalid(
+                None => Method::Totp,
+                Some(o) => Method::parse(o).ok_or_else(|| {
+                    invalid(
                         key("default_method"),
-                        format!("\"{o}\" is not supported (use \"totp\")"),
-                    ))
-                }
+                        format!("\"{o}\" is not \"totp\" or \"sms\""),
+                    )
+                })?,
             };
+            if default_method == Method::Sms && factor.sms.is_none() {
+                return Err(invalid(
+                    key("default_method"),
+                    "\"sms\" needs factor.sms_provider",
+                ));
+            }
             let interval = it.interval.unwrap_or_else(|| "1h".into());
             let interval_ms = crate::timefmt::parse_duration_ms(&interval)
                 .filter(|ms| (60_000..=86_400_000).contains(ms))

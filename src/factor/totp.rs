@@ -84,12 +84,6 @@ pub fn apply_attempt(
     if failures.locked_until_ms > now_ms {
         return (CodeOutcome::Locked, None, failures.clone());
     }
-    // An expired lock starts a fresh count.
-    let count = if failures.locked_until_ms != 0 {
-        0
-    } else {
-        failures.count
-    };
     let outcome = match matched {
         Some(step) if last_step.is_none_or(|last| step > last) => {
             return (
@@ -101,20 +95,26 @@ pub fn apply_attempt(
         Some(_) => CodeOutcome::Replayed,
         None => CodeOutcome::Wrong,
     };
-    let count = count + 1;
+    (outcome, None, after_failure(failures, now_ms, cfg))
+}
+
+/// The failure state after one more wrong code (any second factor): `max_failures` in a row
+/// lock it for `lockout_secs`; an expired lock starts a fresh count.
+pub fn after_failure(failures: &FactorFailures, now_ms: u64, cfg: &FactorConfig) -> FactorFailures {
+    let count = if failures.locked_until_ms != 0 {
+        0
+    } else {
+        failures.count
+    } + 1;
     let locked_until_ms = if count >= cfg.max_failures {
         now_ms + cfg.lockout_secs * 1000
     } else {
         0
     };
-    (
-        outcome,
-        None,
-        FactorFailures {
-            count,
-            locked_until_ms,
-        },
-    )
+    FactorFailures {
+        count,
+        locked_until_ms,
+    }
 }
 
 pub fn is_locked(failures: &FactorFailures, now_ms: u64) -> bool {
@@ -185,6 +185,7 @@ mod tests {
 
     fn fcfg() -> FactorConfig {
         FactorConfig {
+            sms: None,
             default_method: crate::config::Method::Totp,
             challenge_ttl_secs: 300,
             challenge_max_attempts: 3,

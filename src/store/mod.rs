@@ -262,6 +262,7 @@ fn init_tables(db: &Database) -> Result<(u64, u64), StoreError> {
         txn.open_table(AUTH_LOG)?;
         txn.open_table(CHANGELOG)?;
         txn.open_table(SYNC_APPROVALS)?;
+        txn.open_table(SMS_LATEST)?;
         let existing = meta.get("node_id")?.map(|v| be_u64(v.value()));
         let node_id = match existing {
             Some(id) => id,
@@ -388,6 +389,7 @@ pub struct Tx<'a> {
     auth_log: Option<AuthLogTable<'a>>,
     changelog: Option<ChangelogTable<'a>>,
     sync_approvals: Option<Table<'a, &'static str, &'static [u8]>>,
+    sms_newest: Option<Table<'a, &'static str, &'static [u8]>>,
 }
 
 type AuthLogTable<'a> = Table<'a, (u64, u64, u64), &'static [u8]>;
@@ -421,6 +423,7 @@ impl<'a> Tx<'a> {
             auth_log: None,
             changelog: None,
             sync_approvals: None,
+            sms_newest: None,
         }
     }
 
@@ -436,6 +439,7 @@ impl<'a> Tx<'a> {
     table_accessor!(auth_log, AUTH_LOG, (u64, u64, u64), &'static [u8]);
     table_accessor!(changelog, CHANGELOG, (u64, u64), &'static [u8]);
     table_accessor!(sync_approvals, SYNC_APPROVALS, &'static str, &'static [u8]);
+    table_accessor!(sms_newest, SMS_LATEST, &'static str, &'static [u8]);
 
     fn log(&mut self, change: &Change) -> Result<u64, StoreError> {
         *self.seq += 1;
@@ -479,6 +483,20 @@ impl<'a> Tx<'a> {
         self.log(&Change::PutChallenge {
             id: hex(id),
             challenge: c.clone(),
+        })?;
+        Ok(())
+    }
+
+    /// The id of the user's newest SMS challenge.
+    pub fn sms_latest(&mut self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.sms_newest()?.get(key)?.map(|v| v.value().to_vec()))
+    }
+
+    pub fn set_sms_latest(&mut self, key: &str, id: &[u8]) -> Result<(), StoreError> {
+        self.sms_newest()?.insert(key, id)?;
+        self.log(&Change::SmsLatest {
+            key: key.to_owned(),
+            id: hex(id),
         })?;
         Ok(())
     }

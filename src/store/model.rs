@@ -56,6 +56,16 @@ pub struct ChallengeRecord {
     /// The policy rule that sent this login to the second factor, for the final record.
     #[serde(default)]
     pub policy: Option<String>,
+    /// For a one-way SMS code: its keyed hash (never the code itself).
+    #[serde(default)]
+    pub sms: Option<SmsCodeHash>,
+}
+
+/// HMAC of an SMS code, bound to its challenge (see `SeedSealer::code_mac`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SmsCodeHash {
+    pub salt: String,
+    pub mac: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -146,6 +156,11 @@ pub enum Change {
     },
     DeleteSyncApproval {
         item: String,
+    },
+    /// The user's newest SMS challenge; older ones are no longer accepted.
+    SmsLatest {
+        key: String,
+        id: String,
     },
 }
 

@@ -13,6 +13,8 @@ use crate::config::private_file_options;
 
 pub struct SeedSealer {
     cipher: ChaCha20Poly1305,
+    /// Derived from the same key file, for hashing one-time codes (never used to encrypt).
+    mac_key: [u8; 20],
 }
 
 impl std::fmt::Debug for SeedSealer {
@@ -49,7 +51,14 @@ impl SeedSealer {
         }
         Ok(Self {
             cipher: ChaCha20Poly1305::new(Key::from_slice(&key)),
+            mac_key: hmac_sha1(&key, &[b"mfagate one-time code mac key".as_slice()]),
         })
+    }
+
+    /// HMAC of a one-time code, bound to its challenge and salt: a copy of the database alone
+    /// does not let anyone test the 10^6 possible codes offline.
+    pub fn code_mac(&self, challenge_id: &[u8], salt: &[u8], code: &str) -> [u8; 20] {
+        hmac_sha1(&self.mac_key, &[challenge_id, salt, code.as_bytes()])
     }
 
     pub fn seal(&self, seed: &[u8], user_key: &str) -> Result<SealedSeed, StoreError> {
@@ -87,4 +96,16 @@ impl SeedSealer {
             )
             .map_err(|_| StoreError::Sealing)
     }
+}
+
+fn hmac_sha1(key: &[u8], parts: &[&[u8]]) -> [u8; 20] {
+    use hmac::{Hmac, Mac};
+    let mut m = <Hmac<sha1::Sha1> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    for p in parts {
+        // Length-prefixed, so that (id, salt, code) boundaries cannot shift.
+        m.update(&(p.len() as u32).to_be_bytes());
+        m.update(p);
+    }
+    m.finalize().into_bytes().into()
 }

@@ -20,6 +20,7 @@ async fn check_config_accepts_every_example_and_names_the_key_in_every_error() {
             cmd.arg("check-config").arg("-c").arg(&p);
             cmd.env("MFAGATE_VPN_SECRET", "an-example-secret-of-32-characters");
             cmd.env("MFAGATE_AD_BIND_PASSWORD", "an-example-bind-password");
+            cmd.env("MFAGATE_SMS_TOKEN", "an-example-sms-gateway-token");
             let (ok, out, err) = run(cmd).await;
             assert!(ok, "{}: {err}", p.display());
             assert!(out.contains(": OK"), "{out}");

@@ -168,6 +168,7 @@ impl Gateway {
             name: name.into(),
             password: Some(password.into()),
             method: None,
+            phone: None,
         })
         .await
         .unwrap();
@@ -217,6 +218,7 @@ pub async fn enrol(gw: &Gateway, sam: &str) -> Vec<u8> {
         name: sam.into(),
         password: None,
         method: None,
+        phone: None,
     })
     .await
     .unwrap();

@@ -6,7 +6,9 @@
 mod ad;
 mod cli;
 mod harness;
+mod http_sink;
 mod ldap;
 mod radius_flows;
 mod radius_wire;
+mod sms;
 mod sync;

@@ -246,6 +246,7 @@ async fn every_rejection_is_the_same_reply() {
         name: "hank".into(),
         password: Some("hank-password".into()),
         method: None,
+        phone: None,
     })
     .await
     .unwrap();

@@ -268,6 +268,7 @@ async fn disable_never_delete_max_disable_guard_overrides_and_dry_run() {
         name: sam(7),
         password: None,
         method: None,
+        phone: None,
     })
     .await
     .unwrap();
