@@ -21,6 +21,8 @@ pub struct AuthRequest {
     pub client_name: String,
     pub client_ip: IpAddr,
     pub credential: Credential,
+    /// The client's `failmode` (what to do when a cloud second factor is unreachable).
+    pub failmode: crate::config::FailMode,
 }
 
 #[derive(Debug)]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::bind_cache::{BindCache, BindKey};
 use super::{split_appended_code, AuthError, AuthRequest, Bound, Credential, Decision};
 use crate::clock::SharedClock;
-use crate::config::{Config, Method, PolicyAction, PolicyRule, UnknownUsers};
+use crate::config::{Config, FailMode, Method, PolicyAction, PolicyRule, UnknownUsers};
 use crate::factor::sms::{self, SmsSender};
 use crate::factor::totp::{self, CodeOutcome};
 use crate::primary::{Candidate, DirEntry, DirQuery, DirResult, Identity, Primary, UserDirectory};
@@ -495,10 +495,27 @@ impl Pipeline {
             });
             // Sent before it is stored: the client cannot answer before it has the State,
             // which it gets only after the commit below.
-            if let Err(e) = sender.send(&phone, &code, &user.name).await {
-                tracing::warn!(error = %e, user = %user.name, "SMS not delivered");
-                let why = format!("SMS not delivered ({e}); failmode secure: rejected");
-                return self.finish_reject(audit, &why).await;
+            match sender.send(&phone, &code, &user.name).await {
+                Ok(()) => {}
+                Err(e @ sms::SmsError::Unreachable { .. })
+                    if audit.req.failmode == FailMode::Safe =>
+                {
+                    tracing::warn!(
+                        error = %e,
+                        user = %user.name,
+                        client = %audit.req.client_name,
+                        "SMS gateway unreachable: failmode safe, accepted on the password alone"
+                    );
+                    let why = format!(
+                        "SMS not delivered ({e}); failmode safe: accepted on the password alone"
+                    );
+                    return self.finish(audit, AuthResult::Accept, &why).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, user = %user.name, "SMS not delivered");
+                    let why = format!("SMS not delivered ({e}); rejected");
+                    return self.finish_reject(audit, &why).await;
+                }
             }
             prompt = format!("Enter the code sent to {}", sms::mask_phone(&phone));
             reason = "password accepted, SMS code sent";

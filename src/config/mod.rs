@@ -89,6 +89,18 @@ pub struct RadiusClient {
     pub require_message_authenticator: bool,
     pub otp_mode: OtpMode,
     pub otp_delimiter: String,
+    /// What to do when the second factor's cloud cannot be reached.
+    pub failmode: FailMode,
+}
+
+/// When a cloud second factor (e.g. the SMS gateway) cannot be reached or fails (connect
+/// error, timeout, 5xx, 429): `Secure` rejects; `Safe` accepts on the password alone, logged at
+/// warn level every time. Refusals (other 4xx, denials) always reject.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FailMode {
+    #[default]
+    Secure,
+    Safe,
 }
 
 /// Where a shared secret comes from. Files are read when the server starts, so a secret file

@@ -129,6 +129,7 @@ struct Client {
     require_message_authenticator: Option<bool>,
     otp_mode: Option<String>,
     otp_delimiter: Option<String>,
+    failmode: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -990,6 +991,23 @@ fn validate_radius(r: Radius, warnings: &mut Vec<String>) -> Result<RadiusConfig
             }
         };
         let otp_delimiter = otp_delimiter(c.otp_delimiter, &key("otp_delimiter"))?;
+        let failmode = match c.failmode.as_deref() {
+            None | Some("secure") => FailMode::Secure,
+            Some("safe") => {
+                warnings.push(format!(
+                    "{}: \"safe\" lets users of client \"{name}\" in with their password alone \
+                     while the second factor's cloud is unreachable",
+                    key("failmode")
+                ));
+                FailMode::Safe
+            }
+            Some(o) => {
+                return Err(invalid(
+                    key("failmode"),
+                    format!("\"{o}\" is not \"secure\" or \"safe\""),
+                ))
+            }
+        };
         clients.push(RadiusClient {
             name,
             network,
@@ -997,6 +1015,7 @@ fn validate_radius(r: Radius, warnings: &mut Vec<String>) -> Result<RadiusConfig
             require_message_authenticator: require_ma,
             otp_mode,
             otp_delimiter,
+            failmode,
         });
     }
     Ok(RadiusConfig {

@@ -12,8 +12,13 @@ use crate::config::SmsProvider;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SmsError {
+    /// The gateway could not be reached or failed (connect error, timeout, 5xx, 429): the
+    /// client's failmode decides.
     #[error("SMS gateway {provider}: {message}")]
-    Delivery { provider: String, message: String },
+    Unreachable { provider: String, message: String },
+    /// The gateway refused the message (another 4xx): always a reject.
+    #[error("SMS gateway {provider} refused the message: {message}")]
+    Refused { provider: String, message: String },
     #[error("SMS gateway setup: {0}")]
     Setup(String),
 }
@@ -66,7 +71,7 @@ impl SmsSender {
 
     /// Sends `code` to `phone`. Never logs the code, the body or the URL (which may hold it).
     pub async fn send(&self, phone: &str, code: &str, user: &str) -> Result<(), SmsError> {
-        let fail = |message: String| SmsError::Delivery {
+        let fail = |message: String| SmsError::Unreachable {
             provider: self.cfg.name.clone(),
             message,
         };
@@ -74,6 +79,12 @@ impl SmsSender {
             let res = self.request(phone, code, user).send().await;
             match res {
                 Ok(r) if r.status().is_success() => return Ok(()),
+                Ok(r) if r.status().is_client_error() && r.status().as_u16() != 429 => {
+                    return Err(SmsError::Refused {
+                        provider: self.cfg.name.clone(),
+                        message: format!("HTTP status {}", r.status().as_u16()),
+                    })
+                }
                 Ok(r) => return Err(fail(format!("HTTP status {}", r.status().as_u16()))),
                 Err(e) if e.is_connect() && attempt == 0 => {
                     tracing::warn!(provider = %self.cfg.name, "SMS gateway: cannot connect; retrying once");

@@ -380,6 +380,7 @@ async fn median_reject_time(p: &mfagate::auth::Pipeline, user: &str) -> f64 {
                     password: mfagate::config::Secret::new("not-the-password".into()),
                     code: mfagate::config::Secret::new("123456".into()),
                 },
+                failmode: Default::default(),
             })
             .await
             .unwrap();

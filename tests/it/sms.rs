@@ -292,3 +292,43 @@ async fn sms_is_not_offered_over_ldap() {
     );
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_failmode_safe_is_an_explicit_per_client_opt_in() {
+    let sink = Sink::start().await;
+    let primary =
+        "[primary]\nbackend = \"local\"\n[primary.local]\nhash_memory_kib = 64\nhash_iterations = 1\n";
+    let tail = format!(
+        "sms_provider = \"sms\"\n\n[[factor.provider]]\nname = \"sms\"\nkind = \"sms_http\"\n{}",
+        json_provider(&sink)
+    );
+    // The first client ("vpn", 127.0.0.1) opts in; the second ("other") keeps the default.
+    let gw = start_config("failmode = \"safe\"", "", primary, &tail).await;
+    assert!(
+        gw.cfg.warnings.iter().any(|w| w.contains("failmode")),
+        "{:?}",
+        gw.cfg.warnings
+    );
+    add_sms_user(&gw, "vic").await;
+    sink.set_status(503);
+    let r = pap(&gw, "vic", "pw-vic", None).await;
+    assert_eq!(
+        r["code"], "Access-Accept",
+        "unreachable gateway, failmode safe: {r}"
+    );
+    // A refusal (4xx other than 429) rejects even with failmode safe.
+    sink.set_status(403);
+    let r = pap(&gw, "vic", "pw-vic", None).await;
+    assert_eq!(r["code"], "Access-Reject", "{r}");
+    // The wrong password is still wrong.
+    sink.set_status(503);
+    let r = pap(&gw, "vic", "wrong", None).await;
+    assert_eq!(r["code"], "Access-Reject", "{r}");
+    let reasons: Vec<String> = gw.auth_log().iter().map(|a| a.reason.clone()).collect();
+    assert!(
+        reasons[0].contains("failmode safe: accepted on the password alone"),
+        "{reasons:?}"
+    );
+    assert!(reasons[1].contains("refused the message"), "{reasons:?}");
+    gw.stop().await;
+}

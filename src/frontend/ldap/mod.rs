@@ -497,6 +497,8 @@ impl LdapFrontend {
                 combined: password,
                 delimiter: listener.otp_delimiter.clone(),
             },
+            // No cloud factor runs inside a bind yet (SMS is not offered over LDAP).
+            failmode: crate::config::FailMode::Secure,
         };
         let want_directory = self.cfg.search_as == SearchAs::User;
         let outcome = self

@@ -383,6 +383,7 @@ fn translate(inc: &Incoming, client: &RadiusClient) -> AuthRequest {
         client_name: client.name.clone(),
         client_ip: canonical_ip(inc.src.ip()),
         credential,
+        failmode: client.failmode,
     }
 }
 
