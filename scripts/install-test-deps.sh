@@ -5,8 +5,9 @@
 #     see scripts/start-samba-ad.sh; openssl makes its TLS certificates),
 #   - OpenLDAP's slapd (a fast AD-like peer on 3890/6360 with 100k users for
 #     the directory import benchmark, see scripts/start-slapd.sh),
-#   - a Python venv with pyrad/pycryptodome/pyotp for tests/py/radius_client.py
-#     and ldap3 for tests/py/ldap_client.py (the LDAP front-end's tests).
+#   - a Python venv with pyrad/pycryptodome/pyotp for tests/py/radius_client.py,
+#     ldap3 for tests/py/ldap_client.py (the LDAP front-end's tests) and duo-client
+#     (Duo's reference client: signatures are cross-checked against it).
 # Idempotent and fast (< 1 s) when everything is already there; safe in CI
 # (no stdin). The Debian part needs root; the venv part does not.
 #
@@ -21,8 +22,8 @@ export DEBIAN_FRONTEND=noninteractive
 # No krb5-user: the tests do LDAP simple binds only, and provisioning needs no
 # Kerberos tools (it would also ask debconf questions).
 APT_PKGS=(freeradius freeradius-utils samba samba-ad-dc samba-ad-provision ldap-utils slapd openssl)
-PY_PKGS=(pyrad pycryptodome pyotp ldap3==2.9.1)
-PY_IMPORTS="import pyrad, Crypto, pyotp, ldap3"
+PY_PKGS=(pyrad pycryptodome pyotp ldap3==2.9.1 duo-client==5.7.0)
+PY_IMPORTS="import pyrad, Crypto, pyotp, ldap3, duo_client"
 
 # --- Debian packages -------------------------------------------------------
 

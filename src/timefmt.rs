@@ -15,6 +15,26 @@ pub fn rfc3339_ms(ms: u64) -> String {
     )
 }
 
+/// Formats seconds since the epoch as an RFC 2822 date in UTC (`Mon, 23 Nov 2026 12:00:00
+/// -0000`), as HTTP `Date` headers and Duo's request signatures use it.
+pub fn rfc2822(secs: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = secs / 86_400;
+    let (y, m, d) = civil_from_days(days as i64);
+    let rem = secs % 86_400;
+    format!(
+        "{}, {d:02} {} {y:04} {:02}:{:02}:{:02} -0000",
+        DAYS[(days % 7) as usize],
+        MONTHS[(m - 1) as usize],
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
 /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SSZ` (fraction allowed) into epoch milliseconds.
 pub fn parse_rfc3339_ms(s: &str) -> Option<u64> {
     let s = s.trim();

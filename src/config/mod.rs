@@ -338,6 +338,19 @@ pub struct SmsProvider {
     pub twilio: Option<TwilioPreset>,
 }
 
+/// Duo's Auth API v2 (`kind = "duo"`): push to the user's phone.
+#[derive(Debug, Clone)]
+pub struct DuoProvider {
+    pub name: String,
+    pub api_host: String,
+    pub ikey: String,
+    pub skey: Secret<String>,
+    /// Where requests go instead of `https://<api_host>` (a proxy or a test double); the
+    /// signature still names `api_host`.
+    pub url: Option<String>,
+    pub timeout_secs: u64,
+}
+
 #[derive(Debug, Clone)]
 pub struct TwilioPreset {
     pub account_sid: String,

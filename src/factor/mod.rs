@@ -6,5 +6,6 @@
 //! A `SecondFactor` trait over the cloud providers (privacyIDEA, Duo: push and phone) will be
 //! extracted when they arrive; with one delivery kind it would only be indirection.
 
+pub mod duo;
 pub mod sms;
 pub mod totp;

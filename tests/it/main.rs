@@ -5,6 +5,7 @@
 
 mod ad;
 mod cli;
+mod duo;
 mod harness;
 mod http_sink;
 mod ldap;
