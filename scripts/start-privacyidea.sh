@@ -6,9 +6,10 @@
 # stop:  scripts/stop-privacyidea.sh DIR [--clean]
 # seed:  scripts/seed-privacyidea.py DIR SMS_SINK_URL SMTP_PORT (tokens, policies)
 # needs: python3 (>= 3.10, with venv), curl; PyPI on the first run (the venv).
-# env:   MFAGATE_PI_VENV    venv with privacyidea==3.14 and gunicorn (default DIR/venv;
-#                           made if missing, ~30 s and ~520 MB: keep one outside DIR
-#                           to reuse it across DIRs)
+# env:   MFAGATE_PI_VENV    venv with privacyidea==3.14, gunicorn and aiosmtpd (for
+#                           tests/py/smtp_sink.py) (default DIR/venv; made or completed
+#                           if anything is missing, ~30 s and ~520 MB: keep one outside
+#                           DIR to reuse it across DIRs)
 #        MFAGATE_PI_PYTHON  python that makes the venv (default python3)
 #
 # Idempotent: when DIR/env exists and that server answers (health and admin login),
@@ -20,7 +21,8 @@
 # otppin=userstore) and, in the gecos field, a phone and an e-mail address
 # (+1555000100N, <name>@example.test; N = 1..4). Admin "admin" with a random
 # password. Hash parameters are privacyIDEA's own test ones (argon2 with 1 round,
-# 8 KiB): its production defaults cost ~200 ms per PIN/password check (~4 req/s).
+# 8 KiB): its production defaults cost ~200 ms per PIN/password check (~4 req/s);
+# and sqlite runs without fsync (WAL, synchronous=OFF): throw-away data.
 # Files: DIR/env (source it; mode 0600: holds the admin password), DIR/pi.cfg,
 #        DIR/privacyidea.sqlite, DIR/users.passwd, DIR/gunicorn.pid,
 #        DIR/gunicorn.log (server errors), DIR/privacyidea.log (privacyIDEA's log).
@@ -94,7 +96,7 @@ touch "$D/$MARKER"
 venv_ok() {
   "$V/bin/python" - <<'PY' 2>/dev/null
 import importlib.metadata as m, sys
-sys.exit(0 if m.version("privacyidea") == "3.14" and m.version("gunicorn") else 1)
+sys.exit(0 if m.version("privacyidea") == "3.14" and m.version("gunicorn") and m.version("aiosmtpd") else 1)
 PY
 }
 if ! venv_ok; then
@@ -102,14 +104,14 @@ if ! venv_ok; then
     echo "$0: $V exists and is not a Python venv; not touching it (MFAGATE_PI_VENV?)" >&2; exit 1
   fi
   command -v "$PYTHON" >/dev/null || { echo "$0: $PYTHON missing (MFAGATE_PI_PYTHON)" >&2; exit 1; }
-  echo "installing privacyidea==3.14 and gunicorn into $V (PyPI; ~30 s) ..."
+  echo "installing privacyidea==3.14, gunicorn and aiosmtpd into $V (PyPI; ~30 s) ..."
   tv=$(ms)
   if [ ! -x "$V/bin/python" ]; then
     "$PYTHON" -m venv "$V" || { echo "$0: '$PYTHON -m venv $V' failed (python3-venv missing?)" >&2; exit 1; }
   fi
-  "$V/bin/pip" install -q --disable-pip-version-check 'privacyidea==3.14' gunicorn >"$D/pip.log" 2>&1 ||
+  "$V/bin/pip" install -q --disable-pip-version-check 'privacyidea==3.14' gunicorn aiosmtpd >"$D/pip.log" 2>&1 ||
     { echo "$0: pip install into $V failed:" >&2; tail -20 "$D/pip.log" >&2; exit 1; }
-  venv_ok || { echo "$0: $V still lacks privacyidea 3.14 / gunicorn after pip install" >&2; exit 1; }
+  venv_ok || { echo "$0: $V still lacks privacyidea 3.14 / gunicorn / aiosmtpd after pip install" >&2; exit 1; }
   echo "venv ready in $(secs $(( $(ms) - tv ))): $V"
 fi
 t1=$(ms)
@@ -138,6 +140,20 @@ PI_BASE_URL = '$URL'
 PI_HASH_ALGO_PARAMS = {"argon2__rounds": 1, "argon2__memory_cost": 8, "argon2__parallelism": 1}
 PI_AUDIT_NO_PRIVATE_KEY_CHECK = True
 PI_RESPONSE_NO_PRIVATE_KEY_CHECK = True
+
+# sqlite without an fsync per commit (a /validate/check makes ~4 commits, token and
+# audit): ~130 ms -> ~40 ms a request. WAL lets the two workers read while one
+# writes. Throw-away data only: a crash of the machine may lose or corrupt it.
+from sqlalchemy import event as _event
+from sqlalchemy.engine import Engine as _Engine
+
+@_event.listens_for(_Engine, "connect")
+def _mfagate_sqlite_pragmas(dbapi_connection, _record):
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=OFF")
+        cur.close()
 EOF
 umask 022
 
@@ -223,6 +239,8 @@ cat >"$D/env" <<ENV
 # written by scripts/start-privacyidea.sh; source it
 export PI_URL=$URL PI_REALM=$REALM
 export PI_ADMIN=$ADMIN PI_ADMIN_PASSWORD='$ADMIN_PASSWORD'
+# users of PI_REALM; user NAME's userstore password is NAME\$PI_USER_PASSWORD_SUFFIX
+export PI_USERS='alice bob carol dave' PI_USER_PASSWORD_SUFFIX=-Passw0rd
 export PI_DIR=$(printf %q "$D")
 ENV
 chmod 600 "$D/env"

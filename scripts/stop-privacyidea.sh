@@ -31,7 +31,7 @@ alive() {
 # (mapfile, not grep: no fork per process, and no grep whose own arguments match)
 ours() {
   local args=() a hit=
-  mapfile -d '' args <"/proc/$1/cmdline" 2>/dev/null || return 1
+  { mapfile -d "" args <"/proc/$1/cmdline"; } 2>/dev/null || return 1
   for a in "${args[@]}"; do case "$a" in *"$TAG"*) hit=1; break ;; esac; done
   [ -n "$hit" ] && alive "$1"
 }
@@ -54,13 +54,16 @@ if [ -f "$D/gunicorn.pid" ]; then
     stopped=$pid
   fi
 fi
-# Workers still exiting, strays, a master that ignored INT: TERM, then KILL after 5 s.
-for _ in $(seq 20); do [ -z "$(ours_pids)" ] && break; sleep 0.1; done
+# Workers still exiting, strays, a master that ignored INT: INT (TERM would let a
+# worker wait out its idle timeout), then KILL after 5 s.
+if [ -n "$stopped" ]; then
+  for _ in $(seq 20); do [ -z "$(ours_pids)" ] && break; sleep 0.1; done
+fi
 strays=$(ours_pids)
 if [ -n "$strays" ]; then
   echo "stopping leftover privacyIDEA processes of $D: ${strays//$'\n'/ }"
   # shellcheck disable=SC2086
-  kill -TERM $strays 2>/dev/null || true
+  kill -INT $strays 2>/dev/null || true
   for _ in $(seq 50); do [ -z "$(ours_pids)" ] && break; sleep 0.1; done
   strays=$(ours_pids)
   # shellcheck disable=SC2086

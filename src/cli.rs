@@ -143,6 +143,7 @@ enum ReportCmd {
 enum MethodArg {
     Totp,
     Sms,
+    Push,
 }
 
 impl From<MethodArg> for Method {
@@ -150,6 +151,7 @@ impl From<MethodArg> for Method {
         match m {
             MethodArg::Totp => Method::Totp,
             MethodArg::Sms => Method::Sms,
+            MethodArg::Push => Method::Push,
         }
     }
 }

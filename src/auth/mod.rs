@@ -23,6 +23,8 @@ pub struct AuthRequest {
     pub credential: Credential,
     /// The client's `failmode` (what to do when a cloud second factor is unreachable).
     pub failmode: crate::config::FailMode,
+    /// How a push is carried (RADIUS clients choose; a bind always waits).
+    pub push_mode: crate::config::PushMode,
 }
 
 #[derive(Debug)]

@@ -3,11 +3,13 @@
 //! committed in one store transaction.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::bind_cache::{BindCache, BindKey};
 use super::{split_appended_code, AuthError, AuthRequest, Bound, Credential, Decision};
 use crate::clock::SharedClock;
-use crate::config::{Config, FailMode, Method, PolicyAction, PolicyRule, UnknownUsers};
+use crate::config::{Config, FailMode, Method, PolicyAction, PolicyRule, PushMode, UnknownUsers};
+use crate::factor::duo::{DuoClient, DuoError, Preauth, PushStatus};
 use crate::factor::sms::{self, SmsSender};
 use crate::factor::totp::{self, CodeOutcome};
 use crate::primary::{Candidate, DirEntry, DirQuery, DirResult, Identity, Primary, UserDirectory};
@@ -25,6 +27,7 @@ pub struct Pipeline {
     primary: Primary,
     bind_cache: Option<BindCache>,
     sms: Option<SmsSender>,
+    duo: Option<DuoClient>,
 }
 
 /// DNs compare case-insensitively and without the spaces people put after commas.
@@ -46,6 +49,14 @@ struct Audit<'a> {
 }
 
 const STALE_CHALLENGE: &str = "unknown, expired or used challenge state";
+/// How often a pending push is polled.
+const PUSH_POLL_EVERY: Duration = Duration::from_millis(300);
+/// How long the answer to a push challenge waits for the phone before asking again (NASes
+/// often give up after a few seconds).
+const PUSH_COLLECT_WAIT: Duration = Duration::from_secs(2);
+const PUSH_PROMPT: &str = "Approve the request on your phone, then press Enter";
+const PUSH_PROMPT_AGAIN: &str =
+    "Not approved yet: approve the request on your phone, then press Enter";
 
 /// Where the password check leaves a login.
 enum AfterPrimary {
@@ -83,6 +94,12 @@ impl Pipeline {
             ),
             None => None,
         };
+        let duo = match &cfg.factor.push {
+            Some(p) => Some(
+                DuoClient::new(&p.provider).map_err(|e| AuthError::Unavailable(e.to_string()))?,
+            ),
+            None => None,
+        };
         Ok(Self {
             cfg,
             store,
@@ -90,6 +107,7 @@ impl Pipeline {
             primary,
             bind_cache,
             sms,
+            duo,
         })
     }
 
@@ -110,6 +128,9 @@ impl Pipeline {
                 AfterPrimary::Accept(reason) => {
                     self.finish(&audit, AuthResult::Accept, &reason).await
                 }
+                AfterPrimary::SecondFactor(user) if user.method == Method::Push => {
+                    self.run_push(&audit, &user).await
+                }
                 AfterPrimary::SecondFactor(user) => self.start_challenge(&audit, &user).await,
             },
             Credential::PasswordAndCode { password, code } => {
@@ -117,6 +138,17 @@ impl Pipeline {
                     AfterPrimary::Reject(reason) => self.finish_reject(&audit, &reason).await,
                     AfterPrimary::Accept(reason) => {
                         self.finish(&audit, AuthResult::Accept, &reason).await
+                    }
+                    AfterPrimary::SecondFactor(user) if user.method == Method::Push => {
+                        if code.expose().is_empty() {
+                            self.run_push(&audit, &user).await
+                        } else {
+                            self.finish_reject(
+                                &audit,
+                                "a code was appended, but the user's method is push",
+                            )
+                            .await
+                        }
                     }
                     AfterPrimary::SecondFactor(user) if user.method == Method::Sms => {
                         if code.expose().is_empty() {
@@ -143,6 +175,9 @@ impl Pipeline {
                 if challenge.as_ref().is_some_and(|c| c.sms.is_some()) {
                     audit.method = Method::Sms.as_str();
                 }
+                if challenge.as_ref().is_some_and(|c| c.push_txid.is_some()) {
+                    audit.method = Method::Push.as_str();
+                }
                 let valid = challenge.as_ref().is_some_and(|c| {
                     c.user_key == key
                         && c.client == req.client_name
@@ -162,6 +197,10 @@ impl Pipeline {
                     return self
                         .check_sms_code(&audit, &user, code.expose(), state.clone())
                         .await;
+                }
+                if let Some(c) = challenge.filter(|c| c.push_txid.is_some()) {
+                    // Whatever was typed: the answer is on the phone.
+                    return self.collect_push(&audit, &user, state.clone(), c).await;
                 }
                 self.check_code(&audit, &user, code.expose(), Some(state.clone()))
                     .await
@@ -257,6 +296,16 @@ impl Pipeline {
                 AfterPrimary::Reject(reason) => self.finish_reject(&audit, &reason).await?,
                 AfterPrimary::Accept(reason) => {
                     self.finish(&audit, AuthResult::Accept, &reason).await?
+                }
+                AfterPrimary::SecondFactor(user) if user.method == Method::Push && !cached => {
+                    // The bind waits for the answer on the phone.
+                    let d = self.run_push(&audit, &user).await?;
+                    if let (Decision::Accept, Some(c), Some(k)) =
+                        (&d, &self.bind_cache, cache_key.clone())
+                    {
+                        c.remember(k, password, self.clock.now_ms());
+                    }
+                    d
                 }
                 AfterPrimary::SecondFactor(user) if user.method == Method::Sms && !cached => {
                     self.finish_reject(
@@ -420,6 +469,12 @@ impl Pipeline {
                 ))
             }
             Method::Sms => {}
+            Method::Push if self.duo.is_none() => {
+                return Ok(AfterPrimary::Reject(
+                    "method push, but no factor.push_provider is configured".into(),
+                ))
+            }
+            Method::Push => {}
         }
         let failures = self.store.read(|r| r.failures(&user_key(&user.name)))?;
         if totp::is_locked(&failures, self.clock.now_ms()) {
@@ -476,6 +531,7 @@ impl Pipeline {
             consumed: false,
             policy: audit.policy.clone(),
             sms: None,
+            push_txid: None,
         };
         let mut prompt = self.cfg.factor.challenge_prompt.clone();
         let mut reason = "password accepted, code requested";
@@ -535,6 +591,249 @@ impl Pipeline {
             .await?;
         self.trace(audit, AuthResult::Challenge, reason);
         Ok(Decision::Challenge { state: id, prompt })
+    }
+
+    /// A push. The pending push is a challenge record in the store (with the provider's
+    /// transaction id), and the user's push state allows one outstanding push and at most
+    /// `push_max_per_window` per window. In wait mode the login is held until the user
+    /// answers on the phone, the push times out (`push_timeout_secs`) or the provider fails;
+    /// in challenge mode the client gets an Access-Challenge at once and the answer to it
+    /// (any text) collects the result, on whichever node it lands. Status polls may be
+    /// retried; the push itself is sent once.
+    async fn run_push(&self, audit: &Audit<'_>, user: &UserRecord) -> Result<Decision, AuthError> {
+        let (id, challenge) = match self.start_push(audit, user).await? {
+            Ok(started) => started,
+            Err(decision) => return Ok(decision),
+        };
+        if audit.req.push_mode == PushMode::Challenge {
+            let reason = "push sent; waiting for the answer to the challenge";
+            let record = self.record(audit, AuthResult::Challenge, reason);
+            self.store.write(move |tx| tx.append_auth(&record)).await?;
+            self.trace(audit, AuthResult::Challenge, reason);
+            return Ok(Decision::Challenge {
+                state: id,
+                prompt: PUSH_PROMPT.into(),
+            });
+        }
+        let (Some(duo), Some(pcfg), Some(txid)) = (
+            &self.duo,
+            &self.cfg.factor.push,
+            challenge.push_txid.clone(),
+        ) else {
+            return Err(AuthError::Unavailable("push without a provider".into()));
+        };
+        let outcome = poll_push(duo, &txid, Duration::from_secs(pcfg.timeout_secs)).await;
+        self.settle_push(audit, user, id, challenge, outcome).await
+    }
+
+    /// Preauth, the per-user limits, and the push. `Ok(Err(decision))`: the login ended
+    /// there (preauth allow or deny, a limit, the provider failing).
+    async fn start_push(
+        &self,
+        audit: &Audit<'_>,
+        user: &UserRecord,
+    ) -> Result<Result<(Vec<u8>, ChallengeRecord), Decision>, AuthError> {
+        let (Some(duo), Some(pcfg)) = (&self.duo, &self.cfg.factor.push) else {
+            let d = self
+                .finish_reject(
+                    audit,
+                    "method push, but no factor.push_provider is configured",
+                )
+                .await?;
+            return Ok(Err(d));
+        };
+        let ended = match duo.preauth(&user.name).await {
+            Ok(Preauth::Auth) => None,
+            Ok(Preauth::Allow) => Some(
+                self.finish(
+                    audit,
+                    AuthResult::Accept,
+                    "Duo preauth: allow (bypass set in Duo)",
+                )
+                .await?,
+            ),
+            Ok(Preauth::Deny(m)) => Some(
+                self.finish_reject(audit, &format!("Duo preauth: deny ({m})"))
+                    .await?,
+            ),
+            Ok(Preauth::Enroll) => Some(
+                self.finish_reject(audit, "Duo preauth: the user is not enrolled in Duo")
+                    .await?,
+            ),
+            Err(e) => Some(self.cloud_failed(audit, e).await?),
+        };
+        if let Some(d) = ended {
+            return Ok(Err(d));
+        }
+        let key = user_key(&user.name);
+        let mut id = self.store.node_id().to_be_bytes().to_vec();
+        let mut rnd = [0u8; 16];
+        getrandom::getrandom(&mut rnd).map_err(|e| AuthError::Unavailable(e.to_string()))?;
+        id.extend(rnd);
+        let now = self.clock.now_ms();
+        let expires_ms = now + pcfg.timeout_secs * 1000;
+        let mut challenge = ChallengeRecord {
+            user_key: key.clone(),
+            client: audit.req.client_name.clone(),
+            created_ms: now,
+            expires_ms,
+            attempts_left: 1,
+            consumed: false,
+            policy: audit.policy.clone(),
+            sms: None,
+            push_txid: None,
+        };
+        let (window_ms, max) = (pcfg.window_secs * 1000, pcfg.max_per_window as usize);
+        let (k, cid, c) = (key.clone(), id.clone(), challenge.clone());
+        let reserved = self
+            .store
+            .write(move |tx| {
+                if totp::is_locked(&tx.failures(&k)?, now) {
+                    return Ok(Err(CodeOutcome::Locked.reason().to_owned()));
+                }
+                let mut st = tx.push_state(&k)?;
+                if st.pending.as_ref().is_some_and(|(_, until)| *until > now) {
+                    return Ok(Err("a push is already outstanding for this user".to_owned()));
+                }
+                st.recent_ms.retain(|t| t + window_ms > now);
+                if st.recent_ms.len() >= max {
+                    return Ok(Err(format!(
+                        "push limit reached: {max} per {} s (MFA-fatigue protection)",
+                        window_ms / 1000
+                    )));
+                }
+                st.recent_ms.push(now);
+                st.pending = Some((hex(&cid), expires_ms));
+                tx.set_push_state(&k, &st)?;
+                tx.put_challenge(&cid, &c)?;
+                Ok(Ok(()))
+            })
+            .await?;
+        if let Err(why) = reserved {
+            return Ok(Err(self.finish_reject(audit, &why).await?));
+        }
+        match duo.push(&user.name).await {
+            Ok(txid) => {
+                challenge.push_txid = Some(txid);
+                let (cid, c) = (id.clone(), challenge.clone());
+                self.store
+                    .write(move |tx| tx.put_challenge(&cid, &c))
+                    .await?;
+                Ok(Ok((id, challenge)))
+            }
+            Err(e) => {
+                let d = self.settle_push(audit, user, id, challenge, Err(e)).await?;
+                Ok(Err(d))
+            }
+        }
+    }
+
+    /// The answer to a push challenge (challenge mode): waits a little for the user, then
+    /// settles, or asks again while the push is still open.
+    async fn collect_push(
+        &self,
+        audit: &Audit<'_>,
+        user: &UserRecord,
+        id: Vec<u8>,
+        challenge: ChallengeRecord,
+    ) -> Result<Decision, AuthError> {
+        let (Some(duo), Some(txid)) = (&self.duo, challenge.push_txid.clone()) else {
+            return self.finish_reject(audit, STALE_CHALLENGE).await;
+        };
+        let left = challenge.expires_ms.saturating_sub(self.clock.now_ms());
+        let wait = Duration::from_millis(left).min(PUSH_COLLECT_WAIT);
+        let outcome = poll_push(duo, &txid, wait).await;
+        if matches!(outcome, Ok(PushStatus::Waiting)) && left > wait.as_millis() as u64 {
+            let reason = "push not answered yet; asked again";
+            let record = self.record(audit, AuthResult::Challenge, reason);
+            self.store.write(move |tx| tx.append_auth(&record)).await?;
+            self.trace(audit, AuthResult::Challenge, reason);
+            return Ok(Decision::Challenge {
+                state: id,
+                prompt: PUSH_PROMPT_AGAIN.into(),
+            });
+        }
+        self.settle_push(audit, user, id, challenge, outcome).await
+    }
+
+    /// The end of a push: one transaction clears the user's outstanding push, spends the
+    /// challenge, locks the factor on fraud and writes the audit record.
+    async fn settle_push(
+        &self,
+        audit: &Audit<'_>,
+        user: &UserRecord,
+        id: Vec<u8>,
+        mut challenge: ChallengeRecord,
+        outcome: Result<PushStatus, DuoError>,
+    ) -> Result<Decision, AuthError> {
+        let key = user_key(&user.name);
+        let (result, reason, fraud) = match outcome {
+            Ok(PushStatus::Allow) => (AuthResult::Accept, "push approved".to_owned(), false),
+            Ok(PushStatus::Deny) => (AuthResult::Reject, "push denied by the user".into(), false),
+            Ok(PushStatus::Timeout | PushStatus::Waiting) => (
+                AuthResult::Reject,
+                "push not answered in time".into(),
+                false,
+            ),
+            Ok(PushStatus::Fraud) => (
+                AuthResult::Reject,
+                "push reported as fraud: second factor locked until an administrator unlocks it"
+                    .into(),
+                true,
+            ),
+            Err(e @ DuoError::Unreachable(..)) if audit.req.failmode == FailMode::Safe => {
+                tracing::warn!(error = %e, user = %user.name, client = %audit.req.client_name,
+                    "push provider unreachable: failmode safe, accepted on the password alone");
+                (
+                    AuthResult::Accept,
+                    format!("{e}; failmode safe: accepted on the password alone"),
+                    false,
+                )
+            }
+            Err(e) => (AuthResult::Reject, format!("{e}; rejected"), false),
+        };
+        if fraud {
+            tracing::warn!(user = %user.name, "push reported as fraud; second factor locked");
+        }
+        let record = self.record(audit, result, &reason);
+        self.store
+            .write(move |tx| {
+                let mut st = tx.push_state(&key)?;
+                if st.pending.as_ref().is_some_and(|(p, _)| *p == hex(&id)) {
+                    st.pending = None;
+                    tx.set_push_state(&key, &st)?;
+                }
+                challenge.consumed = true;
+                tx.put_challenge(&id, &challenge)?;
+                if fraud {
+                    let locked = FactorFailures {
+                        count: 0,
+                        locked_until_ms: u64::MAX,
+                    };
+                    tx.set_failures(&key, &locked)?;
+                }
+                tx.append_auth(&record)
+            })
+            .await?;
+        self.trace(audit, result, &reason);
+        Ok(if result == AuthResult::Accept {
+            Decision::Accept
+        } else {
+            Decision::Reject
+        })
+    }
+
+    /// The provider could not be asked (before anything was sent): the client's failmode.
+    async fn cloud_failed(&self, audit: &Audit<'_>, e: DuoError) -> Result<Decision, AuthError> {
+        match e {
+            DuoError::Unreachable(..) if audit.req.failmode == FailMode::Safe => {
+                tracing::warn!(error = %e, client = %audit.req.client_name,
+                    "push provider unreachable: failmode safe, accepted on the password alone");
+                let why = format!("{e}; failmode safe: accepted on the password alone");
+                self.finish(audit, AuthResult::Accept, &why).await
+            }
+            e => self.finish_reject(audit, &format!("{e}; rejected")).await,
+        }
     }
 
     /// The answer to an SMS challenge: the challenge must still be open and the user's newest,
@@ -749,5 +1048,28 @@ fn code_verdict(outcome: Option<CodeOutcome>) -> (AuthResult, String) {
         }
         Some(o) => (AuthResult::Reject, o.reason().into()),
         None => (AuthResult::Reject, STALE_CHALLENGE.into()),
+    }
+}
+
+/// Polls a push until it is answered or `limit` passes (then: `Waiting`). A failed poll is retried (at most
+/// three in a row): polling never sends another push.
+async fn poll_push(duo: &DuoClient, txid: &str, limit: Duration) -> Result<PushStatus, DuoError> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut failures = 0;
+    loop {
+        tokio::time::sleep(PUSH_POLL_EVERY.min(limit)).await;
+        let last = tokio::time::Instant::now() >= deadline;
+        match duo.status(txid).await {
+            Ok(PushStatus::Waiting) if last => return Ok(PushStatus::Waiting),
+            Ok(PushStatus::Waiting) => failures = 0,
+            Ok(done) => return Ok(done),
+            Err(e @ DuoError::Unreachable(..)) => {
+                failures += 1;
+                if failures >= 3 || last {
+                    return Err(e);
+                }
+            }
+            Err(e) => return Err(e),
+        }
     }
 }

@@ -91,6 +91,17 @@ pub struct RadiusClient {
     pub otp_delimiter: String,
     /// What to do when the second factor's cloud cannot be reached.
     pub failmode: FailMode,
+    pub push_mode: PushMode,
+}
+
+/// How a push is carried over RADIUS: `Wait` holds the Access-Request until the user answers;
+/// `Challenge` answers at once with an Access-Challenge, and the user presses Enter after
+/// approving (for NASes whose RADIUS timeout is only a few seconds).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PushMode {
+    #[default]
+    Wait,
+    Challenge,
 }
 
 /// When a cloud second factor (e.g. the SMS gateway) cannot be reached or fails (connect
@@ -282,6 +293,8 @@ pub enum Method {
     Totp,
     /// A one-way code sent by text message through `factor.sms_provider`.
     Sms,
+    /// A push to the user's phone through `factor.push_provider`.
+    Push,
 }
 
 impl Method {
@@ -289,6 +302,7 @@ impl Method {
         match s {
             "totp" => Some(Method::Totp),
             "sms" => Some(Method::Sms),
+            "push" => Some(Method::Push),
             _ => None,
         }
     }
@@ -297,6 +311,7 @@ impl Method {
         match self {
             Method::Totp => "totp",
             Method::Sms => "sms",
+            Method::Push => "push",
         }
     }
 }
@@ -312,6 +327,19 @@ pub struct FactorConfig {
     pub lockout_secs: u64,
     /// One-way SMS codes; `None` without `factor.sms_provider`.
     pub sms: Option<SmsConfig>,
+    /// Push; `None` without `factor.push_provider`.
+    pub push: Option<PushConfig>,
+}
+
+/// `factor.push_*` and the provider that sends the pushes.
+#[derive(Debug, Clone)]
+pub struct PushConfig {
+    pub provider: DuoProvider,
+    /// How long a login waits for the user to answer.
+    pub timeout_secs: u64,
+    /// MFA-fatigue protection: at most this many pushes per user per `window_secs`.
+    pub max_per_window: u32,
+    pub window_secs: u64,
 }
 
 /// `factor.sms_*` and the `[[factor.provider]]` that delivers the codes.

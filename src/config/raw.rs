@@ -130,6 +130,7 @@ struct Client {
     otp_mode: Option<String>,
     otp_delimiter: Option<String>,
     failmode: Option<String>,
+    push_mode: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -183,6 +184,10 @@ struct Factor {
     sms_code_digits: Option<u32>,
     sms_code_ttl_secs: Option<u64>,
     sms_max_attempts: Option<u32>,
+    push_provider: Option<String>,
+    push_timeout_secs: Option<u64>,
+    push_max_per_window: Option<u32>,
+    push_window_secs: Option<u64>,
     #[serde(default)]
     provider: Vec<ProviderRaw>,
 }
@@ -203,6 +208,8 @@ struct ProviderRaw {
     timeout_secs: Option<u64>,
     account_sid: Option<String>,
     from: Option<String>,
+    api_host: Option<String>,
+    ikey: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -220,13 +227,16 @@ struct AuthLog {
     retention_days: Option<u64>,
 }
 
-fn validate_sms(
-    provider_name: Option<String>,
-    providers: Vec<ProviderRaw>,
-    (digits, ttl, attempts): (Option<u32>, Option<u64>, Option<u32>),
-) -> Result<Option<SmsConfig>, ConfigError> {
+/// The `[[factor.provider]]` entries, split by kind.
+#[derive(Default)]
+struct Providers {
+    sms: Vec<SmsProvider>,
+    duo: Vec<DuoProvider>,
+}
+
+fn validate_providers(providers: Vec<ProviderRaw>) -> Result<Providers, ConfigError> {
     let mut names: Vec<String> = Vec::new();
-    let mut chosen = None;
+    let mut out = Providers::default();
     for (i, p) in providers.into_iter().enumerate() {
         let key = |k: &str| format!("factor.provider[{i}].{k}");
         let name = p
@@ -237,16 +247,17 @@ fn validate_sms(
             return Err(invalid(key("name"), format!("\"{name}\" is used twice")));
         }
         names.push(name.clone());
-        match p.kind.as_deref() {
-            Some("sms_http") => {}
+        let is_duo = match p.kind.as_deref() {
+            Some("sms_http") => false,
+            Some("duo") => true,
             Some(o) => {
                 return Err(invalid(
                     key("kind"),
-                    format!("\"{o}\" is not supported yet (use \"sms_http\")"),
+                    format!("\"{o}\" is not supported yet (use \"sms_http\" or \"duo\")"),
                 ))
             }
             None => return Err(invalid(key("kind"), "missing (e.g. \"sms_http\")")),
-        }
+        };
         let secret = match (p.secret_env, p.secret_file) {
             (Some(_), Some(_)) => {
                 return Err(invalid(
@@ -268,6 +279,44 @@ fn validate_sms(
             )),
             (None, None) => None,
         };
+        if is_duo {
+            let api_host = p
+                .api_host
+                .filter(|h| !h.is_empty() && !h.contains('/'))
+                .ok_or_else(|| {
+                    invalid(
+                        key("api_host"),
+                        "missing (e.g. api-XXXXXXXX.duosecurity.com)",
+                    )
+                })?;
+            let ikey = p
+                .ikey
+                .filter(|k| !k.is_empty())
+                .ok_or_else(|| invalid(key("ikey"), "missing (the integration key)"))?;
+            let skey = secret.ok_or_else(|| {
+                invalid(
+                    key("secret_env"),
+                    "the secret key goes in secret_env or secret_file",
+                )
+            })?;
+            if let Some(u) = &p.url {
+                if !(u.starts_with("https://") || u.starts_with("http://")) {
+                    return Err(invalid(
+                        key("url"),
+                        format!("\"{u}\" is not an http(s) URL"),
+                    ));
+                }
+            }
+            out.duo.push(DuoProvider {
+                name,
+                api_host,
+                ikey,
+                skey,
+                url: p.url.map(|u| u.trim_end_matches('/').to_owned()),
+                timeout_secs: in_range(&key("timeout_secs"), p.timeout_secs.unwrap_or(10), 1, 60)?,
+            });
+            continue;
+        }
         let twilio = match p.preset.as_deref() {
             None => None,
             Some("twilio") => {
@@ -333,19 +382,31 @@ fn validate_sms(
             timeout_secs: in_range(&key("timeout_secs"), p.timeout_secs.unwrap_or(10), 1, 60)?,
             twilio,
         };
-        if provider_name.as_deref() == Some(name.as_str()) {
-            chosen = Some(provider);
-        }
+        out.sms.push(provider);
     }
+    Ok(out)
+}
+
+fn validate_sms(
+    provider_name: Option<String>,
+    providers: &Providers,
+    (digits, ttl, attempts): (Option<u32>, Option<u64>, Option<u32>),
+) -> Result<Option<SmsConfig>, ConfigError> {
     let Some(wanted) = provider_name else {
         return Ok(None);
     };
-    let provider = chosen.ok_or_else(|| {
-        invalid(
+    let provider =
+        providers
+            .sms
+            .iter()
+            .find(|p| p.name == wanted)
+            .cloned()
+            .ok_or_else(|| {
+                invalid(
             "factor.sms_provider",
-            format!("\"{wanted}\" is not the name of a [[factor.provider]]"),
+            format!("\"{wanted}\" is not the name of a [[factor.provider]] of kind \"sms_http\""),
         )
-    })?;
+            })?;
     Ok(Some(SmsConfig {
         provider,
         code_digits: in_range("factor.sms_code_digits", digits.unwrap_or(6), 6, 8)?,
@@ -501,15 +562,41 @@ impl Root {
             Some(m) => Method::parse(m).ok_or_else(|| {
                 invalid(
                     "factor.default_method",
-                    format!("\"{m}\" is not \"totp\" or \"sms\""),
+                    format!("\"{m}\" is not \"totp\", \"sms\" or \"push\""),
                 )
             })?,
         };
+        let providers = validate_providers(f.provider)?;
         let sms = validate_sms(
             f.sms_provider,
-            f.provider,
+            &providers,
             (f.sms_code_digits, f.sms_code_ttl_secs, f.sms_max_attempts),
         )?;
+        let push = match f.push_provider {
+            None => None,
+            Some(wanted) => Some(PushConfig {
+                provider: providers
+                    .duo
+                    .iter()
+                    .find(|p| p.name == wanted)
+                    .cloned()
+                    .ok_or_else(|| {
+                        invalid(
+                            "factor.push_provider",
+                            format!("\"{wanted}\" is not the name of a [[factor.provider]] of kind \"duo\""),
+                        )
+                    })?,
+                timeout_secs: in_range("factor.push_timeout_secs", f.push_timeout_secs.unwrap_or(60), 5, 300)?,
+                max_per_window: in_range("factor.push_max_per_window", f.push_max_per_window.unwrap_or(5), 1, 100)?,
+                window_secs: in_range("factor.push_window_secs", f.push_window_secs.unwrap_or(600), 60, 86_400)?,
+            }),
+        };
+        if default_method == Method::Push && push.is_none() {
+            return Err(invalid(
+                "factor.default_method",
+                "\"push\" needs factor.push_provider",
+            ));
+        }
         if default_method == Method::Sms && sms.is_none() {
             return Err(invalid(
                 "factor.default_method",
@@ -574,6 +661,7 @@ impl Root {
                 7 * 86_400,
             )?,
             sms,
+            push,
         };
         let auth_log = AuthLogConfig {
             retention_days: in_range(
@@ -697,10 +785,16 @@ impl Root {
                 Some(o) => Method::parse(o).ok_or_else(|| {
                     invalid(
                         key("default_method"),
-                        format!("\"{o}\" is not \"totp\" or \"sms\""),
+                        format!("\"{o}\" is not \"totp\", \"sms\" or \"push\""),
                     )
                 })?,
             };
+            if default_method == Method::Push && factor.push.is_none() {
+                return Err(invalid(
+                    key("default_method"),
+                    "\"push\" needs factor.push_provider",
+                ));
+            }
             if default_method == Method::Sms && factor.sms.is_none() {
                 return Err(invalid(
                     key("default_method"),
@@ -1008,6 +1102,16 @@ fn validate_radius(r: Radius, warnings: &mut Vec<String>) -> Result<RadiusConfig
                 ))
             }
         };
+        let push_mode = match c.push_mode.as_deref() {
+            None | Some("wait") => PushMode::Wait,
+            Some("challenge") => PushMode::Challenge,
+            Some(o) => {
+                return Err(invalid(
+                    key("push_mode"),
+                    format!("\"{o}\" is not \"wait\" or \"challenge\""),
+                ))
+            }
+        };
         clients.push(RadiusClient {
             name,
             network,
@@ -1016,6 +1120,7 @@ fn validate_radius(r: Radius, warnings: &mut Vec<String>) -> Result<RadiusConfig
             otp_mode,
             otp_delimiter,
             failmode,
+            push_mode,
         });
     }
     Ok(RadiusConfig {

@@ -186,6 +186,7 @@ mod tests {
     fn fcfg() -> FactorConfig {
         FactorConfig {
             sms: None,
+            push: None,
             default_method: crate::config::Method::Totp,
             challenge_ttl_secs: 300,
             challenge_max_attempts: 3,

@@ -263,6 +263,7 @@ fn init_tables(db: &Database) -> Result<(u64, u64), StoreError> {
         txn.open_table(CHANGELOG)?;
         txn.open_table(SYNC_APPROVALS)?;
         txn.open_table(SMS_LATEST)?;
+        txn.open_table(PUSH_STATE)?;
         let existing = meta.get("node_id")?.map(|v| be_u64(v.value()));
         let node_id = match existing {
             Some(id) => id,
@@ -390,6 +391,7 @@ pub struct Tx<'a> {
     changelog: Option<ChangelogTable<'a>>,
     sync_approvals: Option<Table<'a, &'static str, &'static [u8]>>,
     sms_newest: Option<Table<'a, &'static str, &'static [u8]>>,
+    push_states: Option<Table<'a, &'static str, &'static [u8]>>,
 }
 
 type AuthLogTable<'a> = Table<'a, (u64, u64, u64), &'static [u8]>;
@@ -424,6 +426,7 @@ impl<'a> Tx<'a> {
             changelog: None,
             sync_approvals: None,
             sms_newest: None,
+            push_states: None,
         }
     }
 
@@ -440,6 +443,7 @@ impl<'a> Tx<'a> {
     table_accessor!(changelog, CHANGELOG, (u64, u64), &'static [u8]);
     table_accessor!(sync_approvals, SYNC_APPROVALS, &'static str, &'static [u8]);
     table_accessor!(sms_newest, SMS_LATEST, &'static str, &'static [u8]);
+    table_accessor!(push_states, PUSH_STATE, &'static str, &'static [u8]);
 
     fn log(&mut self, change: &Change) -> Result<u64, StoreError> {
         *self.seq += 1;
@@ -483,6 +487,20 @@ impl<'a> Tx<'a> {
         self.log(&Change::PutChallenge {
             id: hex(id),
             challenge: c.clone(),
+        })?;
+        Ok(())
+    }
+
+    pub fn push_state(&mut self, key: &str) -> Result<PushState, StoreError> {
+        Ok(get_json(self.push_states()?, key)?.unwrap_or_default())
+    }
+
+    pub fn set_push_state(&mut self, key: &str, state: &PushState) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(state)?;
+        self.push_states()?.insert(key, bytes.as_slice())?;
+        self.log(&Change::PushState {
+            key: key.to_owned(),
+            state: state.clone(),
         })?;
         Ok(())
     }

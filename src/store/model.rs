@@ -59,6 +59,17 @@ pub struct ChallengeRecord {
     /// For a one-way SMS code: its keyed hash (never the code itself).
     #[serde(default)]
     pub sms: Option<SmsCodeHash>,
+    /// For a push: the provider's transaction id, once the push is sent.
+    #[serde(default)]
+    pub push_txid: Option<String>,
+}
+
+/// A user's pushes: the one outstanding (challenge id hex, until when) and the recent send
+/// times, for MFA-fatigue limits.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PushState {
+    pub pending: Option<(String, u64)>,
+    pub recent_ms: Vec<u64>,
 }
 
 /// HMAC of an SMS code, bound to its challenge (see `SeedSealer::code_mac`).
@@ -156,6 +167,10 @@ pub enum Change {
     },
     DeleteSyncApproval {
         item: String,
+    },
+    PushState {
+        key: String,
+        state: PushState,
     },
     /// The user's newest SMS challenge; older ones are no longer accepted.
     SmsLatest {

@@ -23,6 +23,8 @@ pub const TOTP_STEPS: TableDefinition<&str, u64> = TableDefinition::new("totp_st
 pub const FACTOR_FAILURES: TableDefinition<&str, &[u8]> = TableDefinition::new("factor_failures");
 /// Lower-cased user name → id of the user's newest SMS challenge (a new code voids the old).
 pub const SMS_LATEST: TableDefinition<&str, &[u8]> = TableDefinition::new("sms_latest");
+/// Lower-cased user name → JSON [`super::model::PushState`] (outstanding push, recent sends).
+pub const PUSH_STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("push_state");
 /// (time ms, node id, change-log sequence) → JSON [`super::model::AuthRecord`].
 pub const AUTH_LOG: TableDefinition<(u64, u64, u64), &[u8]> = TableDefinition::new("auth_log");
 

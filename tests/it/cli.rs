@@ -233,12 +233,19 @@ async fn quickstart_serve_binary_runs_and_stops_cleanly() {
     ));
     let pid = child.0.as_ref().unwrap().id();
     let secret_path = data.join("radius.secret");
-    for _ in 0..100 {
-        if data.join("admin.sock").exists() {
+    // Generous: the whole suite runs in parallel on 2 cores. The admin socket is bound before
+    // the secret file is made, so wait for both.
+    for _ in 0..600 {
+        if data.join("admin.sock").exists() && secret_path.exists() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    assert!(
+        data.join("admin.sock").exists(),
+        "the daemon did not start within 30 s; its log:\n{}",
+        std::fs::read_to_string(&log_path).unwrap_or_default()
+    );
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&secret_path)

@@ -4,7 +4,7 @@
 //! verifies every signature with that same reference code.
 
 use mfagate::factor::duo::{canon_json, sign_v5, Request};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::harness::*;
 
@@ -80,4 +80,347 @@ print(sign(a["ikey"], a["skey"], a["method"], a["host"], a["path"], a["date"], 5
         assert!(ok, "duo_client: {err}");
         assert_eq!(ours, out.trim(), "{method} {path} {params}");
     }
+}
+
+/// `tests/py/duo_fake.py` on a free port, killed when dropped. `script` is its users and
+/// fault (re-read on every request, so a test may change it).
+struct DuoFake {
+    child: std::process::Child,
+    port: u16,
+    script: std::path::PathBuf,
+    log: std::path::PathBuf,
+}
+
+const API_HOST: &str = "api-fake1234.duosecurity.com";
+const IKEY: &str = "DIWJ8X6AEYOR5OMC6TQ1";
+const SKEY: &str = "Zh5eGmUq9zpfQnyUIu5OL9iWoMMv5ZNmk3zLJ4Ep";
+
+impl DuoFake {
+    fn start(script: &serde_json::Value) -> DuoFake {
+        use std::io::BufRead;
+        let dir = temp_dir("duo");
+        let (script_path, log) = (dir.join("script.json"), dir.join("calls.jsonl"));
+        std::fs::write(&script_path, script.to_string()).unwrap();
+        let mut child = std::process::Command::new(python())
+            .arg(repo().join("tests/py/duo_fake.py"))
+            .args([
+                "--port", "0", "--ikey", IKEY, "--skey", SKEY, "--host", API_HOST,
+            ])
+            .arg("--script")
+            .arg(&script_path)
+            .arg("--log")
+            .arg(&log)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().strip_prefix("PORT ").unwrap().parse().unwrap();
+        DuoFake {
+            child,
+            port,
+            script: script_path,
+            log,
+        }
+    }
+
+    fn set_script(&self, script: &serde_json::Value) {
+        let tmp = self.script.with_extension("tmp");
+        std::fs::write(&tmp, script.to_string()).unwrap();
+        std::fs::rename(tmp, &self.script).unwrap();
+    }
+
+    /// Answered calls to `path` for `user`, as the fake logged them.
+    fn calls(&self, path: &str, user: &str) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|c| c["path"] == path && c["params"]["username"] == user && c["sig_ok"] == true)
+            .count()
+    }
+}
+
+impl Drop for DuoFake {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn users() -> serde_json::Value {
+    json!({"users": {
+        "alice": {"preauth": "auth", "push": "allow", "delay_ms": 400},
+        "bob": {"preauth": "deny"},
+        "carol": {"preauth": "auth", "push": "fraud", "delay_ms": 200},
+        "dave": {"preauth": "allow"},
+        "erin": {"preauth": "enroll"},
+        "frank": {"preauth": "auth", "push": "timeout", "delay_ms": 60000},
+        "hal": {"preauth": "auth", "push": "deny", "delay_ms": 200},
+        "ivy": {"preauth": "auth", "push": "allow", "delay_ms": 2500}
+    }, "fault": null})
+}
+
+async fn start_push(fake: &DuoFake, client_extra: &str) -> Gateway {
+    let primary =
+        "[primary]\nbackend = \"local\"\n[primary.local]\nhash_memory_kib = 64\nhash_iterations = 1\n";
+    let dir = temp_dir("duo-skey");
+    std::fs::write(dir.join("skey"), SKEY).unwrap();
+    let tail = format!(
+        "push_provider = \"duo\"\npush_timeout_secs = 5\npush_max_per_window = 3\n\n\
+         [[factor.provider]]\nname = \"duo\"\nkind = \"duo\"\napi_host = \"{API_HOST}\"\n\
+         ikey = \"{IKEY}\"\nsecret_file = \"{}\"\nurl = \"http://127.0.0.1:{}\"\ntimeout_secs = 2\n",
+        dir.join("skey").display(),
+        fake.port
+    );
+    let gw = start_config(client_extra, "", primary, &tail).await;
+    for u in [
+        "alice", "bob", "carol", "dave", "erin", "frank", "hal", "ivy", "zed",
+    ] {
+        gw.admin(mfagate::admin::Request::UserAdd {
+            name: u.into(),
+            password: Some(format!("pw-{u}")),
+            method: Some(mfagate::config::Method::Push),
+            phone: None,
+        })
+        .await
+        .unwrap();
+    }
+    gw
+}
+
+/// A password-only Access-Request, the NAS waiting up to `timeout` s per try.
+async fn login(gw: &Gateway, user: &str, timeout: &str, retries: &str) -> String {
+    let pw = format!("pw-{user}");
+    let r = pyrad(
+        &gw.server(),
+        SECRET,
+        &[
+            "--enforce-ma",
+            "--user",
+            user,
+            "--password",
+            &pw,
+            "--timeout",
+            timeout,
+            "--retries",
+            retries,
+        ],
+    )
+    .await;
+    r["code"].as_str().unwrap_or("?").to_owned()
+}
+
+fn reasons(gw: &Gateway) -> Vec<String> {
+    gw.auth_log().iter().map(|a| a.reason.clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duo_push_wait_mode_outcomes() {
+    let fake = DuoFake::start(&users());
+    let gw = start_push(&fake, "").await;
+    assert_eq!(login(&gw, "alice", "10", "1").await, "Access-Accept");
+    assert_eq!(
+        login(&gw, "alice", "10", "1").await.as_str(),
+        "Access-Accept"
+    );
+    assert_eq!(login(&gw, "hal", "10", "1").await, "Access-Reject");
+    assert_eq!(login(&gw, "bob", "10", "1").await, "Access-Reject");
+    assert_eq!(login(&gw, "dave", "10", "1").await, "Access-Accept");
+    assert_eq!(login(&gw, "erin", "10", "1").await, "Access-Reject");
+    // The wrong password never reaches Duo.
+    let r = pyrad(
+        &gw.server(),
+        SECRET,
+        &[
+            "--enforce-ma",
+            "--user",
+            "alice",
+            "--password",
+            "nope",
+            "--timeout",
+            "10",
+        ],
+    )
+    .await;
+    assert_eq!(r["code"], "Access-Reject");
+    // Fraud locks the second factor: the next login sends no push, until `user unlock`.
+    assert_eq!(login(&gw, "carol", "10", "1").await, "Access-Reject");
+    assert_eq!(login(&gw, "carol", "10", "1").await, "Access-Reject");
+    assert_eq!(fake.calls("/auth/v2/auth", "carol"), 1);
+    gw.admin(mfagate::admin::Request::UserUnlock {
+        name: "carol".into(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(login(&gw, "carol", "10", "1").await, "Access-Reject");
+    assert_eq!(fake.calls("/auth/v2/auth", "carol"), 2);
+    // Not answered within push_timeout_secs (5).
+    let t = std::time::Instant::now();
+    assert_eq!(login(&gw, "frank", "10", "1").await, "Access-Reject");
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(8),
+        "{:?}",
+        t.elapsed()
+    );
+
+    let r = reasons(&gw);
+    let expect = [
+        "push approved",
+        "push approved",
+        "push denied by the user",
+        "Duo preauth: deny",
+        "Duo preauth: allow",
+        "Duo preauth: the user is not enrolled in Duo",
+        "wrong password",
+        "push reported as fraud",
+        "second factor locked",
+        "push reported as fraud",
+        "push not answered in time",
+    ];
+    assert_eq!(r.len(), expect.len(), "{r:?}");
+    for (got, want) in r.iter().zip(expect) {
+        assert!(
+            got.contains(want),
+            "{got:?} should contain {want:?}; all: {r:?}"
+        );
+    }
+    assert_eq!(fake.calls("/auth/v2/auth", "alice"), 2);
+    assert_eq!(
+        fake.calls("/auth/v2/auth", "bob"),
+        0,
+        "preauth deny: no push"
+    );
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duo_push_retransmits_limits_and_faults() {
+    let fake = DuoFake::start(&users());
+    let gw = start_push(&fake, "").await;
+    // The NAS gives up after 1 s and retransmits (4 tries) while ivy's phone takes 2.5 s:
+    // one push, and the retransmit that arrives after the answer gets it.
+    assert_eq!(login(&gw, "ivy", "1", "4").await, "Access-Accept");
+    assert_eq!(fake.calls("/auth/v2/auth", "ivy"), 1);
+
+    // One outstanding push per user: a second login while frank's is pending is refused.
+    let (a, b) = tokio::join!(login(&gw, "frank", "10", "1"), async {
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        login(&gw, "frank", "10", "1").await
+    });
+    assert_eq!((a.as_str(), b.as_str()), ("Access-Reject", "Access-Reject"));
+    assert_eq!(fake.calls("/auth/v2/auth", "frank"), 1);
+    assert!(reasons(&gw)
+        .iter()
+        .any(|r| r == "a push is already outstanding for this user"));
+
+    // MFA fatigue: at most 3 pushes per window (frank already had 1).
+    assert_eq!(login(&gw, "hal", "10", "1").await, "Access-Reject");
+    assert_eq!(login(&gw, "hal", "10", "1").await, "Access-Reject");
+    assert_eq!(login(&gw, "hal", "10", "1").await, "Access-Reject");
+    assert_eq!(login(&gw, "hal", "10", "1").await, "Access-Reject");
+    assert_eq!(fake.calls("/auth/v2/auth", "hal"), 3);
+    assert!(
+        reasons(&gw).last().unwrap().contains("push limit reached"),
+        "{:?}",
+        reasons(&gw)
+    );
+
+    // Duo failing: failmode secure rejects, with a bounded total time, and sends no push.
+    for fault in ["500", "429", "garbage", "close", "hang"] {
+        let mut s = users();
+        s["fault"] = json!(fault);
+        fake.set_script(&s);
+        let t = std::time::Instant::now();
+        assert_eq!(
+            login(&gw, "alice", "10", "1").await,
+            "Access-Reject",
+            "fault {fault}"
+        );
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(4),
+            "fault {fault}: {:?}",
+            t.elapsed()
+        );
+    }
+    assert_eq!(fake.calls("/auth/v2/auth", "alice"), 0);
+    gw.stop().await;
+
+    // failmode safe (an explicit per-client opt-in): accepted on the password alone.
+    let gw = start_push(&fake, "failmode = \"safe\"").await;
+    assert_eq!(login(&gw, "alice", "10", "1").await, "Access-Accept");
+    assert!(
+        reasons(&gw)[0].contains("failmode safe"),
+        "{:?}",
+        reasons(&gw)
+    );
+    gw.stop().await;
+}
+
+/// One Access-Request with `password` (and `state`), waiting up to 5 s.
+async fn ask(gw: &Gateway, user: &str, password: &str, state: Option<&str>) -> Value {
+    let mut args = vec![
+        "--enforce-ma",
+        "--user",
+        user,
+        "--password",
+        password,
+        "--timeout",
+        "5",
+    ];
+    if let Some(s) = state {
+        args.extend(["--state", s]);
+    }
+    pyrad(&gw.server(), SECRET, &args).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duo_push_challenge_mode_for_short_nas_timeouts() {
+    let fake = DuoFake::start(&users());
+    let gw = start_push(&fake, "push_mode = \"challenge\"").await;
+    // The Access-Challenge comes at once (no waiting for the phone)…
+    let t = std::time::Instant::now();
+    let r = ask(&gw, "alice", "pw-alice", None).await;
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(1),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(r["code"], "Access-Challenge", "{r}");
+    assert_eq!(
+        r["reply_message"],
+        "Approve the request on your phone, then press Enter"
+    );
+    let state = r["state"].as_str().unwrap().to_owned();
+    // …and Enter (any text) collects the approval.
+    let r = ask(&gw, "alice", "x", Some(&state)).await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+    let r = ask(&gw, "alice", "x", Some(&state)).await;
+    assert_eq!(r["code"], "Access-Reject", "spent: {r}");
+
+    // ivy takes 2.5 s: the first Enter is too early and is asked again, with the same State.
+    let r = ask(&gw, "ivy", "pw-ivy", None).await;
+    let state = r["state"].as_str().unwrap().to_owned();
+    let r = ask(&gw, "ivy", "", Some(&state)).await;
+    assert_eq!(r["code"], "Access-Challenge", "{r}");
+    assert_eq!(r["state"], state.as_str());
+    assert!(r["reply_message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Not approved yet"));
+    let r = ask(&gw, "ivy", "", Some(&state)).await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+
+    // A denial, and another user's State, are rejected.
+    let r = ask(&gw, "hal", "pw-hal", None).await;
+    let hal_state = r["state"].as_str().unwrap().to_owned();
+    let r = ask(&gw, "zed", "x", Some(&hal_state)).await;
+    assert_eq!(r["code"], "Access-Reject", "{r}");
+    let r = ask(&gw, "hal", "x", Some(&hal_state)).await;
+    assert_eq!(r["code"], "Access-Reject", "{r}");
+    assert_eq!(fake.calls("/auth/v2/auth", "alice"), 1);
+    assert_eq!(fake.calls("/auth/v2/auth", "ivy"), 1);
+    gw.stop().await;
 }

@@ -381,6 +381,7 @@ async fn median_reject_time(p: &mfagate::auth::Pipeline, user: &str) -> f64 {
                     code: mfagate::config::Secret::new("123456".into()),
                 },
                 failmode: Default::default(),
+                push_mode: Default::default(),
             })
             .await
             .unwrap();

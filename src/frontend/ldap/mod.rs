@@ -499,6 +499,8 @@ impl LdapFrontend {
             },
             // No cloud factor runs inside a bind yet (SMS is not offered over LDAP).
             failmode: crate::config::FailMode::Secure,
+            // A simple bind cannot be challenged: a push runs inside it.
+            push_mode: crate::config::PushMode::Wait,
         };
         let want_directory = self.cfg.search_as == SearchAs::User;
         let outcome = self

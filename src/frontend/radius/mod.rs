@@ -384,6 +384,7 @@ fn translate(inc: &Incoming, client: &RadiusClient) -> AuthRequest {
         client_ip: canonical_ip(inc.src.ip()),
         credential,
         failmode: client.failmode,
+        push_mode: client.push_mode,
     }
 }
 
