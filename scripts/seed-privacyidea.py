@@ -20,7 +20,10 @@ What it sets up (all users in realm PI_REALM, tokens without PIN):
          /validate/check user=alice pass=<otp> accepts: an empty token PIN with the
          default otppin=tokenpin makes pass = "" + OTP. Verified here with the code
          of the PREVIOUS 30 s step (privacyIDEA's default TOTP window is 180 s), so
-         the current step's code is still unused when this script ends.
+         the current step's code is still unused when this script ends. (Every success
+         stores the token's drift, tokeninfo timeShift = start of the matched step - now,
+         here -30..-60 s, and centres later windows on it; the token owns that key,
+         admins cannot reset it; the next success with a current code moves it back.)
   bob    HOTP  serial HOTP-BOB, random seed (printed). Verified here with counter 0:
          the next unused counter is 1 (printed as next_counter).
   carol  SMS   serial SMS-CAROL, phone +15550001003. /validate/check user=carol pass=

@@ -524,8 +524,8 @@ fn validate_phone(phone: &str) -> Result<String, String> {
 
 /// A method the configuration can serve for this user.
 fn check_method(ctx: &AdminContext, method: Method, phone: Option<&str>) -> Result<(), String> {
-    if method == Method::Push && ctx.cfg.factor.push.is_none() {
-        return Err("method push needs factor.push_provider in the configuration".into());
+    if method.is_out_of_band() && ctx.cfg.factor.push.is_none() {
+        return Err("methods push and phone need factor.push_provider in the configuration".into());
     }
     if method == Method::Sms {
         if ctx.cfg.factor.sms.is_none() {

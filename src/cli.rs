@@ -144,6 +144,7 @@ enum MethodArg {
     Totp,
     Sms,
     Push,
+    Phone,
 }
 
 impl From<MethodArg> for Method {
@@ -152,6 +153,7 @@ impl From<MethodArg> for Method {
             MethodArg::Totp => Method::Totp,
             MethodArg::Sms => Method::Sms,
             MethodArg::Push => Method::Push,
+            MethodArg::Phone => Method::Phone,
         }
     }
 }

@@ -9,7 +9,7 @@ use super::bind_cache::{BindCache, BindKey};
 use super::{split_appended_code, AuthError, AuthRequest, Bound, Credential, Decision};
 use crate::clock::SharedClock;
 use crate::config::{Config, FailMode, Method, PolicyAction, PolicyRule, PushMode, UnknownUsers};
-use crate::factor::duo::{DuoClient, DuoError, Preauth, PushStatus};
+use crate::factor::duo::{DuoClient, DuoError, Factor, Preauth, PushStatus};
 use crate::factor::sms::{self, SmsSender};
 use crate::factor::totp::{self, CodeOutcome};
 use crate::primary::{Candidate, DirEntry, DirQuery, DirResult, Identity, Primary, UserDirectory};
@@ -55,6 +55,7 @@ const PUSH_POLL_EVERY: Duration = Duration::from_millis(300);
 /// often give up after a few seconds).
 const PUSH_COLLECT_WAIT: Duration = Duration::from_secs(2);
 const PUSH_PROMPT: &str = "Approve the request on your phone, then press Enter";
+const CALL_PROMPT: &str = "Answer the call and approve, then press Enter";
 const PUSH_PROMPT_AGAIN: &str =
     "Not approved yet: approve the request on your phone, then press Enter";
 
@@ -128,7 +129,7 @@ impl Pipeline {
                 AfterPrimary::Accept(reason) => {
                     self.finish(&audit, AuthResult::Accept, &reason).await
                 }
-                AfterPrimary::SecondFactor(user) if user.method == Method::Push => {
+                AfterPrimary::SecondFactor(user) if user.method.is_out_of_band() => {
                     self.run_push(&audit, &user).await
                 }
                 AfterPrimary::SecondFactor(user) => self.start_challenge(&audit, &user).await,
@@ -139,13 +140,13 @@ impl Pipeline {
                     AfterPrimary::Accept(reason) => {
                         self.finish(&audit, AuthResult::Accept, &reason).await
                     }
-                    AfterPrimary::SecondFactor(user) if user.method == Method::Push => {
+                    AfterPrimary::SecondFactor(user) if user.method.is_out_of_band() => {
                         if code.expose().is_empty() {
                             self.run_push(&audit, &user).await
                         } else {
                             self.finish_reject(
                                 &audit,
-                                "a code was appended, but the user's method is push",
+                                "a code was appended, but the user answers on the phone (push or call)",
                             )
                             .await
                         }
@@ -175,9 +176,6 @@ impl Pipeline {
                 if challenge.as_ref().is_some_and(|c| c.sms.is_some()) {
                     audit.method = Method::Sms.as_str();
                 }
-                if challenge.as_ref().is_some_and(|c| c.push_txid.is_some()) {
-                    audit.method = Method::Push.as_str();
-                }
                 let valid = challenge.as_ref().is_some_and(|c| {
                     c.user_key == key
                         && c.client == req.client_name
@@ -199,6 +197,7 @@ impl Pipeline {
                         .await;
                 }
                 if let Some(c) = challenge.filter(|c| c.push_txid.is_some()) {
+                    audit.method = user.method.as_str();
                     // Whatever was typed: the answer is on the phone.
                     return self.collect_push(&audit, &user, state.clone(), c).await;
                 }
@@ -297,7 +296,7 @@ impl Pipeline {
                 AfterPrimary::Accept(reason) => {
                     self.finish(&audit, AuthResult::Accept, &reason).await?
                 }
-                AfterPrimary::SecondFactor(user) if user.method == Method::Push && !cached => {
+                AfterPrimary::SecondFactor(user) if user.method.is_out_of_band() && !cached => {
                     // The bind waits for the answer on the phone.
                     let d = self.run_push(&audit, &user).await?;
                     if let (Decision::Accept, Some(c), Some(k)) =
@@ -469,12 +468,12 @@ impl Pipeline {
                 ))
             }
             Method::Sms => {}
-            Method::Push if self.duo.is_none() => {
+            Method::Push | Method::Phone if self.duo.is_none() => {
                 return Ok(AfterPrimary::Reject(
-                    "method push, but no factor.push_provider is configured".into(),
+                    "method push or phone, but no factor.push_provider is configured".into(),
                 ))
             }
-            Method::Push => {}
+            Method::Push | Method::Phone => {}
         }
         let failures = self.store.read(|r| r.failures(&user_key(&user.name)))?;
         if totp::is_locked(&failures, self.clock.now_ms()) {
@@ -610,9 +609,14 @@ impl Pipeline {
             let record = self.record(audit, AuthResult::Challenge, reason);
             self.store.write(move |tx| tx.append_auth(&record)).await?;
             self.trace(audit, AuthResult::Challenge, reason);
+            let prompt = if user.method == Method::Phone {
+                CALL_PROMPT
+            } else {
+                PUSH_PROMPT
+            };
             return Ok(Decision::Challenge {
                 state: id,
-                prompt: PUSH_PROMPT.into(),
+                prompt: prompt.into(),
             });
         }
         let (Some(duo), Some(pcfg), Some(txid)) = (
@@ -712,7 +716,12 @@ impl Pipeline {
         if let Err(why) = reserved {
             return Ok(Err(self.finish_reject(audit, &why).await?));
         }
-        match duo.push(&user.name).await {
+        let factor = if user.method == Method::Phone {
+            Factor::Phone
+        } else {
+            Factor::Push
+        };
+        match duo.start(&user.name, factor).await {
             Ok(txid) => {
                 challenge.push_txid = Some(txid);
                 let (cid, c) = (id.clone(), challenge.clone());
@@ -767,18 +776,28 @@ impl Pipeline {
         outcome: Result<PushStatus, DuoError>,
     ) -> Result<Decision, AuthError> {
         let key = user_key(&user.name);
+        let what = if user.method == Method::Phone {
+            "phone call"
+        } else {
+            "push"
+        };
         let (result, reason, fraud) = match outcome {
-            Ok(PushStatus::Allow) => (AuthResult::Accept, "push approved".to_owned(), false),
-            Ok(PushStatus::Deny) => (AuthResult::Reject, "push denied by the user".into(), false),
+            Ok(PushStatus::Allow) => (AuthResult::Accept, format!("{what} approved"), false),
+            Ok(PushStatus::Deny) => (
+                AuthResult::Reject,
+                format!("{what} denied by the user"),
+                false,
+            ),
             Ok(PushStatus::Timeout | PushStatus::Waiting) => (
                 AuthResult::Reject,
-                "push not answered in time".into(),
+                format!("{what} not answered in time"),
                 false,
             ),
             Ok(PushStatus::Fraud) => (
                 AuthResult::Reject,
-                "push reported as fraud: second factor locked until an administrator unlocks it"
-                    .into(),
+                format!(
+                    "{what} reported as fraud: second factor locked until an administrator unlocks it"
+                ),
                 true,
             ),
             Err(e @ DuoError::Unreachable(..)) if audit.req.failmode == FailMode::Safe => {

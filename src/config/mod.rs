@@ -295,6 +295,8 @@ pub enum Method {
     Sms,
     /// A push to the user's phone through `factor.push_provider`.
     Push,
+    /// A phone call (press a key to approve) through `factor.push_provider`.
+    Phone,
 }
 
 impl Method {
@@ -303,8 +305,14 @@ impl Method {
             "totp" => Some(Method::Totp),
             "sms" => Some(Method::Sms),
             "push" => Some(Method::Push),
+            "phone" => Some(Method::Phone),
             _ => None,
         }
+    }
+
+    /// Push and phone: the user answers on the phone, through the push provider.
+    pub fn is_out_of_band(&self) -> bool {
+        matches!(self, Method::Push | Method::Phone)
     }
 
     pub fn as_str(&self) -> &'static str {
@@ -312,6 +320,7 @@ impl Method {
             Method::Totp => "totp",
             Method::Sms => "sms",
             Method::Push => "push",
+            Method::Phone => "phone",
         }
     }
 }

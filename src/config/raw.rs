@@ -562,7 +562,7 @@ impl Root {
             Some(m) => Method::parse(m).ok_or_else(|| {
                 invalid(
                     "factor.default_method",
-                    format!("\"{m}\" is not \"totp\", \"sms\" or \"push\""),
+                    format!("\"{m}\" is not \"totp\", \"sms\", \"push\" or \"phone\""),
                 )
             })?,
         };
@@ -591,10 +591,10 @@ impl Root {
                 window_secs: in_range("factor.push_window_secs", f.push_window_secs.unwrap_or(600), 60, 86_400)?,
             }),
         };
-        if default_method == Method::Push && push.is_none() {
+        if default_method.is_out_of_band() && push.is_none() {
             return Err(invalid(
                 "factor.default_method",
-                "\"push\" needs factor.push_provider",
+                "push and phone need factor.push_provider",
             ));
         }
         if default_method == Method::Sms && sms.is_none() {
@@ -785,14 +785,14 @@ impl Root {
                 Some(o) => Method::parse(o).ok_or_else(|| {
                     invalid(
                         key("default_method"),
-                        format!("\"{o}\" is not \"totp\", \"sms\" or \"push\""),
+                        format!("\"{o}\" is not \"totp\", \"sms\", \"push\" or \"phone\""),
                     )
                 })?,
             };
-            if default_method == Method::Push && factor.push.is_none() {
+            if default_method.is_out_of_band() && factor.push.is_none() {
                 return Err(invalid(
                     key("default_method"),
-                    "\"push\" needs factor.push_provider",
+                    "push and phone need factor.push_provider",
                 ));
             }
             if default_method == Method::Sms && factor.sms.is_none() {

@@ -37,6 +37,13 @@ pub enum Preauth {
     Enroll,
 }
 
+/// What `auth` starts on the user's phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Factor {
+    Push,
+    Phone,
+}
+
 /// The state of an asynchronous `auth` transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PushStatus {
@@ -283,15 +290,19 @@ impl DuoClient {
         }
     }
 
-    /// Sends a push (`factor=push`, `device=auto`, `async=1`); returns the transaction id.
-    pub async fn push(&self, username: &str) -> Result<String, DuoError> {
+    /// Sends a push or places a call (`device=auto`, `async=1`); returns the transaction id.
+    pub async fn start(&self, username: &str, factor: Factor) -> Result<String, DuoError> {
+        let factor = match factor {
+            Factor::Push => "push",
+            Factor::Phone => "phone",
+        };
         let r = self
             .call(
                 "POST",
                 "/auth/v2/auth",
                 &[
                     ("username", username),
-                    ("factor", "push"),
+                    ("factor", factor),
                     ("device", "auto"),
                     ("async", "1"),
                 ],

@@ -424,3 +424,58 @@ async fn duo_push_challenge_mode_for_short_nas_timeouts() {
     assert_eq!(fake.calls("/auth/v2/auth", "ivy"), 1);
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duo_phone_call_and_push_inside_an_ldap_bind() {
+    let fake = DuoFake::start(&users());
+    let primary =
+        "[primary]\nbackend = \"local\"\n[primary.local]\nhash_memory_kib = 64\nhash_iterations = 1\n";
+    let dir = temp_dir("duo-skey");
+    std::fs::write(dir.join("skey"), SKEY).unwrap();
+    let tail = format!(
+        "push_provider = \"duo\"\npush_timeout_secs = 5\n\n\
+         [[factor.provider]]\nname = \"duo\"\nkind = \"duo\"\napi_host = \"{API_HOST}\"\n\
+         ikey = \"{IKEY}\"\nsecret_file = \"{}\"\nurl = \"http://127.0.0.1:{}\"\ntimeout_secs = 2\n\n\
+         [ldap]\n[[ldap.listeners]]\nname = \"plain\"\naddress = \"127.0.0.1:0\"\ntls = \"none\"\n\
+         allow_cleartext_bind = true\n",
+        dir.join("skey").display(),
+        fake.port
+    );
+    let gw = start_config("", "", primary, &tail).await;
+    for (u, m) in [
+        ("alice", mfagate::config::Method::Push),
+        ("ivy", mfagate::config::Method::Phone),
+    ] {
+        gw.admin(mfagate::admin::Request::UserAdd {
+            name: u.into(),
+            password: Some(format!("pw-{u}")),
+            method: Some(m),
+            phone: None,
+        })
+        .await
+        .unwrap();
+    }
+    // A phone call, over RADIUS (wait mode).
+    assert_eq!(login(&gw, "ivy", "10", "1").await, "Access-Accept");
+    let calls = std::fs::read_to_string(&fake.log).unwrap();
+    assert!(
+        calls.contains("\"factor\": \"phone\"") || calls.contains("\"factor\":\"phone\""),
+        "{calls}"
+    );
+    // A push inside an LDAP bind: the bind waits for the phone.
+    let url = format!("ldap://127.0.0.1:{}", gw.ldap_addrs[0].port());
+    let mut cmd = std::process::Command::new(python());
+    cmd.arg(repo().join("tests/py/ldap_client.py"))
+        .args(["--url", &url])
+        .arg(
+            json!([{"op": "bind", "dn": "uid=alice,ou=people,dc=example", "password": "pw-alice"}])
+                .to_string(),
+        );
+    let (_, out, err) = run(cmd).await;
+    let r: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{out} {err}: {e}"));
+    assert_eq!(r[0]["result"], 0, "{r}");
+    assert_eq!(fake.calls("/auth/v2/auth", "alice"), 1);
+    let r = reasons(&gw);
+    assert_eq!(r, ["phone call approved", "push approved"], "{r:?}");
+    gw.stop().await;
+}
