@@ -21,7 +21,7 @@ export DEBIAN_FRONTEND=noninteractive
 # samba-ad-provision: the schema/LDIF files `samba-tool domain provision` reads.
 # No krb5-user: the tests do LDAP simple binds only, and provisioning needs no
 # Kerberos tools (it would also ask debconf questions).
-APT_PKGS=(freeradius freeradius-utils samba samba-ad-dc samba-ad-provision ldap-utils slapd openssl)
+APT_PKGS=(freeradius freeradius-utils samba samba-ad-dc samba-ad-provision ldap-utils slapd openssl curl)
 PY_PKGS=(pyrad pycryptodome pyotp ldap3==2.9.1 duo-client==5.7.0)
 PY_IMPORTS="import pyrad, Crypto, pyotp, ldap3, duo_client"
 

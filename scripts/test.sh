@@ -13,6 +13,13 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 
+# Peers started here are stopped on exit, whatever happens.
+cleanup() {
+  if [ "${STOP_SAMBA:-}" = 1 ]; then scripts/stop-samba-ad.sh "$SAMBA_DIR" >/dev/null || true; fi
+  if declare -F pi_cleanup >/dev/null; then pi_cleanup; fi
+}
+trap cleanup EXIT
+
 # Installs FreeRADIUS and the venv if needed (< 1 s when all is there). Not
 # root and Debian packages missing: it prints what to install and exits 1.
 scripts/install-test-deps.sh
@@ -40,7 +47,7 @@ if [ "$(id -u)" -eq 0 ]; then
     scripts/samba-ad-lock.sh "$SAMBA_DIR" >/dev/null  # in case gina.locked was unlocked
   else
     if [ "${MFAGATE_SAMBA_REUSE:-}" != 1 ]; then
-      trap 'scripts/stop-samba-ad.sh "$SAMBA_DIR" >/dev/null || true' EXIT
+      STOP_SAMBA=1
     fi
     scripts/start-samba-ad.sh "$SAMBA_DIR"
   fi
@@ -54,10 +61,47 @@ else
        "run as root for the full suite" >&2
 fi
 
+# privacyIDEA (a real MFA service) for tests/it/privacyidea.rs, one per run: its SMS
+# gateway is tests/py/sms_sink.py and its SMTP server tests/py/smtp_sink.py, whose files
+# the tests read the codes from. The venv (~30 s to build) is kept in .pi-venv.
+PI_DIR=${MFAGATE_PI_DIR:-/tmp/mfagate-pi}
+SINKS=$PI_DIR.sinks
+export MFAGATE_PI_VENV=${MFAGATE_PI_VENV:-$REPO/.pi-venv}
+pi_cleanup() {
+  scripts/stop-privacyidea.sh "$PI_DIR" >/dev/null 2>&1 || true
+  for f in "$SINKS"/*.pid; do [ -f "$f" ] && { kill "$(cat "$f")" 2>/dev/null || true; }; done
+  return 0
+}
+pi_cleanup
+rm -rf "$SINKS" && mkdir -p "$SINKS"
+scripts/start-privacyidea.sh "$PI_DIR" >"$SINKS/start.log" 2>&1 ||
+  { cat "$SINKS/start.log" >&2; exit 1; }
+tail -1 "$SINKS/start.log"
+start_sink() {  # NAME PYTHON SCRIPT: starts it on a free port, prints the port
+  "$2" "$3" 0 "$SINKS/$1.jsonl" >"$SINKS/$1.out" 2>"$SINKS/$1.err" &
+  echo $! >"$SINKS/$1.pid"
+  for _ in $(seq 100); do
+    port=$(sed -n 's/.*"listening": *\([0-9]*\).*/\1/p' "$SINKS/$1.out")
+    [ -n "$port" ] && { echo "$port"; return 0; }
+    sleep 0.1
+  done
+  cat "$SINKS/$1.err" >&2; return 1
+}
+SMS_PORT=$(start_sink sms "$VENV/bin/python" tests/py/sms_sink.py)
+SMTP_PORT=$(start_sink smtp "$MFAGATE_PI_VENV/bin/python" tests/py/smtp_sink.py)
+python3 scripts/seed-privacyidea.py "$PI_DIR" "http://127.0.0.1:$SMS_PORT/sms" "$SMTP_PORT" \
+  >"$SINKS/seed.json" 2>"$SINKS/seed.err" || { cat "$SINKS/seed.err" >&2; exit 1; }
+# shellcheck source=/dev/null
+. "$PI_DIR/env"
+export PI_URL PI_REALM PI_ADMIN PI_ADMIN_PASSWORD
+export MFAGATE_PI_SEED=$SINKS/seed.json MFAGATE_PI_SMS_OUT=$SINKS/sms.jsonl \
+  MFAGATE_PI_SMTP_OUT=$SINKS/smtp.jsonl
+echo "privacyIDEA on $PI_URL, SMS sink :$SMS_PORT, SMTP sink :$SMTP_PORT"
+
 # --tests = lib and bin unit tests + integration tests. Not --all-targets: it
 # adds --benches (and --examples), so benchmarks would run inside the test run.
 # (Not "--lib --bins --tests" either: --lib fails while the crate has no lib.)
-# Not exec: the EXIT trap stops the DC afterwards; cargo's status is ours.
+# Not exec: the EXIT trap stops the peers afterwards; cargo's status is ours.
 status=0
 cargo test --tests "$@" || status=$?
 exit "$status"

@@ -524,6 +524,11 @@ fn validate_phone(phone: &str) -> Result<String, String> {
 
 /// A method the configuration can serve for this user.
 fn check_method(ctx: &AdminContext, method: Method, phone: Option<&str>) -> Result<(), String> {
+    if method == Method::Privacyidea && ctx.cfg.factor.privacyidea.is_none() {
+        return Err(
+            "method privacyidea needs factor.privacyidea_provider in the configuration".into(),
+        );
+    }
     if method.is_out_of_band() && ctx.cfg.factor.push.is_none() {
         return Err("methods push and phone need factor.push_provider in the configuration".into());
     }

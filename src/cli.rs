@@ -145,6 +145,7 @@ enum MethodArg {
     Sms,
     Push,
     Phone,
+    Privacyidea,
 }
 
 impl From<MethodArg> for Method {
@@ -154,6 +155,7 @@ impl From<MethodArg> for Method {
             MethodArg::Sms => Method::Sms,
             MethodArg::Push => Method::Push,
             MethodArg::Phone => Method::Phone,
+            MethodArg::Privacyidea => Method::Privacyidea,
         }
     }
 }

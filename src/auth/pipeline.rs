@@ -10,12 +10,13 @@ use super::{split_appended_code, AuthError, AuthRequest, Bound, Credential, Deci
 use crate::clock::SharedClock;
 use crate::config::{Config, FailMode, Method, PolicyAction, PolicyRule, PushMode, UnknownUsers};
 use crate::factor::duo::{DuoClient, DuoError, Factor, Preauth, PushStatus};
+use crate::factor::privacyidea::{PiClient, PiError, Verdict as PiVerdict};
 use crate::factor::sms::{self, SmsSender};
 use crate::factor::totp::{self, CodeOutcome};
 use crate::primary::{Candidate, DirEntry, DirQuery, DirResult, Identity, Primary, UserDirectory};
 use crate::store::model::{
-    hex, unhex, user_key, AuthRecord, AuthResult, ChallengeRecord, FactorFailures, SmsCodeHash,
-    UserRecord,
+    hex, unhex, user_key, AuthRecord, AuthResult, ChallengeRecord, FactorFailures, PiPending,
+    SmsCodeHash, UserRecord,
 };
 use crate::store::{Store, StoreError};
 use subtle::ConstantTimeEq;
@@ -28,6 +29,7 @@ pub struct Pipeline {
     bind_cache: Option<BindCache>,
     sms: Option<SmsSender>,
     duo: Option<DuoClient>,
+    pi: Option<PiClient>,
 }
 
 /// DNs compare case-insensitively and without the spaces people put after commas.
@@ -101,6 +103,10 @@ impl Pipeline {
             ),
             None => None,
         };
+        let pi = match &cfg.factor.privacyidea {
+            Some(p) => Some(PiClient::new(p).map_err(|e| AuthError::Unavailable(e.to_string()))?),
+            None => None,
+        };
         Ok(Self {
             cfg,
             store,
@@ -109,6 +115,7 @@ impl Pipeline {
             bind_cache,
             sms,
             duo,
+            pi,
         })
     }
 
@@ -132,6 +139,9 @@ impl Pipeline {
                 AfterPrimary::SecondFactor(user) if user.method.is_out_of_band() => {
                     self.run_push(&audit, &user).await
                 }
+                AfterPrimary::SecondFactor(user) if user.method == Method::Privacyidea => {
+                    self.start_pi_challenge(&audit, &user).await
+                }
                 AfterPrimary::SecondFactor(user) => self.start_challenge(&audit, &user).await,
             },
             Credential::PasswordAndCode { password, code } => {
@@ -149,6 +159,13 @@ impl Pipeline {
                                 "a code was appended, but the user answers on the phone (push or call)",
                             )
                             .await
+                        }
+                    }
+                    AfterPrimary::SecondFactor(user) if user.method == Method::Privacyidea => {
+                        if code.expose().is_empty() {
+                            self.start_pi_challenge(&audit, &user).await
+                        } else {
+                            self.pi_answer(&audit, &user, code.expose(), None).await
                         }
                     }
                     AfterPrimary::SecondFactor(user) if user.method == Method::Sms => {
@@ -176,6 +193,9 @@ impl Pipeline {
                 if challenge.as_ref().is_some_and(|c| c.sms.is_some()) {
                     audit.method = Method::Sms.as_str();
                 }
+                if challenge.as_ref().is_some_and(|c| c.privacyidea.is_some()) {
+                    audit.method = Method::Privacyidea.as_str();
+                }
                 let valid = challenge.as_ref().is_some_and(|c| {
                     c.user_key == key
                         && c.client == req.client_name
@@ -194,6 +214,12 @@ impl Pipeline {
                 if challenge.as_ref().is_some_and(|c| c.sms.is_some()) {
                     return self
                         .check_sms_code(&audit, &user, code.expose(), state.clone())
+                        .await;
+                }
+                if let Some(c) = challenge.clone().filter(|c| c.privacyidea.is_some()) {
+                    audit.method = Method::Privacyidea.as_str();
+                    return self
+                        .pi_answer(&audit, &user, code.expose(), Some((state.clone(), c)))
                         .await;
                 }
                 if let Some(c) = challenge.filter(|c| c.push_txid.is_some()) {
@@ -299,6 +325,17 @@ impl Pipeline {
                 AfterPrimary::SecondFactor(user) if user.method.is_out_of_band() && !cached => {
                     // The bind waits for the answer on the phone.
                     let d = self.run_push(&audit, &user).await?;
+                    if let (Decision::Accept, Some(c), Some(k)) =
+                        (&d, &self.bind_cache, cache_key.clone())
+                    {
+                        c.remember(k, password, self.clock.now_ms());
+                    }
+                    d
+                }
+                AfterPrimary::SecondFactor(user)
+                    if user.method == Method::Privacyidea && !cached && !code.is_empty() =>
+                {
+                    let d = self.pi_answer(&audit, &user, code, None).await?;
                     if let (Decision::Accept, Some(c), Some(k)) =
                         (&d, &self.bind_cache, cache_key.clone())
                     {
@@ -474,6 +511,12 @@ impl Pipeline {
                 ))
             }
             Method::Push | Method::Phone => {}
+            Method::Privacyidea if self.pi.is_none() => {
+                return Ok(AfterPrimary::Reject(
+                    "method privacyidea, but no factor.privacyidea_provider is configured".into(),
+                ))
+            }
+            Method::Privacyidea => {}
         }
         let failures = self.store.read(|r| r.failures(&user_key(&user.name)))?;
         if totp::is_locked(&failures, self.clock.now_ms()) {
@@ -531,6 +574,7 @@ impl Pipeline {
             policy: audit.policy.clone(),
             sms: None,
             push_txid: None,
+            privacyidea: None,
         };
         let mut prompt = self.cfg.factor.challenge_prompt.clone();
         let mut reason = "password accepted, code requested";
@@ -686,6 +730,7 @@ impl Pipeline {
             policy: audit.policy.clone(),
             sms: None,
             push_txid: None,
+            privacyidea: None,
         };
         let (window_ms, max) = (pcfg.window_secs * 1000, pcfg.max_per_window as usize);
         let (k, cid, c) = (key.clone(), id.clone(), challenge.clone());
@@ -840,6 +885,129 @@ impl Pipeline {
         } else {
             Decision::Reject
         })
+    }
+
+    /// privacyIDEA, password accepted: its challenge-response tokens (SMS, e-mail) are
+    /// triggered and its prompt relayed; for other tokens (TOTP, HOTP) the user is asked for a
+    /// code. Either way the State is our challenge record, so any node can take the answer.
+    async fn start_pi_challenge(
+        &self,
+        audit: &Audit<'_>,
+        user: &UserRecord,
+    ) -> Result<Decision, AuthError> {
+        let Some(pi) = &self.pi else {
+            return self
+                .finish_reject(audit, "no factor.privacyidea_provider")
+                .await;
+        };
+        let (transaction_id, prompt) = match pi.trigger(&user.name).await {
+            Ok(Some(PiVerdict::Challenge {
+                transaction_id,
+                message,
+            })) => (Some(transaction_id), message),
+            Ok(_) => (None, self.cfg.factor.challenge_prompt.clone()),
+            Err(e) => return self.pi_failed(audit, e).await,
+        };
+        let mut id = self.store.node_id().to_be_bytes().to_vec();
+        let mut rnd = [0u8; 16];
+        getrandom::getrandom(&mut rnd).map_err(|e| AuthError::Unavailable(e.to_string()))?;
+        id.extend(rnd);
+        let now = self.clock.now_ms();
+        let challenge = ChallengeRecord {
+            user_key: user_key(&user.name),
+            client: audit.req.client_name.clone(),
+            created_ms: now,
+            expires_ms: now + self.cfg.factor.challenge_ttl_secs * 1000,
+            attempts_left: self.cfg.factor.challenge_max_attempts,
+            consumed: false,
+            policy: audit.policy.clone(),
+            sms: None,
+            push_txid: None,
+            privacyidea: Some(PiPending { transaction_id }),
+        };
+        let reason = "password accepted; privacyIDEA code requested";
+        let record = self.record(audit, AuthResult::Challenge, reason);
+        let cid = id.clone();
+        self.store
+            .write(move |tx| {
+                tx.put_challenge(&cid, &challenge)?;
+                tx.append_auth(&record)
+            })
+            .await?;
+        self.trace(audit, AuthResult::Challenge, reason);
+        Ok(Decision::Challenge { state: id, prompt })
+    }
+
+    /// A code for privacyIDEA: appended to the password, or the answer to a challenge (then
+    /// with its transaction id; the challenge's attempts are spent here).
+    async fn pi_answer(
+        &self,
+        audit: &Audit<'_>,
+        user: &UserRecord,
+        code: &str,
+        challenge: Option<(Vec<u8>, ChallengeRecord)>,
+    ) -> Result<Decision, AuthError> {
+        let Some(pi) = &self.pi else {
+            return self
+                .finish_reject(audit, "no factor.privacyidea_provider")
+                .await;
+        };
+        let txid = challenge
+            .as_ref()
+            .and_then(|(_, c)| c.privacyidea.as_ref())
+            .and_then(|p| p.transaction_id.clone());
+        let verdict = pi.check(&user.name, code.trim(), txid.as_deref()).await;
+        let (result, reason) = match verdict {
+            Ok(PiVerdict::Accept) => (AuthResult::Accept, "privacyIDEA accepted the code".into()),
+            Ok(PiVerdict::Reject(m)) => (
+                AuthResult::Reject,
+                format!("privacyIDEA rejected the code ({m})"),
+            ),
+            Ok(PiVerdict::Challenge { .. }) => (
+                AuthResult::Reject,
+                "privacyIDEA asked for another challenge".into(),
+            ),
+            Err(e) => {
+                if let Some((id, mut c)) = challenge {
+                    c.consumed = true;
+                    self.store
+                        .write(move |tx| tx.put_challenge(&id, &c))
+                        .await?;
+                }
+                return self.pi_failed(audit, e).await;
+            }
+        };
+        let record = self.record(audit, result, &reason);
+        self.store
+            .write(move |tx| {
+                if let Some((id, mut c)) = challenge {
+                    c.attempts_left = c.attempts_left.saturating_sub(1);
+                    c.consumed = result == AuthResult::Accept || c.attempts_left == 0;
+                    tx.put_challenge(&id, &c)?;
+                }
+                tx.append_auth(&record)
+            })
+            .await?;
+        self.trace(audit, result, &reason);
+        Ok(if result == AuthResult::Accept {
+            Decision::Accept
+        } else {
+            Decision::Reject
+        })
+    }
+
+    /// privacyIDEA could not decide: an outage goes to the client's failmode, a refusal
+    /// rejects.
+    async fn pi_failed(&self, audit: &Audit<'_>, e: PiError) -> Result<Decision, AuthError> {
+        match e {
+            PiError::Unreachable(..) if audit.req.failmode == FailMode::Safe => {
+                tracing::warn!(error = %e, client = %audit.req.client_name,
+                    "privacyIDEA unreachable: failmode safe, accepted on the password alone");
+                let why = format!("{e}; failmode safe: accepted on the password alone");
+                self.finish(audit, AuthResult::Accept, &why).await
+            }
+            e => self.finish_reject(audit, &format!("{e}; rejected")).await,
+        }
     }
 
     /// The provider could not be asked (before anything was sent): the client's failmode.

@@ -297,6 +297,8 @@ pub enum Method {
     Push,
     /// A phone call (press a key to approve) through `factor.push_provider`.
     Phone,
+    /// Whatever token privacyIDEA has for the user (`factor.privacyidea_provider`).
+    Privacyidea,
 }
 
 impl Method {
@@ -306,6 +308,7 @@ impl Method {
             "sms" => Some(Method::Sms),
             "push" => Some(Method::Push),
             "phone" => Some(Method::Phone),
+            "privacyidea" => Some(Method::Privacyidea),
             _ => None,
         }
     }
@@ -321,6 +324,7 @@ impl Method {
             Method::Sms => "sms",
             Method::Push => "push",
             Method::Phone => "phone",
+            Method::Privacyidea => "privacyidea",
         }
     }
 }
@@ -338,6 +342,8 @@ pub struct FactorConfig {
     pub sms: Option<SmsConfig>,
     /// Push; `None` without `factor.push_provider`.
     pub push: Option<PushConfig>,
+    /// privacyIDEA; `None` without `factor.privacyidea_provider`.
+    pub privacyidea: Option<PrivacyideaProvider>,
 }
 
 /// `factor.push_*` and the provider that sends the pushes.
@@ -373,6 +379,18 @@ pub struct SmsProvider {
     pub timeout_secs: u64,
     /// `preset = "twilio"`: form fields To/From/Body and HTTP basic auth.
     pub twilio: Option<TwilioPreset>,
+}
+
+/// privacyIDEA (`kind = "privacyidea"`): the users' tokens live there.
+#[derive(Debug, Clone)]
+pub struct PrivacyideaProvider {
+    pub name: String,
+    /// Base URL, e.g. `https://pi.corp.example` (no trailing slash).
+    pub url: String,
+    pub realm: Option<String>,
+    /// Admin user and password for `/validate/triggerchallenge` (optional).
+    pub service: Option<(String, Secret<String>)>,
+    pub timeout_secs: u64,
 }
 
 /// Duo's Auth API v2 (`kind = "duo"`): push to the user's phone.

@@ -188,6 +188,7 @@ struct Factor {
     push_timeout_secs: Option<u64>,
     push_max_per_window: Option<u32>,
     push_window_secs: Option<u64>,
+    privacyidea_provider: Option<String>,
     #[serde(default)]
     provider: Vec<ProviderRaw>,
 }
@@ -210,6 +211,8 @@ struct ProviderRaw {
     from: Option<String>,
     api_host: Option<String>,
     ikey: Option<String>,
+    realm: Option<String>,
+    service_user: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -232,6 +235,7 @@ struct AuthLog {
 struct Providers {
     sms: Vec<SmsProvider>,
     duo: Vec<DuoProvider>,
+    privacyidea: Vec<PrivacyideaProvider>,
 }
 
 fn validate_providers(providers: Vec<ProviderRaw>) -> Result<Providers, ConfigError> {
@@ -247,13 +251,14 @@ fn validate_providers(providers: Vec<ProviderRaw>) -> Result<Providers, ConfigEr
             return Err(invalid(key("name"), format!("\"{name}\" is used twice")));
         }
         names.push(name.clone());
+        let is_pi = p.kind.as_deref() == Some("privacyidea");
         let is_duo = match p.kind.as_deref() {
-            Some("sms_http") => false,
+            Some("sms_http") | Some("privacyidea") => false,
             Some("duo") => true,
             Some(o) => {
                 return Err(invalid(
                     key("kind"),
-                    format!("\"{o}\" is not supported yet (use \"sms_http\" or \"duo\")"),
+                    format!("\"{o}\" is not \"sms_http\", \"duo\" or \"privacyidea\""),
                 ))
             }
             None => return Err(invalid(key("kind"), "missing (e.g. \"sms_http\")")),
@@ -279,6 +284,29 @@ fn validate_providers(providers: Vec<ProviderRaw>) -> Result<Providers, ConfigEr
             )),
             (None, None) => None,
         };
+        if is_pi {
+            let url = p
+                .url
+                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+                .ok_or_else(|| invalid(key("url"), "missing or not an http(s) URL"))?;
+            let service =
+                match (p.service_user, secret) {
+                    (Some(u), Some(pw)) => Some((u, pw)),
+                    (None, None) => None,
+                    _ => return Err(invalid(
+                        key("service_user"),
+                        "set service_user and its password (secret_env or secret_file) together",
+                    )),
+                };
+            out.privacyidea.push(PrivacyideaProvider {
+                name,
+                url: url.trim_end_matches('/').to_owned(),
+                realm: p.realm,
+                service,
+                timeout_secs: in_range(&key("timeout_secs"), p.timeout_secs.unwrap_or(10), 1, 60)?,
+            });
+            continue;
+        }
         if is_duo {
             let api_host = p
                 .api_host
@@ -562,7 +590,9 @@ impl Root {
             Some(m) => Method::parse(m).ok_or_else(|| {
                 invalid(
                     "factor.default_method",
-                    format!("\"{m}\" is not \"totp\", \"sms\", \"push\" or \"phone\""),
+                    format!(
+                        "\"{m}\" is not \"totp\", \"sms\", \"push\", \"phone\" or \"privacyidea\""
+                    ),
                 )
             })?,
         };
@@ -591,6 +621,28 @@ impl Root {
                 window_secs: in_range("factor.push_window_secs", f.push_window_secs.unwrap_or(600), 60, 86_400)?,
             }),
         };
+        let privacyidea = match f.privacyidea_provider {
+            None => None,
+            Some(wanted) => Some(
+                providers
+                    .privacyidea
+                    .iter()
+                    .find(|p| p.name == wanted)
+                    .cloned()
+                    .ok_or_else(|| {
+                        invalid(
+                            "factor.privacyidea_provider",
+                            format!("\"{wanted}\" is not the name of a [[factor.provider]] of kind \"privacyidea\""),
+                        )
+                    })?,
+            ),
+        };
+        if default_method == Method::Privacyidea && privacyidea.is_none() {
+            return Err(invalid(
+                "factor.default_method",
+                "\"privacyidea\" needs factor.privacyidea_provider",
+            ));
+        }
         if default_method.is_out_of_band() && push.is_none() {
             return Err(invalid(
                 "factor.default_method",
@@ -662,6 +714,7 @@ impl Root {
             )?,
             sms,
             push,
+            privacyidea,
         };
         let auth_log = AuthLogConfig {
             retention_days: in_range(
@@ -785,7 +838,7 @@ impl Root {
                 Some(o) => Method::parse(o).ok_or_else(|| {
                     invalid(
                         key("default_method"),
-                        format!("\"{o}\" is not \"totp\", \"sms\", \"push\" or \"phone\""),
+                        format!("\"{o}\" is not \"totp\", \"sms\", \"push\", \"phone\" or \"privacyidea\""),
                     )
                 })?,
             };

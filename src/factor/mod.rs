@@ -7,5 +7,6 @@
 //! extracted when they arrive; with one delivery kind it would only be indirection.
 
 pub mod duo;
+pub mod privacyidea;
 pub mod sms;
 pub mod totp;

@@ -187,6 +187,7 @@ mod tests {
         FactorConfig {
             sms: None,
             push: None,
+            privacyidea: None,
             default_method: crate::config::Method::Totp,
             challenge_ttl_secs: 300,
             challenge_max_attempts: 3,

@@ -62,6 +62,15 @@ pub struct ChallengeRecord {
     /// For a push: the provider's transaction id, once the push is sent.
     #[serde(default)]
     pub push_txid: Option<String>,
+    /// For privacyIDEA: the code is checked there (with its challenge's transaction id when
+    /// it sent one).
+    #[serde(default)]
+    pub privacyidea: Option<PiPending>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PiPending {
+    pub transaction_id: Option<String>,
 }
 
 /// A user's pushes: the one outstanding (challenge id hex, until when) and the recent send

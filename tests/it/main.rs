@@ -9,6 +9,7 @@ mod duo;
 mod harness;
 mod http_sink;
 mod ldap;
+mod privacyidea;
 mod radius_flows;
 mod radius_wire;
 mod sms;

@@ -1,0 +1,210 @@
+//! privacyIDEA as the second factor, for real: `scripts/test.sh` starts privacyIDEA 3.14 once
+//! per run (`scripts/start-privacyidea.sh`), seeds a TOTP token for alice, HOTP for bob, an
+//! SMS token for carol and an e-mail token for dave (`scripts/seed-privacyidea.py`), and
+//! points its SMS gateway and SMTP server at local sinks whose files the test reads the codes
+//! from. One test function: the tokens are shared state.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use mfagate::admin::Request;
+use mfagate::config::{Method, TotpConfig};
+use serde_json::Value;
+
+use crate::harness::*;
+
+fn env(k: &str) -> String {
+    std::env::var(k).unwrap_or_else(|_| {
+        panic!("{k} is not set: run the tests with scripts/test.sh, which starts privacyIDEA")
+    })
+}
+
+fn seed() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(env("MFAGATE_PI_SEED")).unwrap()).unwrap()
+}
+
+/// The newest code the sink got (a JSON line per message) for which `pick` finds one.
+fn newest_code(file: &str, pick: impl Fn(&Value) -> Option<String>) -> Option<String> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| pick(&v))
+        .last()
+}
+
+/// Waits (up to 5 s) for a code newer than `before`.
+async fn next_code(
+    file: &str,
+    before: Option<String>,
+    pick: impl Fn(&Value) -> Option<String>,
+) -> String {
+    for _ in 0..50 {
+        if let Some(c) = newest_code(file, &pick) {
+            if Some(&c) != before.as_ref() {
+                return c;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no new code in {file}");
+}
+
+fn sms_for(phone: &'static str) -> impl Fn(&Value) -> Option<String> {
+    move |v| {
+        (v["form"]["phone"] == phone).then(|| v["form"]["text"].as_str().unwrap_or("").to_owned())
+    }
+}
+
+fn mail_for(to: &'static str) -> impl Fn(&Value) -> Option<String> {
+    move |v| (v["header_to"] == to).then(|| v["body"].as_str().unwrap_or("").trim().to_owned())
+}
+
+fn totp_now(seed_hex: &str, offset_steps: i64) -> String {
+    let seed = unhex(seed_hex);
+    let cfg = TotpConfig {
+        issuer: "x".into(),
+        digits: 6,
+        period_secs: 30,
+        skew_steps: 0,
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    mfagate::factor::totp::code_at(&seed, now / 30 + offset_steps as u64, &cfg)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn privacyidea_totp_hotp_sms_and_email_tokens() {
+    let s = seed();
+    let primary =
+        "[primary]\nbackend = \"local\"\n[primary.local]\nhash_memory_kib = 64\nhash_iterations = 1\n";
+    let tail = format!(
+        "privacyidea_provider = \"pi\"\n\n[[factor.provider]]\nname = \"pi\"\nkind = \"privacyidea\"\n\
+         url = \"{}\"\nrealm = \"{}\"\nservice_user = \"{}\"\nsecret_env = \"PI_ADMIN_PASSWORD\"\n\
+         timeout_secs = 10\n",
+        env("PI_URL"),
+        env("PI_REALM"),
+        env("PI_ADMIN")
+    );
+    let gw = start_config("otp_mode = \"append\"", "", primary, &tail).await;
+    for u in ["alice", "bob", "carol", "dave"] {
+        gw.admin(Request::UserAdd {
+            name: u.into(),
+            password: Some(format!("pw-{u}")),
+            method: Some(Method::Privacyidea),
+            phone: None,
+        })
+        .await
+        .unwrap();
+    }
+    let code = |r: &Value| r["code"].as_str().unwrap_or("?").to_owned();
+    let ask = |user: &'static str, pw: String, state: Option<String>| {
+        let server = gw.server();
+        async move {
+            let mut args = vec![
+                "--enforce-ma".to_owned(),
+                "--user".into(),
+                user.into(),
+                "--password".into(),
+                pw,
+                "--timeout".into(),
+                "10".into(),
+            ];
+            if let Some(st) = state {
+                args.extend(["--state".into(), st]);
+            }
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            pyrad(&server, SECRET, &refs).await
+        }
+    };
+
+    // alice: TOTP, password,code in one request; privacyIDEA refuses the same code again and a
+    // wrong one; the wrong password never reaches it.
+    let alice = s["tokens"]["alice"]["seed_hex"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let c = totp_now(&alice, 0);
+    assert_eq!(
+        code(&ask("alice", format!("pw-alice,{c}"), None).await),
+        "Access-Accept"
+    );
+    assert_eq!(
+        code(&ask("alice", format!("pw-alice,{c}"), None).await),
+        "Access-Reject",
+        "replay"
+    );
+    assert_eq!(
+        code(&ask("alice", "pw-alice,000000".into(), None).await),
+        "Access-Reject"
+    );
+    assert_eq!(
+        code(&ask("alice", format!("nope,{}", totp_now(&alice, 1)), None).await),
+        "Access-Reject"
+    );
+
+    // bob: HOTP (counter 0 was used by the seed).
+    let bob = unhex(s["tokens"]["bob"]["seed_hex"].as_str().unwrap());
+    let hotp = format!("{:06}", mfagate::factor::totp::hotp(&bob, 1, 6));
+    assert_eq!(
+        code(&ask("bob", format!("pw-bob,{hotp}"), None).await),
+        "Access-Accept"
+    );
+
+    // carol: SMS token. The password alone triggers it (as the service account); the prompt is
+    // privacyIDEA's; the code comes from its SMS gateway; a wrong answer keeps the challenge.
+    let sms_file = env("MFAGATE_PI_SMS_OUT");
+    let before = newest_code(&sms_file, sms_for("+15550001003"));
+    let r = ask("carol", "pw-carol".into(), None).await;
+    assert_eq!(code(&r), "Access-Challenge", "{r}");
+    let state = r["state"].as_str().unwrap().to_owned();
+    assert!(!r["reply_message"].as_str().unwrap_or("").is_empty(), "{r}");
+    let otp = next_code(&sms_file, before, sms_for("+15550001003")).await;
+    assert_eq!(
+        code(&ask("carol", "000000".into(), Some(state.clone())).await),
+        "Access-Reject"
+    );
+    assert_eq!(
+        code(&ask("carol", otp.clone(), Some(state.clone())).await),
+        "Access-Accept"
+    );
+    assert_eq!(
+        code(&ask("carol", otp, Some(state)).await),
+        "Access-Reject",
+        "spent"
+    );
+
+    // dave: e-mail token, same flow through the SMTP sink.
+    let mail_file = env("MFAGATE_PI_SMTP_OUT");
+    let before = newest_code(&mail_file, mail_for("dave@example.test"));
+    let r = ask("dave", "pw-dave".into(), None).await;
+    assert_eq!(code(&r), "Access-Challenge", "{r}");
+    let state = r["state"].as_str().unwrap().to_owned();
+    let otp = next_code(&mail_file, before, mail_for("dave@example.test")).await;
+    assert_eq!(code(&ask("dave", otp, Some(state)).await), "Access-Accept");
+
+    // A TOTP user with the password alone: privacyIDEA's triggerchallenge opens a challenge
+    // for TOTP tokens too (its prompt is relayed), and the code answers it.
+    let r = ask("alice", "pw-alice".into(), None).await;
+    assert_eq!(code(&r), "Access-Challenge", "{r}");
+    assert_eq!(r["reply_message"], "please enter otp: ");
+    let state = r["state"].as_str().unwrap().to_owned();
+    let r = ask("alice", totp_now(&alice, 1), Some(state)).await;
+    assert_eq!(code(&r), "Access-Accept", "{r}");
+
+    let reasons: Vec<String> = gw.auth_log().iter().map(|a| a.reason.clone()).collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("privacyIDEA rejected the code")),
+        "{reasons:?}"
+    );
+    assert!(
+        gw.auth_log()
+            .iter()
+            .all(|a| a.method == "privacyidea" || a.reason == "wrong password"),
+        "{reasons:?}"
+    );
+    gw.stop().await;
+}
