@@ -51,8 +51,10 @@ struct Audit<'a> {
 }
 
 const STALE_CHALLENGE: &str = "unknown, expired or used challenge state";
-/// How often a pending push is polled.
+/// How often a pending push is polled: first after this, then 1.5 times longer each time,
+/// up to `PUSH_POLL_MAX`.
 const PUSH_POLL_EVERY: Duration = Duration::from_millis(300);
+const PUSH_POLL_MAX: Duration = Duration::from_secs(2);
 /// How long the answer to a push challenge waits for the phone before asking again (NASes
 /// often give up after a few seconds).
 const PUSH_COLLECT_WAIT: Duration = Duration::from_secs(2);
@@ -131,28 +133,32 @@ impl Pipeline {
                 let reason = format!("unsupported authentication: {what}");
                 self.finish_reject(&audit, &reason).await
             }
-            Credential::Password(pw) => match self.check_password(&mut audit, pw.expose()).await? {
-                AfterPrimary::Reject(reason) => self.finish_reject(&audit, &reason).await,
-                AfterPrimary::Accept(reason) => {
-                    self.finish(&audit, AuthResult::Accept, &reason).await
+            Credential::Password(pw) => {
+                match Box::pin(self.check_password(&mut audit, pw.expose())).await? {
+                    AfterPrimary::Reject(reason) => self.finish_reject(&audit, &reason).await,
+                    AfterPrimary::Accept(reason) => {
+                        self.finish(&audit, AuthResult::Accept, &reason).await
+                    }
+                    AfterPrimary::SecondFactor(user) if user.method.is_out_of_band() => {
+                        Box::pin(self.run_push(&audit, &user)).await
+                    }
+                    AfterPrimary::SecondFactor(user) if user.method == Method::Privacyidea => {
+                        Box::pin(self.start_pi_challenge(&audit, &user)).await
+                    }
+                    AfterPrimary::SecondFactor(user) => {
+                        Box::pin(self.start_challenge(&audit, &user)).await
+                    }
                 }
-                AfterPrimary::SecondFactor(user) if user.method.is_out_of_band() => {
-                    self.run_push(&audit, &user).await
-                }
-                AfterPrimary::SecondFactor(user) if user.method == Method::Privacyidea => {
-                    self.start_pi_challenge(&audit, &user).await
-                }
-                AfterPrimary::SecondFactor(user) => self.start_challenge(&audit, &user).await,
-            },
+            }
             Credential::PasswordAndCode { password, code } => {
-                match self.check_password(&mut audit, password.expose()).await? {
+                match Box::pin(self.check_password(&mut audit, password.expose())).await? {
                     AfterPrimary::Reject(reason) => self.finish_reject(&audit, &reason).await,
                     AfterPrimary::Accept(reason) => {
                         self.finish(&audit, AuthResult::Accept, &reason).await
                     }
                     AfterPrimary::SecondFactor(user) if user.method.is_out_of_band() => {
                         if code.expose().is_empty() {
-                            self.run_push(&audit, &user).await
+                            Box::pin(self.run_push(&audit, &user)).await
                         } else {
                             self.finish_reject(
                                 &audit,
@@ -163,14 +169,14 @@ impl Pipeline {
                     }
                     AfterPrimary::SecondFactor(user) if user.method == Method::Privacyidea => {
                         if code.expose().is_empty() {
-                            self.start_pi_challenge(&audit, &user).await
+                            Box::pin(self.start_pi_challenge(&audit, &user)).await
                         } else {
-                            self.pi_answer(&audit, &user, code.expose(), None).await
+                            Box::pin(self.pi_answer(&audit, &user, code.expose(), None)).await
                         }
                     }
                     AfterPrimary::SecondFactor(user) if user.method == Method::Sms => {
                         if code.expose().is_empty() {
-                            self.start_challenge(&audit, &user).await
+                            Box::pin(self.start_challenge(&audit, &user)).await
                         } else {
                             self.finish_reject(
                                 &audit,
@@ -180,11 +186,11 @@ impl Pipeline {
                         }
                     }
                     AfterPrimary::SecondFactor(user) => {
-                        self.check_code(&audit, &user, code.expose(), None).await
+                        Box::pin(self.check_code(&audit, &user, code.expose(), None)).await
                     }
                 }
             }
-            Credential::Bind { .. } => Ok(self.authenticate_bind(&req, false).await?.0),
+            Credential::Bind { .. } => Ok(Box::pin(self.authenticate_bind(&req, false)).await?.0),
             Credential::ChallengeResponse { state, code } => {
                 audit.method = Method::Totp.as_str();
                 let key = user_key(&req.user_name);
@@ -212,23 +218,30 @@ impl Pipeline {
                     _ => return self.finish_reject(&audit, "user disabled or removed").await,
                 };
                 if challenge.as_ref().is_some_and(|c| c.sms.is_some()) {
-                    return self
-                        .check_sms_code(&audit, &user, code.expose(), state.clone())
-                        .await;
+                    return Box::pin(self.check_sms_code(
+                        &audit,
+                        &user,
+                        code.expose(),
+                        state.clone(),
+                    ))
+                    .await;
                 }
                 if let Some(c) = challenge.clone().filter(|c| c.privacyidea.is_some()) {
                     audit.method = Method::Privacyidea.as_str();
-                    return self
-                        .pi_answer(&audit, &user, code.expose(), Some((state.clone(), c)))
-                        .await;
+                    return Box::pin(self.pi_answer(
+                        &audit,
+                        &user,
+                        code.expose(),
+                        Some((state.clone(), c)),
+                    ))
+                    .await;
                 }
                 if let Some(c) = challenge.filter(|c| c.push_txid.is_some()) {
                     audit.method = user.method.as_str();
                     // Whatever was typed: the answer is on the phone.
-                    return self.collect_push(&audit, &user, state.clone(), c).await;
+                    return Box::pin(self.collect_push(&audit, &user, state.clone(), c)).await;
                 }
-                self.check_code(&audit, &user, code.expose(), Some(state.clone()))
-                    .await
+                Box::pin(self.check_code(&audit, &user, code.expose(), Some(state.clone()))).await
             }
         }
     }
@@ -324,7 +337,7 @@ impl Pipeline {
                 }
                 AfterPrimary::SecondFactor(user) if user.method.is_out_of_band() && !cached => {
                     // The bind waits for the answer on the phone.
-                    let d = self.run_push(&audit, &user).await?;
+                    let d = Box::pin(self.run_push(&audit, &user)).await?;
                     if let (Decision::Accept, Some(c), Some(k)) =
                         (&d, &self.bind_cache, cache_key.clone())
                     {
@@ -644,7 +657,7 @@ impl Pipeline {
     /// (any text) collects the result, on whichever node it lands. Status polls may be
     /// retried; the push itself is sent once.
     async fn run_push(&self, audit: &Audit<'_>, user: &UserRecord) -> Result<Decision, AuthError> {
-        let (id, challenge) = match self.start_push(audit, user).await? {
+        let (id, challenge) = match Box::pin(self.start_push(audit, user)).await? {
             Ok(started) => started,
             Err(decision) => return Ok(decision),
         };
@@ -1243,10 +1256,15 @@ fn code_verdict(outcome: Option<CodeOutcome>) -> (AuthResult, String) {
 async fn poll_push(duo: &DuoClient, txid: &str, limit: Duration) -> Result<PushStatus, DuoError> {
     let deadline = tokio::time::Instant::now() + limit;
     let mut failures = 0;
+    let mut every = PUSH_POLL_EVERY;
     loop {
-        tokio::time::sleep(PUSH_POLL_EVERY.min(limit)).await;
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        tokio::time::sleep(every.min(left).max(Duration::from_millis(1))).await;
+        // Backing off keeps thousands of pending pushes from flooding the provider.
+        every = (every * 3 / 2).min(PUSH_POLL_MAX);
         let last = tokio::time::Instant::now() >= deadline;
-        match duo.status(txid).await {
+        // Boxed: a login waiting between polls then holds only the sleep, not a request.
+        match Box::pin(duo.status(txid)).await {
             Ok(PushStatus::Waiting) if last => return Ok(PushStatus::Waiting),
             Ok(PushStatus::Waiting) => failures = 0,
             Ok(done) => return Ok(done),

@@ -157,11 +157,17 @@ pub struct DuoClient {
     ikey: String,
     skey: Secret<String>,
     http: reqwest::Client,
+    /// Bounds the calls in flight, and so the connections to Duo: each HTTP/1.1 connection
+    /// holds buffers, and thousands of logins may wait on a push at once.
+    slots: tokio::sync::Semaphore,
 }
+
+const MAX_CONCURRENT_CALLS: usize = 64;
 
 impl DuoClient {
     pub fn new(cfg: &DuoProvider) -> Result<Self, DuoError> {
         let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(MAX_CONCURRENT_CALLS)
             .timeout(Duration::from_secs(cfg.timeout_secs))
             .connect_timeout(Duration::from_secs(cfg.timeout_secs.min(5)))
             .redirect(reqwest::redirect::Policy::none())
@@ -177,6 +183,7 @@ impl DuoClient {
             ikey: cfg.ikey.clone(),
             skey: cfg.skey.clone(),
             http,
+            slots: tokio::sync::Semaphore::new(MAX_CONCURRENT_CALLS),
         })
     }
 
@@ -188,6 +195,11 @@ impl DuoClient {
         params: &[(&str, &str)],
     ) -> Result<Value, DuoError> {
         let unreachable = |m: String| DuoError::Unreachable(self.name.clone(), m);
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| unreachable("shutting down".into()))?;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
