@@ -217,6 +217,37 @@ impl Pipeline {
                     Some(u) if u.enabled => u,
                     _ => return self.finish_reject(&audit, "user disabled or removed").await,
                 };
+                // A method word instead of a code: switch to that method (this challenge is
+                // spent; the new one follows).
+                let current = match &challenge {
+                    Some(c) if c.sms.is_some() => Some(Method::Sms),
+                    Some(c) if c.push_txid.is_some() => Some(user.method),
+                    Some(c) if c.privacyidea.is_some() => None,
+                    _ => Some(Method::Totp),
+                };
+                let word = code.expose().trim().to_ascii_lowercase();
+                if let (Some(current), Some(m)) = (current, Method::parse(&word)) {
+                    if m != current && self.alternatives(&user).contains(&m) {
+                        let (cid, c) = (state.clone(), challenge.clone());
+                        self.store
+                            .write(move |tx| match c {
+                                Some(mut c) => {
+                                    c.consumed = true;
+                                    tx.put_challenge(&cid, &c)
+                                }
+                                None => Ok(()),
+                            })
+                            .await?;
+                        let mut chosen = user.clone();
+                        chosen.method = m;
+                        audit.method = m.as_str();
+                        return if m.is_out_of_band() {
+                            Box::pin(self.run_push(&audit, &chosen)).await
+                        } else {
+                            Box::pin(self.start_challenge(&audit, &chosen)).await
+                        };
+                    }
+                }
                 if challenge.as_ref().is_some_and(|c| c.sms.is_some()) {
                     return Box::pin(self.check_sms_code(
                         &audit,
@@ -570,11 +601,7 @@ impl Pipeline {
         user: &UserRecord,
     ) -> Result<Decision, AuthError> {
         let unavailable = |e: getrandom::Error| AuthError::Unavailable(e.to_string());
-        let mut id = Vec::with_capacity(24);
-        id.extend(self.store.node_id().to_be_bytes());
-        let mut rnd = [0u8; 16];
-        getrandom::getrandom(&mut rnd).map_err(unavailable)?;
-        id.extend(rnd);
+        let id = self.challenge_id()?;
         let key = user_key(&user.name);
         let now = self.clock.now_ms();
         let mut challenge = ChallengeRecord {
@@ -646,7 +673,42 @@ impl Pipeline {
             })
             .await?;
         self.trace(audit, AuthResult::Challenge, reason);
-        Ok(Decision::Challenge { state: id, prompt })
+        Ok(Decision::Challenge {
+            state: id,
+            prompt: self.with_choices(user, prompt),
+        })
+    }
+
+    /// The methods a user may choose at a challenge prompt besides their own: TOTP when an
+    /// authenticator is enrolled, SMS when there is a phone number and a gateway, and push or
+    /// phone (the other one) for a push or phone user.
+    fn alternatives(&self, user: &UserRecord) -> Vec<Method> {
+        let mut out = Vec::new();
+        if user.method != Method::Totp && user.totp.is_some() {
+            out.push(Method::Totp);
+        }
+        let has_phone = user.phone.as_deref().is_some_and(|p| !p.is_empty());
+        if user.method != Method::Sms && has_phone && self.sms.is_some() {
+            out.push(Method::Sms);
+        }
+        if user.method.is_out_of_band() && self.duo.is_some() {
+            out.push(if user.method == Method::Push {
+                Method::Phone
+            } else {
+                Method::Push
+            });
+        }
+        out
+    }
+
+    /// The prompt, telling the user what else they may type.
+    fn with_choices(&self, user: &UserRecord, prompt: String) -> String {
+        let words: Vec<&str> = self.alternatives(user).iter().map(|m| m.as_str()).collect();
+        if words.is_empty() {
+            prompt
+        } else {
+            format!("{prompt} (or type {})", words.join(" or "))
+        }
     }
 
     /// A push. The pending push is a challenge record in the store (with the provider's
@@ -673,7 +735,7 @@ impl Pipeline {
             };
             return Ok(Decision::Challenge {
                 state: id,
-                prompt: prompt.into(),
+                prompt: self.with_choices(user, prompt.into()),
             });
         }
         let (Some(duo), Some(pcfg), Some(txid)) = (
@@ -727,10 +789,7 @@ impl Pipeline {
             return Ok(Err(d));
         }
         let key = user_key(&user.name);
-        let mut id = self.store.node_id().to_be_bytes().to_vec();
-        let mut rnd = [0u8; 16];
-        getrandom::getrandom(&mut rnd).map_err(|e| AuthError::Unavailable(e.to_string()))?;
-        id.extend(rnd);
+        let id = self.challenge_id()?;
         let now = self.clock.now_ms();
         let expires_ms = now + pcfg.timeout_secs * 1000;
         let mut challenge = ChallengeRecord {
@@ -892,12 +951,7 @@ impl Pipeline {
                 tx.append_auth(&record)
             })
             .await?;
-        self.trace(audit, result, &reason);
-        Ok(if result == AuthResult::Accept {
-            Decision::Accept
-        } else {
-            Decision::Reject
-        })
+        Ok(self.decided(audit, result, &reason))
     }
 
     /// privacyIDEA, password accepted: its challenge-response tokens (SMS, e-mail) are
@@ -921,10 +975,7 @@ impl Pipeline {
             Ok(_) => (None, self.cfg.factor.challenge_prompt.clone()),
             Err(e) => return self.pi_failed(audit, e).await,
         };
-        let mut id = self.store.node_id().to_be_bytes().to_vec();
-        let mut rnd = [0u8; 16];
-        getrandom::getrandom(&mut rnd).map_err(|e| AuthError::Unavailable(e.to_string()))?;
-        id.extend(rnd);
+        let id = self.challenge_id()?;
         let now = self.clock.now_ms();
         let challenge = ChallengeRecord {
             user_key: user_key(&user.name),
@@ -1001,12 +1052,7 @@ impl Pipeline {
                 tx.append_auth(&record)
             })
             .await?;
-        self.trace(audit, result, &reason);
-        Ok(if result == AuthResult::Accept {
-            Decision::Accept
-        } else {
-            Decision::Reject
-        })
+        Ok(self.decided(audit, result, &reason))
     }
 
     /// privacyIDEA could not decide: an outage goes to the client's failmode, a refusal
@@ -1105,12 +1151,7 @@ impl Pipeline {
                 Ok((result, reason))
             })
             .await?;
-        self.trace(audit, result, &reason);
-        Ok(if result == AuthResult::Accept {
-            Decision::Accept
-        } else {
-            Decision::Reject
-        })
+        Ok(self.decided(audit, result, &reason))
     }
 
     async fn check_code(
@@ -1171,12 +1212,7 @@ impl Pipeline {
             })
             .await?;
         let (result, reason) = code_verdict(outcome);
-        self.trace(audit, result, &reason);
-        Ok(if result == AuthResult::Accept {
-            Decision::Accept
-        } else {
-            Decision::Reject
-        })
+        Ok(self.decided(audit, result, &reason))
     }
 
     /// Records a decision that needs no second factor and returns it.
@@ -1199,12 +1235,7 @@ impl Pipeline {
             // was right and only the code was wrong.
             self.store.write(move |tx| tx.append_auth(&record)).await?;
         }
-        self.trace(audit, result, reason);
-        Ok(if result == AuthResult::Accept {
-            Decision::Accept
-        } else {
-            Decision::Reject
-        })
+        Ok(self.decided(audit, result, reason))
     }
 
     async fn finish_reject(&self, audit: &Audit<'_>, reason: &str) -> Result<Decision, AuthError> {
@@ -1222,6 +1253,25 @@ impl Pipeline {
             result,
             reason: reason.to_owned(),
             policy: audit.policy.clone(),
+        }
+    }
+
+    /// A new challenge (RADIUS State) id: this node's id and 128 random bits.
+    fn challenge_id(&self) -> Result<Vec<u8>, AuthError> {
+        let mut id = self.store.node_id().to_be_bytes().to_vec();
+        let mut rnd = [0u8; 16];
+        getrandom::getrandom(&mut rnd).map_err(|e| AuthError::Unavailable(e.to_string()))?;
+        id.extend(rnd);
+        Ok(id)
+    }
+
+    /// Traces a decision and returns it as the front-ends see it.
+    fn decided(&self, audit: &Audit<'_>, result: AuthResult, reason: &str) -> Decision {
+        self.trace(audit, result, reason);
+        if result == AuthResult::Accept {
+            Decision::Accept
+        } else {
+            Decision::Reject
         }
     }
 

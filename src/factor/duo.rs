@@ -7,12 +7,13 @@
 //! The `Date` header is read from the system clock, not the gateway's `Clock`: Duo checks it
 //! against real time, whatever time the tests simulate.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::{Digest, Sha512};
 
+use super::percent_encode as quote;
 use crate::config::{DuoProvider, Secret};
 
 #[derive(Debug, thiserror::Error)]
@@ -53,20 +54,6 @@ pub enum PushStatus {
     /// The user marked the request as fraudulent.
     Fraud,
     Timeout,
-}
-
-/// RFC 3986 percent-encoding as Python's `urllib.parse.quote(s, '~')`: unreserved characters
-/// stay.
-fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Parameters sorted by encoded key, then encoded value, joined as `k=v&…`.
@@ -111,25 +98,10 @@ pub fn sign_v5(ikey: &str, skey: &str, r: &Request<'_>) -> String {
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
     mac.update(canon.as_bytes());
     let sig = crate::store::model::hex(&mac.finalize().into_bytes());
-    format!("Basic {}", base64(format!("{ikey}:{sig}").as_bytes()))
-}
-
-fn base64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for c in data.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    format!(
+        "Basic {}",
+        crate::store::model::base64(format!("{ikey}:{sig}").as_bytes())
+    )
 }
 
 /// JSON with sorted keys, no spaces and non-ASCII characters as `\uXXXX` escapes, as
@@ -166,13 +138,8 @@ const MAX_CONCURRENT_CALLS: usize = 64;
 
 impl DuoClient {
     pub fn new(cfg: &DuoProvider) -> Result<Self, DuoError> {
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(MAX_CONCURRENT_CALLS)
-            .timeout(Duration::from_secs(cfg.timeout_secs))
-            .connect_timeout(Duration::from_secs(cfg.timeout_secs.min(5)))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| DuoError::Unreachable(cfg.name.clone(), e.to_string()))?;
+        let http = super::http_client(cfg.timeout_secs, MAX_CONCURRENT_CALLS)
+            .map_err(|e| DuoError::Unreachable(cfg.name.clone(), e))?;
         Ok(Self {
             name: cfg.name.clone(),
             base_url: cfg
@@ -358,8 +325,8 @@ mod tests {
             canon_params(&[("username", "al ice"), ("async", "1"), ("factor", "push")]),
             "async=1&factor=push&username=al%20ice"
         );
-        assert_eq!(base64(b"ab"), "YWI=");
-        assert_eq!(base64(b"abc"), "YWJj");
+        assert_eq!(crate::store::model::base64(b"ab"), "YWI=");
+        assert_eq!(crate::store::model::base64(b"abc"), "YWJj");
         assert_eq!(
             crate::timefmt::rfc2822(0),
             "Thu, 01 Jan 1970 00:00:00 -0000"

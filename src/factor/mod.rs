@@ -10,3 +10,29 @@ pub mod duo;
 pub mod privacyidea;
 pub mod sms;
 pub mod totp;
+
+/// The HTTP client for a cloud provider: rustls with the system's roots (certificates always
+/// verified), no redirects, a whole-request timeout, and a bounded pool of idle connections.
+pub(crate) fn http_client(timeout_secs: u64, max_idle: usize) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(max_idle)
+        .timeout(std::time::Duration::from_secs(timeout_secs))
+        .connect_timeout(std::time::Duration::from_secs(timeout_secs.min(5)))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// RFC 3986 percent-encoding (unreserved characters stay), as Python's
+/// `urllib.parse.quote(s, '~')`.
+pub(crate) fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -4,8 +4,6 @@
 //! attempt is counted against the user's tokens), and their `transaction_id` travels in our
 //! own challenge record; privacyIDEA's prompt is relayed to the user.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use crate::config::PrivacyideaProvider;
@@ -40,12 +38,8 @@ pub struct PiClient {
 
 impl PiClient {
     pub fn new(cfg: &PrivacyideaProvider) -> Result<Self, PiError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(cfg.timeout_secs))
-            .connect_timeout(Duration::from_secs(cfg.timeout_secs.min(5)))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| PiError::Unreachable(cfg.name.clone(), e.to_string()))?;
+        let http = super::http_client(cfg.timeout_secs, 64)
+            .map_err(|e| PiError::Unreachable(cfg.name.clone(), e))?;
         Ok(Self {
             cfg: cfg.clone(),
             http,

@@ -6,8 +6,7 @@
 //! reached the gateway may have sent a message, and a second text with the same code helps
 //! nobody.
 
-use std::time::Duration;
-
+use super::percent_encode;
 use crate::config::SmsProvider;
 
 #[derive(Debug, thiserror::Error)]
@@ -53,12 +52,7 @@ pub struct SmsSender {
 
 impl SmsSender {
     pub fn new(cfg: &SmsProvider) -> Result<Self, SmsError> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(cfg.timeout_secs))
-            .connect_timeout(Duration::from_secs(cfg.timeout_secs.min(5)))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| SmsError::Setup(e.to_string()))?;
+        let client = super::http_client(cfg.timeout_secs, 16).map_err(SmsError::Setup)?;
         Ok(Self {
             cfg: cfg.clone(),
             client,
@@ -173,19 +167,6 @@ fn fill(template: &str, vars: &[(&str, &str)], escape: Escape) -> String {
             }
         };
         out = out.replace(k, &v);
-    }
-    out
-}
-
-/// RFC 3986 unreserved characters stay; everything else becomes %XX.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
     }
     out
 }

@@ -391,7 +391,7 @@ async fn duo_push_challenge_mode_for_short_nas_timeouts() {
     assert_eq!(r["code"], "Access-Challenge", "{r}");
     assert_eq!(
         r["reply_message"],
-        "Approve the request on your phone, then press Enter"
+        "Approve the request on your phone, then press Enter (or type phone)"
     );
     let state = r["state"].as_str().unwrap().to_owned();
     // …and Enter (any text) collects the approval.

@@ -32,6 +32,7 @@ pub struct Sink {
     requests: Arc<Mutex<Vec<HttpRequest>>>,
     status: Arc<AtomicU16>,
     delay_ms: Arc<AtomicU64>,
+    body: Arc<Mutex<String>>,
 }
 
 impl Sink {
@@ -42,15 +43,22 @@ impl Sink {
             requests: Arc::default(),
             status: Arc::new(AtomicU16::new(200)),
             delay_ms: Arc::default(),
+            body: Arc::new(Mutex::new("ok".into())),
         };
-        let (requests, status, delay) = (
+        let (requests, status, delay, body) = (
             sink.requests.clone(),
             sink.status.clone(),
             sink.delay_ms.clone(),
+            sink.body.clone(),
         );
         tokio::spawn(async move {
             while let Ok((mut s, _)) = listener.accept().await {
-                let (requests, status, delay) = (requests.clone(), status.clone(), delay.clone());
+                let (requests, status, delay, body) = (
+                    requests.clone(),
+                    status.clone(),
+                    delay.clone(),
+                    body.clone(),
+                );
                 tokio::spawn(async move {
                     let Some(req) = read_request(&mut s).await else {
                         return;
@@ -58,8 +66,10 @@ impl Sink {
                     requests.lock().unwrap().push(req);
                     tokio::time::sleep(Duration::from_millis(delay.load(Ordering::SeqCst))).await;
                     let code = status.load(Ordering::SeqCst);
+                    let body = body.lock().unwrap().clone();
                     let resp = format!(
-                        "HTTP/1.1 {code} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                        "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
                     );
                     let _ = s.write_all(resp.as_bytes()).await;
                     let _ = s.shutdown().await;
@@ -79,6 +89,10 @@ impl Sink {
 
     pub fn set_status(&self, code: u16) {
         self.status.store(code, Ordering::SeqCst);
+    }
+
+    pub fn set_body(&self, body: &str) {
+        *self.body.lock().unwrap() = body.to_owned();
     }
 
     pub fn set_delay(&self, d: Duration) {

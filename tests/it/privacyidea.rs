@@ -208,3 +208,77 @@ async fn privacyidea_totp_hotp_sms_and_email_tokens() {
     );
     gw.stop().await;
 }
+
+/// privacyIDEA failing, played by an HTTP sink: every answer that is not a decision goes to
+/// the client's failmode (secure here: reject), never to an accept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn privacyidea_outages_and_odd_answers_reject() {
+    use crate::http_sink::Sink;
+    let sink = Sink::start().await;
+    let primary =
+        "[primary]\nbackend = \"local\"\n[primary.local]\nhash_memory_kib = 64\nhash_iterations = 1\n";
+    let tail = format!(
+        "privacyidea_provider = \"pi\"\n\n[[factor.provider]]\nname = \"pi\"\nkind = \"privacyidea\"\n\
+         url = \"{}\"\ntimeout_secs = 1\n",
+        sink.url("")
+    );
+    let gw = start_config("otp_mode = \"append\"", "", primary, &tail).await;
+    gw.admin(Request::UserAdd {
+        name: "pat".into(),
+        password: Some("pw-pat".into()),
+        method: Some(Method::Privacyidea),
+        phone: None,
+    })
+    .await
+    .unwrap();
+    let accept = r#"{"result":{"status":true,"value":true,"authentication":"ACCEPT"},"detail":{}}"#;
+    let cases: [(u16, &str, u64); 5] = [
+        (500, accept, 0),
+        (429, accept, 0),
+        (200, "<html>not json</html>", 0),
+        (200, accept, 3000),
+        (
+            403,
+            r#"{"result":{"status":false,"error":{"code":4033,"message":"no"}}}"#,
+            0,
+        ),
+    ];
+    for (status, body, delay) in cases {
+        sink.set_status(status);
+        sink.set_body(body);
+        sink.set_delay(std::time::Duration::from_millis(delay));
+        let r = pat_login(&gw).await;
+        assert_eq!(r["code"], "Access-Reject", "HTTP {status} {body}: {r}");
+    }
+    // The sink's answer works when it is a real decision.
+    sink.set_status(200);
+    sink.set_body(accept);
+    sink.set_delay(std::time::Duration::ZERO);
+    let r = pat_login(&gw).await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+    let reasons: Vec<String> = gw.auth_log().iter().map(|a| a.reason.clone()).collect();
+    assert!(reasons[0].contains("HTTP status 500"), "{reasons:?}");
+    assert!(reasons[2].contains("not JSON"), "{reasons:?}");
+    assert!(reasons[3].contains("timed out"), "{reasons:?}");
+    assert!(reasons[4].contains("refused"), "{reasons:?}");
+    // Each code went to privacyIDEA once: no retry that could count twice.
+    assert_eq!(sink.requests().len(), 6);
+    gw.stop().await;
+}
+
+async fn pat_login(gw: &Gateway) -> Value {
+    pyrad(
+        &gw.server(),
+        SECRET,
+        &[
+            "--enforce-ma",
+            "--user",
+            "pat",
+            "--password",
+            "pw-pat,123456",
+            "--timeout",
+            "5",
+        ],
+    )
+    .await
+}

@@ -173,25 +173,6 @@ async fn sms_codes_expire_run_out_are_replaced_and_stay_with_their_user() {
     gw.stop().await;
 }
 
-/// RFC 4648 base64, for the expected Basic credentials.
-fn base64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in data.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sms_twilio_preset_sends_form_fields_with_basic_auth() {
     let sink = Sink::start().await;
@@ -209,7 +190,10 @@ async fn sms_twilio_preset_sends_form_fields_with_basic_auth() {
         req.header("content-type"),
         Some("application/x-www-form-urlencoded")
     );
-    let basic = format!("Basic {}", base64(format!("AC0123:{TOKEN}").as_bytes()));
+    let basic = format!(
+        "Basic {}",
+        mfagate::store::model::base64(format!("AC0123:{TOKEN}").as_bytes())
+    );
     assert_eq!(req.header("authorization"), Some(basic.as_str()));
     assert_eq!(
         req.body,
@@ -330,5 +314,46 @@ async fn sms_failmode_safe_is_an_explicit_per_client_opt_in() {
         "{reasons:?}"
     );
     assert!(reasons[1].contains("refused the message"), "{reasons:?}");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_with_several_methods_chooses_at_the_prompt() {
+    let sink = Sink::start().await;
+    let gw = start_sms(&json_provider(&sink), "").await;
+    // A TOTP user who also has a phone number.
+    let seed = gw.add_user("cho", "pw-cho").await;
+    gw.admin(Request::UserSetPhone {
+        name: "cho".into(),
+        phone: PHONE.into(),
+    })
+    .await
+    .unwrap();
+    let r = pap(&gw, "cho", "pw-cho", None).await;
+    assert_eq!(r["code"], "Access-Challenge", "{r}");
+    assert_eq!(
+        r["reply_message"],
+        "Enter the code from your authenticator app (or type sms)"
+    );
+    let state = r["state"].as_str().unwrap().to_owned();
+    // "sms": a text message is sent, and a new challenge asks for its code.
+    let r = pap(&gw, "cho", "sms", Some(&state)).await;
+    assert_eq!(r["code"], "Access-Challenge", "{r}");
+    assert_eq!(
+        r["reply_message"],
+        "Enter the code sent to ***-**12 (or type totp)"
+    );
+    let sms_state = r["state"].as_str().unwrap().to_owned();
+    let code = code_in(&sink.requests()[0]);
+    // The first challenge was spent by the switch.
+    assert_eq!(
+        answer(&gw, "cho", &gw.code(&seed, 0), &state).await,
+        "Access-Reject"
+    );
+    assert_eq!(answer(&gw, "cho", &code, &sms_state).await, "Access-Accept");
+    // A word that is not one of the user's methods is just a wrong code.
+    let r = pap(&gw, "cho", "pw-cho", None).await;
+    let state = r["state"].as_str().unwrap().to_owned();
+    assert_eq!(answer(&gw, "cho", "push", &state).await, "Access-Reject");
     gw.stop().await;
 }
