@@ -160,11 +160,7 @@ impl Pipeline {
                         if code.expose().is_empty() {
                             Box::pin(self.run_push(&audit, &user)).await
                         } else {
-                            self.finish_reject(
-                                &audit,
-                                "a code was appended, but the user answers on the phone (push or call)",
-                            )
-                            .await
+                            Box::pin(self.duo_passcode(&audit, code.expose())).await
                         }
                     }
                     AfterPrimary::SecondFactor(user) if user.method == Method::Privacyidea => {
@@ -367,8 +363,12 @@ impl Pipeline {
                     self.finish(&audit, AuthResult::Accept, &reason).await?
                 }
                 AfterPrimary::SecondFactor(user) if user.method.is_out_of_band() && !cached => {
-                    // The bind waits for the answer on the phone.
-                    let d = Box::pin(self.run_push(&audit, &user)).await?;
+                    // A passcode appended, or else the bind waits for the answer on the phone.
+                    let d = if code.is_empty() {
+                        Box::pin(self.run_push(&audit, &user)).await?
+                    } else {
+                        Box::pin(self.duo_passcode(&audit, code)).await?
+                    };
                     if let (Decision::Accept, Some(c), Some(k)) =
                         (&d, &self.bind_cache, cache_key.clone())
                     {
@@ -1066,6 +1066,21 @@ impl Pipeline {
                 self.finish(audit, AuthResult::Accept, &why).await
             }
             e => self.finish_reject(audit, &format!("{e}; rejected")).await,
+        }
+    }
+
+    /// A Duo passcode (from Duo Mobile or a hardware token) instead of a push.
+    async fn duo_passcode(&self, audit: &Audit<'_>, code: &str) -> Result<Decision, AuthError> {
+        let Some(duo) = &self.duo else {
+            return self.finish_reject(audit, "no factor.push_provider").await;
+        };
+        match duo.passcode(&audit.user, code.trim()).await {
+            Ok(true) => {
+                self.finish(audit, AuthResult::Accept, "Duo passcode accepted")
+                    .await
+            }
+            Ok(false) => self.finish_reject(audit, "Duo passcode rejected").await,
+            Err(e) => self.cloud_failed(audit, e).await,
         }
     }
 

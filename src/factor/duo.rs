@@ -294,6 +294,29 @@ impl DuoClient {
             .ok_or_else(|| DuoError::Unreachable(self.name.clone(), "auth: no txid".into()))
     }
 
+    /// Checks a passcode from Duo Mobile (or a hardware token) (`factor=passcode`).
+    pub async fn passcode(&self, username: &str, passcode: &str) -> Result<bool, DuoError> {
+        let r = self
+            .call(
+                "POST",
+                "/auth/v2/auth",
+                &[
+                    ("username", username),
+                    ("factor", "passcode"),
+                    ("passcode", passcode),
+                ],
+            )
+            .await?;
+        match r.get("result").and_then(Value::as_str) {
+            Some("allow") => Ok(true),
+            Some("deny") => Ok(false),
+            _ => Err(DuoError::Unreachable(
+                self.name.clone(),
+                "auth: no result".into(),
+            )),
+        }
+    }
+
     pub async fn status(&self, txid: &str) -> Result<PushStatus, DuoError> {
         let r = self
             .call("GET", "/auth/v2/auth_status", &[("txid", txid)])

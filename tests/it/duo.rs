@@ -159,7 +159,8 @@ fn users() -> serde_json::Value {
         "erin": {"preauth": "enroll"},
         "frank": {"preauth": "auth", "push": "timeout", "delay_ms": 60000},
         "hal": {"preauth": "auth", "push": "deny", "delay_ms": 200},
-        "ivy": {"preauth": "auth", "push": "allow", "delay_ms": 2500}
+        "ivy": {"preauth": "auth", "push": "allow", "delay_ms": 2500},
+        "gina": {"preauth": "auth", "passcode": "123456"}
     }, "fault": null})
 }
 
@@ -177,7 +178,7 @@ async fn start_push(fake: &DuoFake, client_extra: &str) -> Gateway {
     );
     let gw = start_config(client_extra, "", primary, &tail).await;
     for u in [
-        "alice", "bob", "carol", "dave", "erin", "frank", "hal", "ivy", "zed",
+        "alice", "bob", "carol", "dave", "erin", "frank", "hal", "ivy", "zed", "gina",
     ] {
         gw.admin(mfagate::admin::Request::UserAdd {
             name: u.into(),
@@ -477,5 +478,46 @@ async fn duo_phone_call_and_push_inside_an_ldap_bind() {
     assert_eq!(fake.calls("/auth/v2/auth", "alice"), 1);
     let r = reasons(&gw);
     assert_eq!(r, ["phone call approved", "push approved"], "{r:?}");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duo_passcode_appended_to_the_password() {
+    let fake = DuoFake::start(&users());
+    let gw = start_push(&fake, "otp_mode = \"append\"").await;
+    let ask = |pw: &'static str| {
+        let server = gw.server();
+        async move {
+            let r = pyrad(
+                &server,
+                SECRET,
+                &[
+                    "--enforce-ma",
+                    "--user",
+                    "gina",
+                    "--password",
+                    pw,
+                    "--timeout",
+                    "5",
+                ],
+            )
+            .await;
+            r["code"].as_str().unwrap_or("?").to_owned()
+        }
+    };
+    assert_eq!(
+        ask("pw-gina,123456").await,
+        "Access-Accept",
+        "{:?}",
+        reasons(&gw)
+    );
+    assert_eq!(ask("pw-gina,654321").await, "Access-Reject");
+    assert_eq!(fake.calls("/auth/v2/auth", "gina"), 2);
+    let r = reasons(&gw);
+    assert_eq!(
+        r,
+        ["Duo passcode accepted", "Duo passcode rejected"],
+        "{r:?}"
+    );
     gw.stop().await;
 }
