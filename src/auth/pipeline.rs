@@ -265,7 +265,14 @@ impl Pipeline {
                 }
                 if let Some(c) = challenge.filter(|c| c.push_txid.is_some()) {
                     audit.method = user.method.as_str();
-                    // Whatever was typed: the answer is on the phone.
+                    // Digits are a Duo passcode; anything else: the answer is on the phone.
+                    let typed = code.expose().trim();
+                    if typed.len() >= 6 && typed.bytes().all(|b| b.is_ascii_digit()) {
+                        let d = Box::pin(self.duo_passcode(&audit, typed)).await?;
+                        // The passcode decided (and was logged); the push is closed quietly.
+                        self.close_push(&user, state.clone(), c).await?;
+                        return Ok(d);
+                    }
                     return Box::pin(self.collect_push(&audit, &user, state.clone(), c)).await;
                 }
                 Box::pin(self.check_code(&audit, &user, code.expose(), Some(state.clone()))).await
@@ -880,6 +887,29 @@ impl Pipeline {
             });
         }
         self.settle_push(audit, user, id, challenge, outcome).await
+    }
+
+    /// Clears the user's outstanding push and spends its challenge, without an audit record
+    /// (another decision was recorded).
+    async fn close_push(
+        &self,
+        user: &UserRecord,
+        id: Vec<u8>,
+        mut challenge: ChallengeRecord,
+    ) -> Result<(), AuthError> {
+        let key = user_key(&user.name);
+        self.store
+            .write(move |tx| {
+                let mut st = tx.push_state(&key)?;
+                if st.pending.as_ref().is_some_and(|(p, _)| *p == hex(&id)) {
+                    st.pending = None;
+                    tx.set_push_state(&key, &st)?;
+                }
+                challenge.consumed = true;
+                tx.put_challenge(&id, &challenge)
+            })
+            .await?;
+        Ok(())
     }
 
     /// The end of a push: one transaction clears the user's outstanding push, spends the

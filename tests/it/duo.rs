@@ -414,6 +414,15 @@ async fn duo_push_challenge_mode_for_short_nas_timeouts() {
     let r = ask(&gw, "ivy", "", Some(&state)).await;
     assert_eq!(r["code"], "Access-Accept", "{r}");
 
+    // A Duo passcode typed at the push prompt instead of approving: checked as a passcode.
+    let r = ask(&gw, "gina", "pw-gina", None).await;
+    assert_eq!(r["code"], "Access-Challenge", "{r}");
+    let gina_state = r["state"].as_str().unwrap().to_owned();
+    let r = ask(&gw, "gina", "123456", Some(&gina_state)).await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+    let r = ask(&gw, "gina", "123456", Some(&gina_state)).await;
+    assert_eq!(r["code"], "Access-Reject", "spent: {r}");
+
     // A denial, and another user's State, are rejected.
     let r = ask(&gw, "hal", "pw-hal", None).await;
     let hal_state = r["state"].as_str().unwrap().to_owned();

@@ -263,6 +263,45 @@ async fn privacyidea_outages_and_odd_answers_reject() {
     assert!(reasons[4].contains("refused"), "{reasons:?}");
     // Each code went to privacyIDEA once: no retry that could count twice.
     assert_eq!(sink.requests().len(), 6);
+
+    // A challenge (no service account: an empty pass triggers it), then an answer about
+    // another transaction: not an answer to ours.
+    let challenge = r#"{"result":{"status":true,"value":false,"authentication":"CHALLENGE"},
+        "detail":{"transaction_id":"T1","message":"enter the code we sent"}}"#;
+    let answer_for = |t: &str| {
+        format!(
+            r#"{{"result":{{"status":true,"value":true,"authentication":"ACCEPT"}},"detail":{{"transaction_id":"{t}"}}}}"#
+        )
+    };
+    for (txid, expect) in [("T2", "Access-Reject"), ("T1", "Access-Accept")] {
+        sink.set_body(challenge);
+        let r = pyrad(
+            &gw.server(),
+            SECRET,
+            &[
+                "--enforce-ma",
+                "--user",
+                "pat",
+                "--password",
+                "pw-pat",
+                "--timeout",
+                "5",
+            ],
+        )
+        .await;
+        assert_eq!(r["code"], "Access-Challenge", "{r}");
+        assert_eq!(r["reply_message"], "enter the code we sent");
+        let state = r["state"].as_str().unwrap().to_owned();
+        sink.set_body(&answer_for(txid));
+        let r = pap(&gw, "pat", "123456", Some(&state)).await;
+        assert_eq!(r["code"], expect, "answer for {txid}: {r}");
+    }
+    let last = sink.requests().pop().unwrap();
+    assert!(last.body.contains("transaction_id=T1"), "{}", last.body);
+    assert!(gw
+        .auth_log()
+        .iter()
+        .any(|a| a.reason.contains("answer for another transaction")));
     gw.stop().await;
 }
 
