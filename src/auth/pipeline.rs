@@ -34,12 +34,7 @@ pub struct Pipeline {
 
 /// DNs compare case-insensitively and without the spaces people put after commas.
 fn same_dn(a: &str, b: &str) -> bool {
-    let norm = |s: &str| {
-        s.split(',')
-            .map(|p| p.trim().to_lowercase())
-            .collect::<Vec<_>>()
-    };
-    norm(a) == norm(b)
+    crate::primary::normalize_dn(a) == crate::primary::normalize_dn(b)
 }
 
 /// The audit facts gathered while deciding.
@@ -641,27 +636,9 @@ impl Pipeline {
             });
             // Sent before it is stored: the client cannot answer before it has the State,
             // which it gets only after the commit below.
-            match sender.send(&phone, &code, &user.name).await {
-                Ok(()) => {}
-                Err(e @ sms::SmsError::Unreachable { .. })
-                    if audit.req.failmode == FailMode::Safe =>
-                {
-                    tracing::warn!(
-                        error = %e,
-                        user = %user.name,
-                        client = %audit.req.client_name,
-                        "SMS gateway unreachable: failmode safe, accepted on the password alone"
-                    );
-                    let why = format!(
-                        "SMS not delivered ({e}); failmode safe: accepted on the password alone"
-                    );
-                    return self.finish(audit, AuthResult::Accept, &why).await;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, user = %user.name, "SMS not delivered");
-                    let why = format!("SMS not delivered ({e}); rejected");
-                    return self.finish_reject(audit, &why).await;
-                }
+            if let Err(e) = sender.send(&phone, &code, &user.name).await {
+                let what = format!("SMS not delivered ({e})");
+                return self.provider_failed(audit, e.is_outage(), &what).await;
             }
             prompt = format!("Enter the code sent to {}", sms::mask_phone(&phone));
             reason = "password accepted, SMS code sent";
@@ -947,16 +924,10 @@ impl Pipeline {
                 ),
                 true,
             ),
-            Err(e @ DuoError::Unreachable(..)) if audit.req.failmode == FailMode::Safe => {
-                tracing::warn!(error = %e, user = %user.name, client = %audit.req.client_name,
-                    "push provider unreachable: failmode safe, accepted on the password alone");
-                (
-                    AuthResult::Accept,
-                    format!("{e}; failmode safe: accepted on the password alone"),
-                    false,
-                )
+            Err(e) => {
+                let (result, reason) = self.failmode_verdict(audit, e.is_outage(), &e.to_string());
+                (result, reason, false)
             }
-            Err(e) => (AuthResult::Reject, format!("{e}; rejected"), false),
         };
         if fraud {
             tracing::warn!(user = %user.name, "push reported as fraud; second factor locked");
@@ -1088,15 +1059,8 @@ impl Pipeline {
     /// privacyIDEA could not decide: an outage goes to the client's failmode, a refusal
     /// rejects.
     async fn pi_failed(&self, audit: &Audit<'_>, e: PiError) -> Result<Decision, AuthError> {
-        match e {
-            PiError::Unreachable(..) if audit.req.failmode == FailMode::Safe => {
-                tracing::warn!(error = %e, client = %audit.req.client_name,
-                    "privacyIDEA unreachable: failmode safe, accepted on the password alone");
-                let why = format!("{e}; failmode safe: accepted on the password alone");
-                self.finish(audit, AuthResult::Accept, &why).await
-            }
-            e => self.finish_reject(audit, &format!("{e}; rejected")).await,
-        }
+        self.provider_failed(audit, e.is_outage(), &e.to_string())
+            .await
     }
 
     /// A Duo passcode (from Duo Mobile or a hardware token) instead of a push.
@@ -1116,15 +1080,41 @@ impl Pipeline {
 
     /// The provider could not be asked (before anything was sent): the client's failmode.
     async fn cloud_failed(&self, audit: &Audit<'_>, e: DuoError) -> Result<Decision, AuthError> {
-        match e {
-            DuoError::Unreachable(..) if audit.req.failmode == FailMode::Safe => {
-                tracing::warn!(error = %e, client = %audit.req.client_name,
-                    "push provider unreachable: failmode safe, accepted on the password alone");
-                let why = format!("{e}; failmode safe: accepted on the password alone");
-                self.finish(audit, AuthResult::Accept, &why).await
-            }
-            e => self.finish_reject(audit, &format!("{e}; rejected")).await,
+        self.provider_failed(audit, e.is_outage(), &e.to_string())
+            .await
+    }
+
+    /// The one failmode rule: a provider outage on a `failmode = "safe"` client accepts on
+    /// the password alone (warned every time); a refusal, or any failure on a `secure` client,
+    /// rejects. `what` describes the failure for the log.
+    fn failmode_verdict(
+        &self,
+        audit: &Audit<'_>,
+        outage: bool,
+        what: &str,
+    ) -> (AuthResult, String) {
+        if outage && audit.req.failmode == FailMode::Safe {
+            tracing::warn!(error = what, user = %audit.user, client = %audit.req.client_name,
+                "second-factor provider unreachable: failmode safe, accepted on the password alone");
+            (
+                AuthResult::Accept,
+                format!("{what}; failmode safe: accepted on the password alone"),
+            )
+        } else {
+            (AuthResult::Reject, format!("{what}; rejected"))
         }
+    }
+
+    /// Records and returns the decision for a provider that failed before anything was
+    /// pending.
+    async fn provider_failed(
+        &self,
+        audit: &Audit<'_>,
+        outage: bool,
+        what: &str,
+    ) -> Result<Decision, AuthError> {
+        let (result, reason) = self.failmode_verdict(audit, outage, what);
+        self.finish(audit, result, &reason).await
     }
 
     /// The answer to an SMS challenge: the challenge must still be open and the user's newest,

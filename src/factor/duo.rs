@@ -26,6 +26,14 @@ pub enum DuoError {
     Refused(String, String),
 }
 
+impl DuoError {
+    /// The provider could not be reached or failed (the client's failmode decides), as
+    /// opposed to a refusal.
+    pub fn is_outage(&self) -> bool {
+        matches!(self, DuoError::Unreachable(..))
+    }
+}
+
 /// What `preauth` said about the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Preauth {
@@ -212,15 +220,7 @@ impl DuoClient {
             .header("Host", &self.api_host)
             .send()
             .await
-            .map_err(|e| {
-                unreachable(if e.is_timeout() {
-                    "timed out".into()
-                } else if e.is_connect() {
-                    "cannot connect".into()
-                } else {
-                    "request failed".into()
-                })
-            })?;
+            .map_err(|e| unreachable(super::transport_error(&e).into()))?;
         let status = resp.status().as_u16();
         let text = resp
             .text()

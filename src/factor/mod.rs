@@ -36,3 +36,15 @@ pub(crate) fn percent_encode(s: &str) -> String {
     }
     out
 }
+
+/// What went wrong with a request that got no HTTP answer, in words for the log (never the
+/// URL or body, which may hold a code or a secret).
+pub(crate) fn transport_error(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else {
+        "request failed"
+    }
+}

@@ -19,6 +19,14 @@ pub enum PiError {
     Refused(String, String),
 }
 
+impl PiError {
+    /// The provider could not be reached or failed (the client's failmode decides), as
+    /// opposed to a refusal.
+    pub fn is_outage(&self) -> bool {
+        matches!(self, PiError::Unreachable(..))
+    }
+}
+
 /// What `/validate/check` decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -61,15 +69,10 @@ impl PiClient {
         if let Some(t) = jwt {
             req = req.header("PI-Authorization", t);
         }
-        let resp = req.send().await.map_err(|e| {
-            self.unreachable(if e.is_timeout() {
-                "timed out"
-            } else if e.is_connect() {
-                "cannot connect"
-            } else {
-                "request failed"
-            })
-        })?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| self.unreachable(super::transport_error(&e)))?;
         let status = resp.status().as_u16();
         if status == 429 || status >= 500 {
             return Err(self.unreachable(format!("HTTP status {status}")));

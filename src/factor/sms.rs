@@ -22,6 +22,14 @@ pub enum SmsError {
     Setup(String),
 }
 
+impl SmsError {
+    /// The provider could not be reached or failed (the client's failmode decides), as
+    /// opposed to a refusal.
+    pub fn is_outage(&self) -> bool {
+        matches!(self, SmsError::Unreachable { .. })
+    }
+}
+
 /// A uniformly random code of `digits` digits.
 pub fn generate_code(digits: u32) -> Result<String, getrandom::Error> {
     let modulus = 10u64.pow(digits);
@@ -83,9 +91,7 @@ impl SmsSender {
                 Err(e) if e.is_connect() && attempt == 0 => {
                     tracing::warn!(provider = %self.cfg.name, "SMS gateway: cannot connect; retrying once");
                 }
-                Err(e) if e.is_timeout() => return Err(fail("timed out".into())),
-                Err(e) if e.is_connect() => return Err(fail("cannot connect".into())),
-                Err(_) => return Err(fail("request failed".into())),
+                Err(e) => return Err(fail(super::transport_error(&e).into())),
             }
         }
         Err(fail("cannot connect".into()))

@@ -28,7 +28,7 @@ use tokio::sync::Semaphore;
 
 use crate::clock::SharedClock;
 use crate::config::AdConfig;
-use crate::primary::{DirEntry, DirQuery, DirResult, DirScope};
+use crate::primary::{normalize_dn, DirEntry, DirQuery, DirResult, DirScope};
 
 const BACKOFF_MIN_MS: u64 = 30_000;
 const BACKOFF_MAX_MS: u64 = 300_000;
@@ -317,53 +317,69 @@ impl AdPrimary {
         filter: &str,
         attrs: &[&str],
     ) -> Result<(usize, Vec<SearchEntry>), AdError> {
+        self.on_service_pool(|mut ldap| async move {
+            let res = ldap
+                .with_timeout(self.timeout())
+                .search(base, scope, filter, attrs.to_vec())
+                .await
+                .and_then(|r| r.success());
+            let entries = match res {
+                Ok((entries, _)) => Ok(entries
+                    .into_iter()
+                    .filter(|e| !e.is_ref())
+                    .map(SearchEntry::construct)
+                    .collect()),
+                // noSuchObject on a base search: the entry is not there, not an error.
+                Err(ldap3::LdapError::LdapResult { result }) if result.rc == 32 => Ok(Vec::new()),
+                Err(e) => Err(e),
+            };
+            (ldap, entries)
+        })
+        .await
+    }
+
+    /// Runs `op` on a pooled service-account connection (at most `pool_size` at once),
+    /// retrying once on a fresh connection when a pooled one has gone stale. `op` hands the
+    /// connection back with its result; after an `Ok` it returns to the pool.
+    async fn on_service_pool<T, F, Fut>(&self, op: F) -> Result<(usize, T), AdError>
+    where
+        F: Fn(Ldap) -> Fut,
+        Fut: std::future::Future<Output = (Ldap, Result<T, ldap3::LdapError>)>,
+    {
         let _slot = self
             .slots
             .acquire()
             .await
             .map_err(|e| AdError::Search(e.to_string()))?;
         for attempt in 0..2 {
-            let pooled = if attempt == 0 {
-                self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()
-            } else {
-                None
-            };
-            let (dc, mut ldap) = match pooled {
+            let pooled = if attempt == 0 { self.take_idle() } else { None };
+            let (dc, ldap) = match pooled {
                 Some(p) => p,
                 None => self.service_connection().await?,
             };
-            let res = ldap
-                .with_timeout(self.timeout())
-                .search(base, scope, filter, attrs.to_vec())
-                .await;
-            match res.and_then(|r| r.success()) {
-                Ok((entries, _)) => {
-                    self.idle
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push((dc, ldap));
-                    let entries = entries
-                        .into_iter()
-                        .filter(|e| !e.is_ref())
-                        .map(SearchEntry::construct)
-                        .collect();
-                    return Ok((dc, entries));
+            match op(ldap).await {
+                (ldap, Ok(v)) => {
+                    self.put_idle(dc, ldap);
+                    return Ok((dc, v));
                 }
-                // noSuchObject on a base search: the entry is not there, not an error.
-                Err(ldap3::LdapError::LdapResult { result }) if result.rc == 32 => {
-                    self.idle
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push((dc, ldap));
-                    return Ok((dc, Vec::new()));
-                }
-                Err(e) if attempt == 0 => {
+                (_, Err(e)) if attempt == 0 => {
                     tracing::debug!(error = %e, "AD: pooled connection failed; reconnecting");
                 }
-                Err(e) => return Err(AdError::Search(e.to_string())),
+                (_, Err(e)) => return Err(AdError::Search(e.to_string())),
             }
         }
         Err(AdError::Search("unreachable".into()))
+    }
+
+    fn take_idle(&self) -> Option<(usize, Ldap)> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()
+    }
+
+    fn put_idle(&self, dc: usize, ldap: Ldap) {
+        self.idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((dc, ldap));
     }
 
     async fn find_user(&self, filter: &str) -> Result<(usize, Vec<SearchEntry>), AdError> {
@@ -556,19 +572,8 @@ pub struct AdCandidate {
 /// A bind name that is a DN under `base_dn` becomes an exact `distinguishedName` match; other
 /// names are not DNs (`None`).
 pub fn dn_filter(login: &str, base_dn: &str) -> Option<String> {
-    let norm = |s: &str| {
-        s.split(',')
-            .map(|rdn| {
-                rdn.split_once('=')
-                    .map(|(a, v)| format!("{}={}", a.trim(), v.trim()))
-                    .unwrap_or_else(|| rdn.trim().to_owned())
-            })
-            .collect::<Vec<_>>()
-            .join(",")
-            .to_lowercase()
-    };
-    let normalized = norm(login);
-    let base = norm(base_dn);
+    let normalized = normalize_dn(login);
+    let base = normalize_dn(base_dn);
     let under_base = normalized == base || normalized.ends_with(&format!(",{base}"));
     (normalized.contains('=') && under_base)
         .then(|| format!("(distinguishedName={})", ldap_escape(login.trim())))
@@ -669,8 +674,7 @@ impl AdPrimary {
             .acquire()
             .await
             .map_err(|e| AdError::Search(e.to_string()))?;
-        let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let (dc, mut ldap, mut fresh) = match pooled {
+        let (dc, mut ldap, mut fresh) = match self.take_idle() {
             Some((dc, l)) => (dc, l, false),
             None => {
                 let (dc, l) = self.service_connection().await?;
@@ -681,10 +685,7 @@ impl AdPrimary {
             match self.search_on(&mut ldap, query, out).await {
                 Ok((result, complete)) => {
                     if complete {
-                        self.idle
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .push((dc, ldap));
+                        self.put_idle(dc, ldap);
                     }
                     return Ok(result);
                 }
@@ -810,36 +811,8 @@ impl AdPrimary {
             let (_, r) = run(u.ldap.clone()).await;
             return r.map(to_result).map_err(|e| AdError::Search(e.to_string()));
         }
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .map_err(|e| AdError::Search(e.to_string()))?;
-        for attempt in 0..2 {
-            let pooled = if attempt == 0 {
-                self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()
-            } else {
-                None
-            };
-            let (dc, ldap) = match pooled {
-                Some(p) => p,
-                None => self.service_connection().await?,
-            };
-            match run(ldap).await {
-                (ldap, Ok(r)) => {
-                    self.idle
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push((dc, ldap));
-                    return Ok(to_result(r));
-                }
-                (_, Err(e)) if attempt == 0 => {
-                    tracing::debug!(error = %e, "AD: pooled connection failed; reconnecting");
-                }
-                (_, Err(e)) => return Err(AdError::Search(e.to_string())),
-            }
-        }
-        Err(AdError::Search("unreachable".into()))
+        let (_, r) = self.on_service_pool(run).await?;
+        Ok(to_result(r))
     }
 }
 

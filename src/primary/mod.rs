@@ -70,6 +70,20 @@ impl Primary {
     }
 }
 
+/// A DN in a form to compare: lower case, no spaces around `,` and `=` (DNs as people type
+/// them: `CN=svc-wiki, OU=Service,DC=corp` is the same entry as `cn=svc-wiki,ou=service,dc=corp`).
+pub fn normalize_dn(dn: &str) -> String {
+    dn.split(',')
+        .map(|rdn| {
+            rdn.split_once('=')
+                .map(|(a, v)| format!("{}={}", a.trim(), v.trim()))
+                .unwrap_or_else(|| rdn.trim().to_owned())
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+        .to_lowercase()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DirScope {
     Base,
