@@ -36,12 +36,18 @@ pub enum Request {
         method: Option<Method>,
         #[serde(default)]
         phone: Option<String>,
+        /// The `[[factor.provider]]` for the user's method, when not the configured one.
+        #[serde(default)]
+        provider: Option<String>,
     },
-    /// Changes what is given (method, phone); the rest stays.
+    /// Changes what is given (method, phone, provider: `""` goes back to the configured
+    /// one); the rest stays.
     UserSet {
         name: String,
         method: Option<Method>,
         phone: Option<String>,
+        #[serde(default)]
+        provider: Option<String>,
     },
     UserList,
     UserShow {
@@ -104,6 +110,7 @@ fn summary(ctx: &AdminContext, r: &Reader, u: &UserRecord) -> Result<Value, Stor
         "name": u.name,
         "enabled": u.enabled,
         "method": u.method.as_str(),
+        "provider": ctx.cfg.factor.provider_for(u.method, u.provider.as_deref()).map(|p| p.name()),
         "password_set": u.password_hash.is_some(),
         "totp_enrolled": u.totp.is_some(),
         "failed_codes": failures.count,
@@ -162,11 +169,13 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
             password,
             method,
             phone,
+            provider,
         } => {
             let name = validate_name(&name)?;
             let phone = phone.map(|p| validate_phone(&p)).transpose()?;
             let method = method.unwrap_or(ctx.cfg.factor.default_method);
-            check_method(ctx, method, phone.as_deref())?;
+            let provider = provider.filter(|p| !p.is_empty());
+            check_method(ctx, method, phone.as_deref(), provider.as_deref())?;
             let password_hash = match password {
                 Some(p) => Some(hash(ctx, p).await?),
                 None => None,
@@ -181,6 +190,7 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
                 totp: None,
                 local_overrides: phone.iter().map(|_| "phone".to_owned()).collect(),
                 phone,
+                provider,
                 created_ms: now,
                 updated_ms: now,
                 version: 1,
@@ -285,6 +295,7 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
             name,
             method,
             phone,
+            provider,
         } => {
             let phone = phone.map(|p| validate_phone(&p)).transpose()?;
             let current = ctx
@@ -293,16 +304,28 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no user \"{name}\""))?;
             let method = method.unwrap_or(current.method);
-            check_method(ctx, method, phone.as_deref().or(current.phone.as_deref()))?;
+            // Some(""): back to the configured provider.
+            let provider = provider.map(|p| Some(p).filter(|p| !p.is_empty()));
+            let own = provider.clone().unwrap_or(current.provider.clone());
+            check_method(
+                ctx,
+                method,
+                phone.as_deref().or(current.phone.as_deref()),
+                own.as_deref(),
+            )?;
             update_user(ctx, &name, move |u| {
                 u.method = method;
+                if let Some(p) = &provider {
+                    u.provider = p.clone();
+                }
                 if let Some(p) = &phone {
                     u.phone = Some(p.clone());
                     if !u.local_overrides.iter().any(|o| o == "phone") {
                         u.local_overrides.push("phone".into());
                     }
                 }
-                json!({ "name": u.name, "method": u.method.as_str(), "phone": u.phone })
+                json!({ "name": u.name, "method": u.method.as_str(), "phone": u.phone,
+                        "provider": u.provider })
             })
             .await
         }
@@ -522,23 +545,29 @@ fn validate_phone(phone: &str) -> Result<String, String> {
     Ok(phone)
 }
 
-/// A method the configuration can serve for this user.
-fn check_method(ctx: &AdminContext, method: Method, phone: Option<&str>) -> Result<(), String> {
-    if method == Method::Privacyidea && ctx.cfg.factor.privacyidea.is_none() {
-        return Err(
-            "method privacyidea needs factor.privacyidea_provider in the configuration".into(),
-        );
-    }
-    if method.is_out_of_band() && ctx.cfg.factor.push.is_none() {
-        return Err("methods push and phone need factor.push_provider in the configuration".into());
-    }
-    if method == Method::Sms {
-        if ctx.cfg.factor.sms.is_none() {
-            return Err("method sms needs factor.sms_provider in the configuration".into());
+/// A method the configuration can serve for this user, through `provider` if named.
+fn check_method(
+    ctx: &AdminContext,
+    method: Method,
+    phone: Option<&str>,
+    provider: Option<&str>,
+) -> Result<(), String> {
+    if let Some(name) = provider {
+        match ctx.cfg.factor.provider(name) {
+            None => return Err(format!("no [[factor.provider]] is named \"{name}\"")),
+            Some(p) if !p.serves(method) => {
+                return Err(format!(
+                    "provider \"{name}\" (kind {}) does not serve method {}",
+                    p.kind(),
+                    method.as_str()
+                ))
+            }
+            Some(_) => {}
         }
-        if phone.is_none() {
-            return Err("method sms needs a phone number (--phone +15550001001)".into());
-        }
     }
-    Ok(())
+    match ctx.cfg.factor.unservable(method, provider, phone) {
+        Some(why) if why.contains("phone number") => Err(format!("{why} (--phone +15550001001)")),
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
 }

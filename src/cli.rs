@@ -86,14 +86,21 @@ enum UserCmd {
         /// Phone number for SMS codes, e.g. +15550001001.
         #[arg(long)]
         phone: Option<String>,
+        /// The [[factor.provider]] for this user's method (default: the one configured for
+        /// the method, e.g. factor.sms_provider).
+        #[arg(long)]
+        provider: Option<String>,
     },
-    /// Change a user's second-factor method and/or phone number.
+    /// Change a user's second-factor method, phone number and/or provider.
     Set {
         name: String,
         #[arg(long, value_enum)]
         method: Option<MethodArg>,
         #[arg(long)]
         phone: Option<String>,
+        /// The [[factor.provider]] for this user's method; "" returns to the configured one.
+        #[arg(long)]
+        provider: Option<String>,
     },
     /// List users.
     List {
@@ -311,8 +318,10 @@ fn user_request(cmd: UserCmd) -> anyhow::Result<Request> {
             password_stdin,
             method,
             phone,
+            provider,
         } => Request::UserAdd {
             phone,
+            provider,
             name,
             password: if password_stdin {
                 Some(read_password_stdin()?)
@@ -343,10 +352,12 @@ fn user_request(cmd: UserCmd) -> anyhow::Result<Request> {
             name,
             method,
             phone,
+            provider,
         } => Request::UserSet {
             name,
             method: method.map(Method::from),
             phone,
+            provider,
         },
     })
 }

@@ -1,7 +1,12 @@
 //! [`Pipeline`]: primary, then second factor, then one audit record, with the state changes
 //! of a code attempt (replay guard, failure counter, challenge attempts) and the audit record
 //! committed in one store transaction.
+//!
+//! Second factors other than TOTP go through [`SecondFactor`] providers; the pipeline owns
+//! what is common to them all: the pending challenge in the store, push limits, waiting for
+//! an answer on the phone, failmode, lockout on fraud and the audit record.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,13 +14,13 @@ use super::bind_cache::{BindCache, BindKey};
 use super::{split_appended_code, AuthError, AuthRequest, Bound, Credential, Decision};
 use crate::clock::SharedClock;
 use crate::config::{Config, FailMode, Method, PolicyAction, PolicyRule, PushMode, UnknownUsers};
-use crate::factor::duo::{DuoClient, DuoError, Factor, Preauth, PushStatus};
-use crate::factor::privacyidea::{PiClient, PiError, Verdict as PiVerdict};
-use crate::factor::sms::{self, SmsSender};
 use crate::factor::totp::{self, CodeOutcome};
+use crate::factor::{
+    sms, Answer, CodeVerdict, FactorError, Precheck, Recipient, SecondFactor, Started,
+};
 use crate::primary::{Candidate, DirEntry, DirQuery, DirResult, Identity, Primary, UserDirectory};
 use crate::store::model::{
-    hex, unhex, user_key, AuthRecord, AuthResult, ChallengeRecord, FactorFailures, PiPending,
+    hex, unhex, user_key, AuthRecord, AuthResult, ChallengeRecord, FactorFailures, PendingFactor,
     SmsCodeHash, UserRecord,
 };
 use crate::store::{Store, StoreError};
@@ -27,9 +32,8 @@ pub struct Pipeline {
     clock: SharedClock,
     primary: Primary,
     bind_cache: Option<BindCache>,
-    sms: Option<SmsSender>,
-    duo: Option<DuoClient>,
-    pi: Option<PiClient>,
+    /// Every `[[factor.provider]]`, by name.
+    factors: HashMap<String, Arc<dyn SecondFactor>>,
 }
 
 /// DNs compare case-insensitively and without the spaces people put after commas.
@@ -57,6 +61,8 @@ const PUSH_PROMPT: &str = "Approve the request on your phone, then press Enter";
 const CALL_PROMPT: &str = "Answer the call and approve, then press Enter";
 const PUSH_PROMPT_AGAIN: &str =
     "Not approved yet: approve the request on your phone, then press Enter";
+const SMS_OVER_LDAP: &str =
+    "SMS is not offered over LDAP: a simple bind cannot carry the challenge";
 
 /// Where the password check leaves a login.
 enum AfterPrimary {
@@ -88,31 +94,19 @@ impl Pipeline {
             }
             _ => None,
         };
-        let sms = match &cfg.factor.sms {
-            Some(c) => Some(
-                SmsSender::new(&c.provider).map_err(|e| AuthError::Unavailable(e.to_string()))?,
-            ),
-            None => None,
-        };
-        let duo = match &cfg.factor.push {
-            Some(p) => Some(
-                DuoClient::new(&p.provider).map_err(|e| AuthError::Unavailable(e.to_string()))?,
-            ),
-            None => None,
-        };
-        let pi = match &cfg.factor.privacyidea {
-            Some(p) => Some(PiClient::new(p).map_err(|e| AuthError::Unavailable(e.to_string()))?),
-            None => None,
-        };
+        let mut factors = HashMap::new();
+        for p in &cfg.factor.providers {
+            let built =
+                crate::factor::build(p).map_err(|e| AuthError::Unavailable(e.to_string()))?;
+            factors.insert(p.name().to_owned(), built);
+        }
         Ok(Self {
             cfg,
             store,
             clock,
             primary,
             bind_cache,
-            sms,
-            duo,
-            pi,
+            factors,
         })
     }
 
@@ -134,14 +128,8 @@ impl Pipeline {
                     AfterPrimary::Accept(reason) => {
                         self.finish(&audit, AuthResult::Accept, &reason).await
                     }
-                    AfterPrimary::SecondFactor(user) if user.method.is_out_of_band() => {
-                        Box::pin(self.run_push(&audit, &user)).await
-                    }
-                    AfterPrimary::SecondFactor(user) if user.method == Method::Privacyidea => {
-                        Box::pin(self.start_pi_challenge(&audit, &user)).await
-                    }
                     AfterPrimary::SecondFactor(user) => {
-                        Box::pin(self.start_challenge(&audit, &user)).await
+                        Box::pin(self.second_factor(&audit, &user, "")).await
                     }
                 }
             }
@@ -151,128 +139,109 @@ impl Pipeline {
                     AfterPrimary::Accept(reason) => {
                         self.finish(&audit, AuthResult::Accept, &reason).await
                     }
-                    AfterPrimary::SecondFactor(user) if user.method.is_out_of_band() => {
-                        if code.expose().is_empty() {
-                            Box::pin(self.run_push(&audit, &user)).await
-                        } else {
-                            Box::pin(self.duo_passcode(&audit, code.expose())).await
-                        }
-                    }
-                    AfterPrimary::SecondFactor(user) if user.method == Method::Privacyidea => {
-                        if code.expose().is_empty() {
-                            Box::pin(self.start_pi_challenge(&audit, &user)).await
-                        } else {
-                            Box::pin(self.pi_answer(&audit, &user, code.expose(), None)).await
-                        }
-                    }
-                    AfterPrimary::SecondFactor(user) if user.method == Method::Sms => {
-                        if code.expose().is_empty() {
-                            Box::pin(self.start_challenge(&audit, &user)).await
-                        } else {
-                            self.finish_reject(
-                                &audit,
-                                "a code was appended, but SMS codes are sent after the password",
-                            )
-                            .await
-                        }
-                    }
                     AfterPrimary::SecondFactor(user) => {
-                        Box::pin(self.check_code(&audit, &user, code.expose(), None)).await
+                        Box::pin(self.second_factor(&audit, &user, code.expose())).await
                     }
                 }
             }
             Credential::Bind { .. } => Ok(Box::pin(self.authenticate_bind(&req, false)).await?.0),
             Credential::ChallengeResponse { state, code } => {
-                audit.method = Method::Totp.as_str();
-                let key = user_key(&req.user_name);
-                let now = self.clock.now_ms();
-                let challenge = self.store.read(|r| r.challenge(state))?;
-                if challenge.as_ref().is_some_and(|c| c.sms.is_some()) {
-                    audit.method = Method::Sms.as_str();
-                }
-                if challenge.as_ref().is_some_and(|c| c.privacyidea.is_some()) {
-                    audit.method = Method::Privacyidea.as_str();
-                }
-                let valid = challenge.as_ref().is_some_and(|c| {
-                    c.user_key == key
-                        && c.client == req.client_name
-                        && !c.consumed
-                        && c.expires_ms > now
-                        && c.attempts_left > 0
-                });
-                if !valid {
-                    return self.finish_reject(&audit, STALE_CHALLENGE).await;
-                }
-                audit.policy = challenge.as_ref().and_then(|c| c.policy.clone());
-                let user = match self.store.read(|r| r.user(&key))? {
-                    Some(u) if u.enabled => u,
-                    _ => return self.finish_reject(&audit, "user disabled or removed").await,
-                };
-                // A method word instead of a code: switch to that method (this challenge is
-                // spent; the new one follows).
-                let current = match &challenge {
-                    Some(c) if c.sms.is_some() => Some(Method::Sms),
-                    Some(c) if c.push_txid.is_some() => Some(user.method),
-                    Some(c) if c.privacyidea.is_some() => None,
-                    _ => Some(Method::Totp),
-                };
-                let word = code.expose().trim().to_ascii_lowercase();
-                if let (Some(current), Some(m)) = (current, Method::parse(&word)) {
-                    if m != current && self.alternatives(&user).contains(&m) {
-                        let (cid, c) = (state.clone(), challenge.clone());
-                        self.store
-                            .write(move |tx| match c {
-                                Some(mut c) => {
-                                    c.consumed = true;
-                                    tx.put_challenge(&cid, &c)
-                                }
-                                None => Ok(()),
-                            })
-                            .await?;
-                        let mut chosen = user.clone();
-                        chosen.method = m;
-                        audit.method = m.as_str();
-                        return if m.is_out_of_band() {
-                            Box::pin(self.run_push(&audit, &chosen)).await
-                        } else {
-                            Box::pin(self.start_challenge(&audit, &chosen)).await
-                        };
-                    }
-                }
-                if challenge.as_ref().is_some_and(|c| c.sms.is_some()) {
-                    return Box::pin(self.check_sms_code(
-                        &audit,
-                        &user,
-                        code.expose(),
-                        state.clone(),
-                    ))
-                    .await;
-                }
-                if let Some(c) = challenge.clone().filter(|c| c.privacyidea.is_some()) {
-                    audit.method = Method::Privacyidea.as_str();
-                    return Box::pin(self.pi_answer(
-                        &audit,
-                        &user,
-                        code.expose(),
-                        Some((state.clone(), c)),
-                    ))
-                    .await;
-                }
-                if let Some(c) = challenge.filter(|c| c.push_txid.is_some()) {
-                    audit.method = user.method.as_str();
-                    // Digits are a Duo passcode; anything else: the answer is on the phone.
-                    let typed = code.expose().trim();
-                    if typed.len() >= 6 && typed.bytes().all(|b| b.is_ascii_digit()) {
-                        let d = Box::pin(self.duo_passcode(&audit, typed)).await?;
-                        // The passcode decided (and was logged); the push is closed quietly.
-                        self.close_push(&user, state.clone(), c).await?;
-                        return Ok(d);
-                    }
-                    return Box::pin(self.collect_push(&audit, &user, state.clone(), c)).await;
-                }
-                Box::pin(self.check_code(&audit, &user, code.expose(), Some(state.clone()))).await
+                Box::pin(self.answer_challenge(&mut audit, state, code.expose())).await
             }
         }
+    }
+
+    /// The answer to an Access-Challenge: a code for the factor the challenge waits for, a
+    /// method word to switch to another method, or (for a push) anything to collect the
+    /// answer on the phone.
+    async fn answer_challenge(
+        &self,
+        audit: &mut Audit<'_>,
+        state: &[u8],
+        answer: &str,
+    ) -> Result<Decision, AuthError> {
+        let req = audit.req;
+        let key = user_key(&req.user_name);
+        let now = self.clock.now_ms();
+        let challenge = self.store.read(|r| r.challenge(state))?;
+        let current = match &challenge {
+            Some(c) if c.sms.is_some() => Method::Sms,
+            Some(ChallengeRecord {
+                factor: Some(f), ..
+            }) => f.method,
+            _ => Method::Totp,
+        };
+        audit.method = current.as_str();
+        let challenge = match challenge {
+            Some(c)
+                if c.user_key == key
+                    && c.client == req.client_name
+                    && !c.consumed
+                    && c.expires_ms > now
+                    && c.attempts_left > 0 =>
+            {
+                c
+            }
+            _ => return self.finish_reject(audit, STALE_CHALLENGE).await,
+        };
+        audit.policy = challenge.policy.clone();
+        let user = match self.store.read(|r| r.user(&key))? {
+            Some(u) if u.enabled => u,
+            _ => return self.finish_reject(audit, "user disabled or removed").await,
+        };
+        let state = state.to_vec();
+        // A method word instead of a code: switch to that method (this challenge is spent;
+        // the new one follows).
+        let word = answer.trim().to_ascii_lowercase();
+        if let Some(m) = Method::parse(&word) {
+            if m != current && self.alternatives(&user).contains(&m) {
+                if challenge.factor.as_ref().is_some_and(|f| f.out_of_band) {
+                    self.close_push(&user, state, challenge).await?;
+                } else {
+                    let mut c = challenge;
+                    c.consumed = true;
+                    self.store
+                        .write(move |tx| tx.put_challenge(&state, &c))
+                        .await?;
+                }
+                let mut chosen = user.clone();
+                chosen.method = m;
+                audit.method = m.as_str();
+                return Box::pin(self.second_factor(audit, &chosen, "")).await;
+            }
+        }
+        if challenge.sms.is_some() {
+            return Box::pin(self.check_sms_code(audit, &user, answer, state)).await;
+        }
+        let Some(pending) = challenge.factor.clone() else {
+            return Box::pin(self.check_code(audit, &user, answer, Some(state))).await;
+        };
+        let Some(provider) = self.factors.get(&pending.provider).cloned() else {
+            return self.finish_reject(audit, STALE_CHALLENGE).await;
+        };
+        if !pending.out_of_band {
+            let tx = pending.transaction.clone();
+            return Box::pin(self.provider_code(
+                audit,
+                &user,
+                &*provider,
+                answer,
+                tx.as_deref(),
+                Some((state, challenge)),
+            ))
+            .await;
+        }
+        // Digits are a code (a Duo passcode, a privacyIDEA OTP); anything else: the answer is
+        // on the phone.
+        let typed = answer.trim();
+        if typed.len() >= 6 && typed.bytes().all(|b| b.is_ascii_digit()) {
+            let tx = pending.transaction.as_deref();
+            let d = Box::pin(self.provider_code(audit, &user, &*provider, typed, tx, None)).await?;
+            // The code decided (and was logged); the push is closed quietly.
+            self.close_push(&user, state, challenge).await?;
+            return Ok(d);
+        }
+        Box::pin(self.collect_push(audit, &user, &*provider, state, challenge)).await
     }
 
     /// An LDAP simple bind ([`Credential::Bind`]): the entry is looked up first, so that an
@@ -364,38 +333,6 @@ impl Pipeline {
                 AfterPrimary::Accept(reason) => {
                     self.finish(&audit, AuthResult::Accept, &reason).await?
                 }
-                AfterPrimary::SecondFactor(user) if user.method.is_out_of_band() && !cached => {
-                    // A passcode appended, or else the bind waits for the answer on the phone.
-                    let d = if code.is_empty() {
-                        Box::pin(self.run_push(&audit, &user)).await?
-                    } else {
-                        Box::pin(self.duo_passcode(&audit, code)).await?
-                    };
-                    if let (Decision::Accept, Some(c), Some(k)) =
-                        (&d, &self.bind_cache, cache_key.clone())
-                    {
-                        c.remember(k, password, self.clock.now_ms());
-                    }
-                    d
-                }
-                AfterPrimary::SecondFactor(user)
-                    if user.method == Method::Privacyidea && !cached && !code.is_empty() =>
-                {
-                    let d = self.pi_answer(&audit, &user, code, None).await?;
-                    if let (Decision::Accept, Some(c), Some(k)) =
-                        (&d, &self.bind_cache, cache_key.clone())
-                    {
-                        c.remember(k, password, self.clock.now_ms());
-                    }
-                    d
-                }
-                AfterPrimary::SecondFactor(user) if user.method == Method::Sms && !cached => {
-                    self.finish_reject(
-                        &audit,
-                        "SMS is not offered over LDAP: a simple bind cannot carry the challenge",
-                    )
-                    .await?
-                }
                 AfterPrimary::SecondFactor(_) if cached => {
                     self.finish(
                         &audit,
@@ -404,15 +341,8 @@ impl Pipeline {
                     )
                     .await?
                 }
-                AfterPrimary::SecondFactor(_) if code.is_empty() => {
-                    self.finish_reject(
-                        &audit,
-                        "no code appended to the password (an LDAP bind cannot be challenged)",
-                    )
-                    .await?
-                }
                 AfterPrimary::SecondFactor(user) => {
-                    let d = self.check_code(&audit, &user, code, None).await?;
+                    let d = Box::pin(self.bind_second_factor(&audit, &user, code)).await?;
                     if let (Decision::Accept, Some(c), Some(k)) = (&d, &self.bind_cache, cache_key)
                     {
                         c.remember(k, password, self.clock.now_ms());
@@ -533,36 +463,18 @@ impl Pipeline {
         if !user.enabled {
             return Ok(AfterPrimary::Reject("user disabled".into()));
         }
-        match user.method {
-            Method::Totp if user.totp.is_none() => {
-                return Ok(AfterPrimary::Reject(
-                    "no TOTP authenticator enrolled".into(),
-                ))
-            }
-            Method::Totp => {}
-            Method::Sms if self.sms.is_none() => {
-                return Ok(AfterPrimary::Reject(
-                    "method sms, but no factor.sms_provider is configured".into(),
-                ))
-            }
-            Method::Sms if user.phone.as_deref().is_none_or(str::is_empty) => {
-                return Ok(AfterPrimary::Reject(
-                    "method sms, but no phone number".into(),
-                ))
-            }
-            Method::Sms => {}
-            Method::Push | Method::Phone if self.duo.is_none() => {
-                return Ok(AfterPrimary::Reject(
-                    "method push or phone, but no factor.push_provider is configured".into(),
-                ))
-            }
-            Method::Push | Method::Phone => {}
-            Method::Privacyidea if self.pi.is_none() => {
-                return Ok(AfterPrimary::Reject(
-                    "method privacyidea, but no factor.privacyidea_provider is configured".into(),
-                ))
-            }
-            Method::Privacyidea => {}
+        if user.method == Method::Totp && user.totp.is_none() {
+            return Ok(AfterPrimary::Reject(
+                "no TOTP authenticator enrolled".into(),
+            ));
+        }
+        let own = user.provider.as_deref();
+        if let Some(why) = self
+            .cfg
+            .factor
+            .unservable(user.method, own, user.phone.as_deref())
+        {
+            return Ok(AfterPrimary::Reject(why));
         }
         let failures = self.store.read(|r| r.failures(&user_key(&user.name)))?;
         if totp::is_locked(&failures, self.clock.now_ms()) {
@@ -595,19 +507,102 @@ impl Pipeline {
         Ok(None)
     }
 
-    /// The password was right; the code comes in the answer to a challenge. For an SMS user
-    /// the code is made and sent now; only its keyed hash is stored.
-    async fn start_challenge(
+    /// The provider that serves the user's method (their own or the configured one).
+    fn route(&self, user: &UserRecord) -> Option<Arc<dyn SecondFactor>> {
+        let p = self
+            .cfg
+            .factor
+            .provider_for(user.method, user.provider.as_deref())?;
+        self.factors.get(p.name()).cloned()
+    }
+
+    /// The second factor after the password, in RADIUS: `appended` is the code typed after
+    /// the password (append mode; empty: none, so the factor starts and the client is
+    /// challenged or, for a push in wait mode, held).
+    async fn second_factor(
+        &self,
+        audit: &Audit<'_>,
+        user: &UserRecord,
+        appended: &str,
+    ) -> Result<Decision, AuthError> {
+        if user.method == Method::Totp {
+            return if appended.is_empty() {
+                self.start_totp_challenge(audit, user).await
+            } else {
+                self.check_code(audit, user, appended, None).await
+            };
+        }
+        let Some(provider) = self.route(user) else {
+            return self
+                .finish_reject(audit, "no provider for the method")
+                .await;
+        };
+        if appended.is_empty() {
+            return Box::pin(self.begin(audit, user, provider)).await;
+        }
+        if provider.carries_our_code() {
+            return self
+                .finish_reject(
+                    audit,
+                    "a code was appended, but SMS codes are sent after the password",
+                )
+                .await;
+        }
+        Box::pin(self.provider_code(audit, user, &*provider, appended, None, None)).await
+    }
+
+    /// The second factor inside an LDAP bind, which cannot be challenged: a code appended
+    /// to the password, or a push or call that the bind waits for.
+    async fn bind_second_factor(
+        &self,
+        audit: &Audit<'_>,
+        user: &UserRecord,
+        code: &str,
+    ) -> Result<Decision, AuthError> {
+        const NO_CODE: &str =
+            "no code appended to the password (an LDAP bind cannot be challenged)";
+        if user.method == Method::Totp {
+            return if code.is_empty() {
+                self.finish_reject(audit, NO_CODE).await
+            } else {
+                self.check_code(audit, user, code, None).await
+            };
+        }
+        let Some(provider) = self.route(user) else {
+            return self
+                .finish_reject(audit, "no provider for the method")
+                .await;
+        };
+        if provider.carries_our_code() || (code.is_empty() && user.method == Method::Sms) {
+            return self.finish_reject(audit, SMS_OVER_LDAP).await;
+        }
+        if !code.is_empty() {
+            return Box::pin(self.provider_code(audit, user, &*provider, code, None, None)).await;
+        }
+        if provider.may_push(user.method) {
+            return Box::pin(self.begin(audit, user, provider)).await;
+        }
+        self.finish_reject(audit, NO_CODE).await
+    }
+
+    /// A TOTP user's password was right; the code comes in the answer to a challenge.
+    async fn start_totp_challenge(
         &self,
         audit: &Audit<'_>,
         user: &UserRecord,
     ) -> Result<Decision, AuthError> {
-        let unavailable = |e: getrandom::Error| AuthError::Unavailable(e.to_string());
         let id = self.challenge_id()?;
-        let key = user_key(&user.name);
+        let challenge = self.new_challenge(audit, user);
+        let prompt = self.cfg.factor.challenge_prompt.clone();
+        let reason = "password accepted, code requested";
+        self.open_challenge(audit, user, id, challenge, reason, prompt)
+            .await
+    }
+
+    fn new_challenge(&self, audit: &Audit<'_>, user: &UserRecord) -> ChallengeRecord {
         let now = self.clock.now_ms();
-        let mut challenge = ChallengeRecord {
-            user_key: key.clone(),
+        ChallengeRecord {
+            user_key: user_key(&user.name),
             client: audit.req.client_name.clone(),
             created_ms: now,
             expires_ms: now + self.cfg.factor.challenge_ttl_secs * 1000,
@@ -615,44 +610,29 @@ impl Pipeline {
             consumed: false,
             policy: audit.policy.clone(),
             sms: None,
-            push_txid: None,
-            privacyidea: None,
-        };
-        let mut prompt = self.cfg.factor.challenge_prompt.clone();
-        let mut reason = "password accepted, code requested";
-        if let (Method::Sms, Some(sender), Some(sms)) =
-            (user.method, &self.sms, &self.cfg.factor.sms)
-        {
-            let phone = user.phone.clone().unwrap_or_default();
-            let code = sms::generate_code(sms.code_digits).map_err(unavailable)?;
-            let mut salt = [0u8; 16];
-            getrandom::getrandom(&mut salt).map_err(unavailable)?;
-            let mac = self.store.sealer().code_mac(&id, &salt, &code);
-            challenge.expires_ms = now + sms.code_ttl_secs * 1000;
-            challenge.attempts_left = sms.max_attempts;
-            challenge.sms = Some(SmsCodeHash {
-                salt: hex(&salt),
-                mac: hex(&mac),
-            });
-            // Sent before it is stored: the client cannot answer before it has the State,
-            // which it gets only after the commit below.
-            if let Err(e) = sender.send(&phone, &code, &user.name).await {
-                let what = format!("SMS not delivered ({e})");
-                return self.provider_failed(audit, e.is_outage(), &what).await;
-            }
-            prompt = format!("Enter the code sent to {}", sms::mask_phone(&phone));
-            reason = "password accepted, SMS code sent";
+            factor: None,
         }
+    }
+
+    /// Stores the challenge with its audit record and asks the client for the answer. A
+    /// challenge holding mfagate's SMS code voids the user's earlier codes.
+    async fn open_challenge(
+        &self,
+        audit: &Audit<'_>,
+        user: &UserRecord,
+        id: Vec<u8>,
+        challenge: ChallengeRecord,
+        reason: &str,
+        prompt: String,
+    ) -> Result<Decision, AuthError> {
         let record = self.record(audit, AuthResult::Challenge, reason);
         let cid = id.clone();
-        let is_sms = challenge.sms.is_some();
         self.store
             .write(move |tx| {
-                tx.put_challenge(&cid, &challenge)?;
-                if is_sms {
-                    // A new code voids the user's earlier ones.
-                    tx.set_sms_latest(&key, &cid)?;
+                if challenge.sms.is_some() {
+                    tx.set_sms_latest(&challenge.user_key, &cid)?;
                 }
+                tx.put_challenge(&cid, &challenge)?;
                 tx.append_auth(&record)
             })
             .await?;
@@ -663,134 +643,157 @@ impl Pipeline {
         })
     }
 
-    /// The methods a user may choose at a challenge prompt besides their own: TOTP when an
-    /// authenticator is enrolled, SMS when there is a phone number and a gateway, and push or
-    /// phone (the other one) for a push or phone user.
-    fn alternatives(&self, user: &UserRecord) -> Vec<Method> {
-        let mut out = Vec::new();
-        if user.method != Method::Totp && user.totp.is_some() {
-            out.push(Method::Totp);
-        }
-        let has_phone = user.phone.as_deref().is_some_and(|p| !p.is_empty());
-        if user.method != Method::Sms && has_phone && self.sms.is_some() {
-            out.push(Method::Sms);
-        }
-        if user.method.is_out_of_band() && self.duo.is_some() {
-            out.push(if user.method == Method::Push {
-                Method::Phone
-            } else {
-                Method::Push
-            });
-        }
-        out
-    }
-
-    /// The prompt, telling the user what else they may type.
-    fn with_choices(&self, user: &UserRecord, prompt: String) -> String {
-        let words: Vec<&str> = self.alternatives(user).iter().map(|m| m.as_str()).collect();
-        if words.is_empty() {
-            prompt
-        } else {
-            format!("{prompt} (or type {})", words.join(" or "))
-        }
-    }
-
-    /// A push. The pending push is a challenge record in the store (with the provider's
-    /// transaction id), and the user's push state allows one outstanding push and at most
-    /// `push_max_per_window` per window. In wait mode the login is held until the user
-    /// answers on the phone, the push times out (`push_timeout_secs`) or the provider fails;
-    /// in challenge mode the client gets an Access-Challenge at once and the answer to it
-    /// (any text) collects the result, on whichever node it lands. Status polls may be
-    /// retried; the push itself is sent once.
-    async fn run_push(&self, audit: &Audit<'_>, user: &UserRecord) -> Result<Decision, AuthError> {
-        let (id, challenge) = match Box::pin(self.start_push(audit, user)).await? {
-            Ok(started) => started,
-            Err(decision) => return Ok(decision),
+    /// Starts a provider's factor: the provider's precheck, the push limits when it may
+    /// reach the phone, mfagate's code when the provider only carries it, then the start
+    /// itself (sent once). A code to type becomes a challenge; an answer on the phone is
+    /// waited for (wait mode, LDAP binds) or collected by the answer to a challenge
+    /// (challenge mode), on whichever node it lands: the pending factor is a store record.
+    async fn begin(
+        &self,
+        audit: &Audit<'_>,
+        user: &UserRecord,
+        provider: Arc<dyn SecondFactor>,
+    ) -> Result<Decision, AuthError> {
+        let method = user.method;
+        let in_bind = matches!(audit.req.credential, Credential::Bind { .. });
+        let who = Recipient {
+            name: &user.name,
+            phone: user.phone.as_deref(),
         };
-        if audit.req.push_mode == PushMode::Challenge {
+        match provider.precheck(who).await {
+            Ok(Precheck::Proceed) => {}
+            Ok(Precheck::Allow(reason)) => {
+                return self.finish(audit, AuthResult::Accept, &reason).await
+            }
+            Ok(Precheck::Deny(reason)) => return self.finish_reject(audit, &reason).await,
+            Err(e) => return self.provider_failed(audit, e.outage, &e.message).await,
+        }
+        let id = self.challenge_id()?;
+        let now = self.clock.now_ms();
+        let mut challenge = self.new_challenge(audit, user);
+        let pushes = provider.may_push(method);
+        if pushes {
+            challenge.expires_ms = now + self.cfg.factor.push.timeout_secs * 1000;
+            challenge.attempts_left = 1;
+            if let Err(why) = self.reserve_push(user, &id, &challenge).await? {
+                return self.finish_reject(audit, &why).await;
+            }
+        }
+        let code = if provider.carries_our_code() {
+            let unavailable = |e: getrandom::Error| AuthError::Unavailable(e.to_string());
+            let s = &self.cfg.factor.sms;
+            let code = sms::generate_code(s.code_digits).map_err(unavailable)?;
+            let mut salt = [0u8; 16];
+            getrandom::getrandom(&mut salt).map_err(unavailable)?;
+            let mac = self.store.sealer().code_mac(&id, &salt, &code);
+            challenge.expires_ms = now + s.code_ttl_secs * 1000;
+            challenge.attempts_left = s.max_attempts;
+            challenge.sms = Some(SmsCodeHash {
+                salt: hex(&salt),
+                mac: hex(&mac),
+            });
+            Some(code)
+        } else {
+            None
+        };
+        // Sent before the challenge is stored: the client cannot answer before it has the
+        // State, which it gets only after that commit.
+        let started = match provider.start(who, method, code.as_deref()).await {
+            Ok(s) => s,
+            Err(e) if pushes => {
+                return self.settle_push(audit, user, id, challenge, Err(e)).await;
+            }
+            Err(e) => {
+                let what = match method {
+                    Method::Sms => format!("SMS not delivered ({e})"),
+                    m => format!("{} not started ({e})", m.as_str()),
+                };
+                return self.provider_failed(audit, e.outage, &what).await;
+            }
+        };
+        let pending = |transaction, out_of_band| PendingFactor {
+            method,
+            provider: provider.name().to_owned(),
+            transaction,
+            out_of_band,
+        };
+        let transaction = match started {
+            Started::OutOfBand { transaction } => transaction,
+            Started::Delivered { .. } | Started::Code { .. } if in_bind => {
+                if pushes {
+                    self.release_push(user, &id).await?;
+                }
+                let reason = "the provider asked for a code, which an LDAP bind cannot carry";
+                return self.finish_reject(audit, reason).await;
+            }
+            Started::Delivered { to } => {
+                let prompt = format!("Enter the code sent to {to}");
+                return self
+                    .open_challenge(
+                        audit,
+                        user,
+                        id,
+                        challenge,
+                        "password accepted, SMS code sent",
+                        prompt,
+                    )
+                    .await;
+            }
+            Started::Code {
+                transaction,
+                prompt,
+            } => {
+                if pushes {
+                    // Nothing waits on the phone: the push limits do not count this one.
+                    self.release_push(user, &id).await?;
+                    challenge.expires_ms = now + self.cfg.factor.challenge_ttl_secs * 1000;
+                    challenge.attempts_left = self.cfg.factor.challenge_max_attempts;
+                }
+                challenge.factor = Some(pending(transaction, false));
+                let prompt = prompt.unwrap_or_else(|| self.cfg.factor.challenge_prompt.clone());
+                let reason = format!(
+                    "password accepted; code requested through {}",
+                    provider.name()
+                );
+                return self
+                    .open_challenge(audit, user, id, challenge, &reason, prompt)
+                    .await;
+            }
+        };
+        challenge.factor = Some(pending(Some(transaction.clone()), true));
+        let (cid, c) = (id.clone(), challenge.clone());
+        self.store
+            .write(move |tx| tx.put_challenge(&cid, &c))
+            .await?;
+        if audit.req.push_mode == PushMode::Challenge && !in_bind {
             let reason = "push sent; waiting for the answer to the challenge";
-            let record = self.record(audit, AuthResult::Challenge, reason);
-            self.store.write(move |tx| tx.append_auth(&record)).await?;
-            self.trace(audit, AuthResult::Challenge, reason);
-            let prompt = if user.method == Method::Phone {
+            let prompt = if method == Method::Phone {
                 CALL_PROMPT
             } else {
                 PUSH_PROMPT
             };
-            return Ok(Decision::Challenge {
-                state: id,
-                prompt: self.with_choices(user, prompt.into()),
-            });
+            return self
+                .open_challenge(audit, user, id, challenge, reason, prompt.into())
+                .await;
         }
-        let (Some(duo), Some(pcfg), Some(txid)) = (
-            &self.duo,
-            &self.cfg.factor.push,
-            challenge.push_txid.clone(),
-        ) else {
-            return Err(AuthError::Unavailable("push without a provider".into()));
-        };
-        let outcome = poll_push(duo, &txid, Duration::from_secs(pcfg.timeout_secs)).await;
+        let limit = Duration::from_secs(self.cfg.factor.push.timeout_secs);
+        let outcome = poll_answer(&*provider, &user.name, &transaction, limit).await;
         self.settle_push(audit, user, id, challenge, outcome).await
     }
 
-    /// Preauth, the per-user limits, and the push. `Ok(Err(decision))`: the login ended
-    /// there (preauth allow or deny, a limit, the provider failing).
-    async fn start_push(
+    /// Takes the user's one outstanding push and a place in the per-window count, with the
+    /// challenge, in one transaction. `Ok(Err(why))`: a limit says no.
+    async fn reserve_push(
         &self,
-        audit: &Audit<'_>,
         user: &UserRecord,
-    ) -> Result<Result<(Vec<u8>, ChallengeRecord), Decision>, AuthError> {
-        let (Some(duo), Some(pcfg)) = (&self.duo, &self.cfg.factor.push) else {
-            let d = self
-                .finish_reject(
-                    audit,
-                    "method push, but no factor.push_provider is configured",
-                )
-                .await?;
-            return Ok(Err(d));
-        };
-        let ended = match duo.preauth(&user.name).await {
-            Ok(Preauth::Auth) => None,
-            Ok(Preauth::Allow) => Some(
-                self.finish(
-                    audit,
-                    AuthResult::Accept,
-                    "Duo preauth: allow (bypass set in Duo)",
-                )
-                .await?,
-            ),
-            Ok(Preauth::Deny(m)) => Some(
-                self.finish_reject(audit, &format!("Duo preauth: deny ({m})"))
-                    .await?,
-            ),
-            Ok(Preauth::Enroll) => Some(
-                self.finish_reject(audit, "Duo preauth: the user is not enrolled in Duo")
-                    .await?,
-            ),
-            Err(e) => Some(self.cloud_failed(audit, e).await?),
-        };
-        if let Some(d) = ended {
-            return Ok(Err(d));
-        }
-        let key = user_key(&user.name);
-        let id = self.challenge_id()?;
-        let now = self.clock.now_ms();
-        let expires_ms = now + pcfg.timeout_secs * 1000;
-        let mut challenge = ChallengeRecord {
-            user_key: key.clone(),
-            client: audit.req.client_name.clone(),
-            created_ms: now,
-            expires_ms,
-            attempts_left: 1,
-            consumed: false,
-            policy: audit.policy.clone(),
-            sms: None,
-            push_txid: None,
-            privacyidea: None,
-        };
+        id: &[u8],
+        challenge: &ChallengeRecord,
+    ) -> Result<Result<(), String>, AuthError> {
+        let pcfg = &self.cfg.factor.push;
         let (window_ms, max) = (pcfg.window_secs * 1000, pcfg.max_per_window as usize);
-        let (k, cid, c) = (key.clone(), id.clone(), challenge.clone());
-        let reserved = self
+        let now = self.clock.now_ms();
+        let (k, cid, c) = (user_key(&user.name), id.to_vec(), challenge.clone());
+        Ok(self
             .store
             .write(move |tx| {
                 if totp::is_locked(&tx.failures(&k)?, now) {
@@ -808,33 +811,62 @@ impl Pipeline {
                     )));
                 }
                 st.recent_ms.push(now);
-                st.pending = Some((hex(&cid), expires_ms));
+                st.pending = Some((hex(&cid), c.expires_ms));
                 tx.set_push_state(&k, &st)?;
                 tx.put_challenge(&cid, &c)?;
                 Ok(Ok(()))
             })
+            .await?)
+    }
+
+    /// Gives back a reservation whose start put nothing on the phone.
+    async fn release_push(&self, user: &UserRecord, id: &[u8]) -> Result<(), AuthError> {
+        let (k, mine) = (user_key(&user.name), hex(id));
+        self.store
+            .write(move |tx| {
+                let mut st = tx.push_state(&k)?;
+                if let Some((_, until)) = st.pending.take_if(|(p, _)| *p == mine) {
+                    // The reservation's send time is the newest entry at or before its expiry.
+                    if let Some(i) = st.recent_ms.iter().rposition(|t| *t <= until) {
+                        st.recent_ms.remove(i);
+                    }
+                    tx.set_push_state(&k, &st)?;
+                }
+                Ok(())
+            })
             .await?;
-        if let Err(why) = reserved {
-            return Ok(Err(self.finish_reject(audit, &why).await?));
+        Ok(())
+    }
+
+    /// The methods a user may choose at a challenge prompt besides their own: TOTP when an
+    /// authenticator is enrolled, SMS when a provider can serve it for them, and push or
+    /// phone (the other one) for a push or phone user.
+    fn alternatives(&self, user: &UserRecord) -> Vec<Method> {
+        let mut out = Vec::new();
+        if user.method != Method::Totp && user.totp.is_some() {
+            out.push(Method::Totp);
         }
-        let factor = if user.method == Method::Phone {
-            Factor::Phone
+        for m in [Method::Sms, Method::Push, Method::Phone] {
+            let offered = m == Method::Sms || user.method.is_out_of_band();
+            let servable = self
+                .cfg
+                .factor
+                .unservable(m, user.provider.as_deref(), user.phone.as_deref())
+                .is_none();
+            if m != user.method && offered && servable {
+                out.push(m);
+            }
+        }
+        out
+    }
+
+    /// The prompt, telling the user what else they may type.
+    fn with_choices(&self, user: &UserRecord, prompt: String) -> String {
+        let words: Vec<&str> = self.alternatives(user).iter().map(|m| m.as_str()).collect();
+        if words.is_empty() {
+            prompt
         } else {
-            Factor::Push
-        };
-        match duo.start(&user.name, factor).await {
-            Ok(txid) => {
-                challenge.push_txid = Some(txid);
-                let (cid, c) = (id.clone(), challenge.clone());
-                self.store
-                    .write(move |tx| tx.put_challenge(&cid, &c))
-                    .await?;
-                Ok(Ok((id, challenge)))
-            }
-            Err(e) => {
-                let d = self.settle_push(audit, user, id, challenge, Err(e)).await?;
-                Ok(Err(d))
-            }
+            format!("{prompt} (or type {})", words.join(" or "))
         }
     }
 
@@ -844,16 +876,21 @@ impl Pipeline {
         &self,
         audit: &Audit<'_>,
         user: &UserRecord,
+        provider: &dyn SecondFactor,
         id: Vec<u8>,
         challenge: ChallengeRecord,
     ) -> Result<Decision, AuthError> {
-        let (Some(duo), Some(txid)) = (&self.duo, challenge.push_txid.clone()) else {
+        let Some(txid) = challenge
+            .factor
+            .as_ref()
+            .and_then(|f| f.transaction.clone())
+        else {
             return self.finish_reject(audit, STALE_CHALLENGE).await;
         };
         let left = challenge.expires_ms.saturating_sub(self.clock.now_ms());
         let wait = Duration::from_millis(left).min(PUSH_COLLECT_WAIT);
-        let outcome = poll_push(duo, &txid, wait).await;
-        if matches!(outcome, Ok(PushStatus::Waiting)) && left > wait.as_millis() as u64 {
+        let outcome = poll_answer(provider, &user.name, &txid, wait).await;
+        if matches!(outcome, Ok(Answer::Waiting)) && left > wait.as_millis() as u64 {
             let reason = "push not answered yet; asked again";
             let record = self.record(audit, AuthResult::Challenge, reason);
             self.store.write(move |tx| tx.append_auth(&record)).await?;
@@ -897,7 +934,7 @@ impl Pipeline {
         user: &UserRecord,
         id: Vec<u8>,
         mut challenge: ChallengeRecord,
-        outcome: Result<PushStatus, DuoError>,
+        outcome: Result<Answer, FactorError>,
     ) -> Result<Decision, AuthError> {
         let key = user_key(&user.name);
         let what = if user.method == Method::Phone {
@@ -906,18 +943,18 @@ impl Pipeline {
             "push"
         };
         let (result, reason, fraud) = match outcome {
-            Ok(PushStatus::Allow) => (AuthResult::Accept, format!("{what} approved"), false),
-            Ok(PushStatus::Deny) => (
+            Ok(Answer::Approved) => (AuthResult::Accept, format!("{what} approved"), false),
+            Ok(Answer::Denied) => (
                 AuthResult::Reject,
                 format!("{what} denied by the user"),
                 false,
             ),
-            Ok(PushStatus::Timeout | PushStatus::Waiting) => (
+            Ok(Answer::Expired | Answer::Waiting) => (
                 AuthResult::Reject,
                 format!("{what} not answered in time"),
                 false,
             ),
-            Ok(PushStatus::Fraud) => (
+            Ok(Answer::Fraud) => (
                 AuthResult::Reject,
                 format!(
                     "{what} reported as fraud: second factor locked until an administrator unlocks it"
@@ -925,7 +962,7 @@ impl Pipeline {
                 true,
             ),
             Err(e) => {
-                let (result, reason) = self.failmode_verdict(audit, e.is_outage(), &e.to_string());
+                let (result, reason) = self.failmode_verdict(audit, e.outage, &e.message);
                 (result, reason, false)
             }
         };
@@ -955,83 +992,24 @@ impl Pipeline {
         Ok(self.decided(audit, result, &reason))
     }
 
-    /// privacyIDEA, password accepted: its challenge-response tokens (SMS, e-mail) are
-    /// triggered and its prompt relayed; for other tokens (TOTP, HOTP) the user is asked for a
-    /// code. Either way the State is our challenge record, so any node can take the answer.
-    async fn start_pi_challenge(
+    /// A code the provider checks (a Duo passcode, a privacyIDEA OTP): appended to the
+    /// password, or the answer to a challenge, whose attempts are spent here, in answer to
+    /// `transaction`.
+    async fn provider_code(
         &self,
         audit: &Audit<'_>,
         user: &UserRecord,
-    ) -> Result<Decision, AuthError> {
-        let Some(pi) = &self.pi else {
-            return self
-                .finish_reject(audit, "no factor.privacyidea_provider")
-                .await;
-        };
-        let (transaction_id, prompt) = match pi.trigger(&user.name).await {
-            Ok(Some(PiVerdict::Challenge {
-                transaction_id,
-                message,
-            })) => (Some(transaction_id), message),
-            Ok(_) => (None, self.cfg.factor.challenge_prompt.clone()),
-            Err(e) => return self.pi_failed(audit, e).await,
-        };
-        let id = self.challenge_id()?;
-        let now = self.clock.now_ms();
-        let challenge = ChallengeRecord {
-            user_key: user_key(&user.name),
-            client: audit.req.client_name.clone(),
-            created_ms: now,
-            expires_ms: now + self.cfg.factor.challenge_ttl_secs * 1000,
-            attempts_left: self.cfg.factor.challenge_max_attempts,
-            consumed: false,
-            policy: audit.policy.clone(),
-            sms: None,
-            push_txid: None,
-            privacyidea: Some(PiPending { transaction_id }),
-        };
-        let reason = "password accepted; privacyIDEA code requested";
-        let record = self.record(audit, AuthResult::Challenge, reason);
-        let cid = id.clone();
-        self.store
-            .write(move |tx| {
-                tx.put_challenge(&cid, &challenge)?;
-                tx.append_auth(&record)
-            })
-            .await?;
-        self.trace(audit, AuthResult::Challenge, reason);
-        Ok(Decision::Challenge { state: id, prompt })
-    }
-
-    /// A code for privacyIDEA: appended to the password, or the answer to a challenge (then
-    /// with its transaction id; the challenge's attempts are spent here).
-    async fn pi_answer(
-        &self,
-        audit: &Audit<'_>,
-        user: &UserRecord,
+        provider: &dyn SecondFactor,
         code: &str,
+        transaction: Option<&str>,
         challenge: Option<(Vec<u8>, ChallengeRecord)>,
     ) -> Result<Decision, AuthError> {
-        let Some(pi) = &self.pi else {
-            return self
-                .finish_reject(audit, "no factor.privacyidea_provider")
-                .await;
-        };
-        let txid = challenge
-            .as_ref()
-            .and_then(|(_, c)| c.privacyidea.as_ref())
-            .and_then(|p| p.transaction_id.clone());
-        let verdict = pi.check(&user.name, code.trim(), txid.as_deref()).await;
+        let verdict = provider
+            .check_code(&user.name, code.trim(), transaction)
+            .await;
         let (result, reason) = match verdict {
-            Ok(PiVerdict::Accept) => (AuthResult::Accept, "privacyIDEA accepted the code".into()),
-            Ok(PiVerdict::Reject(m)) => (
-                AuthResult::Reject,
-                format!("privacyIDEA rejected the code ({m})"),
-            ),
-            Ok(PiVerdict::Challenge { .. }) => (
-                AuthResult::Reject,
-                "privacyIDEA asked for another challenge".into(),
-            ),
+            Ok(CodeVerdict::Accept(why)) => (AuthResult::Accept, why),
+            Ok(CodeVerdict::Reject(why)) => (AuthResult::Reject, why),
             Err(e) => {
                 if let Some((id, mut c)) = challenge {
                     c.consumed = true;
@@ -1039,7 +1017,7 @@ impl Pipeline {
                         .write(move |tx| tx.put_challenge(&id, &c))
                         .await?;
                 }
-                return self.pi_failed(audit, e).await;
+                return self.provider_failed(audit, e.outage, &e.message).await;
             }
         };
         let record = self.record(audit, result, &reason);
@@ -1054,34 +1032,6 @@ impl Pipeline {
             })
             .await?;
         Ok(self.decided(audit, result, &reason))
-    }
-
-    /// privacyIDEA could not decide: an outage goes to the client's failmode, a refusal
-    /// rejects.
-    async fn pi_failed(&self, audit: &Audit<'_>, e: PiError) -> Result<Decision, AuthError> {
-        self.provider_failed(audit, e.is_outage(), &e.to_string())
-            .await
-    }
-
-    /// A Duo passcode (from Duo Mobile or a hardware token) instead of a push.
-    async fn duo_passcode(&self, audit: &Audit<'_>, code: &str) -> Result<Decision, AuthError> {
-        let Some(duo) = &self.duo else {
-            return self.finish_reject(audit, "no factor.push_provider").await;
-        };
-        match duo.passcode(&audit.user, code.trim()).await {
-            Ok(true) => {
-                self.finish(audit, AuthResult::Accept, "Duo passcode accepted")
-                    .await
-            }
-            Ok(false) => self.finish_reject(audit, "Duo passcode rejected").await,
-            Err(e) => self.cloud_failed(audit, e).await,
-        }
-    }
-
-    /// The provider could not be asked (before anything was sent): the client's failmode.
-    async fn cloud_failed(&self, audit: &Audit<'_>, e: DuoError) -> Result<Decision, AuthError> {
-        self.provider_failed(audit, e.is_outage(), &e.to_string())
-            .await
     }
 
     /// The one failmode rule: a provider outage on a `failmode = "safe"` client accepts on
@@ -1336,9 +1286,14 @@ fn code_verdict(outcome: Option<CodeOutcome>) -> (AuthResult, String) {
     }
 }
 
-/// Polls a push until it is answered or `limit` passes (then: `Waiting`). A failed poll is retried (at most
-/// three in a row): polling never sends another push.
-async fn poll_push(duo: &DuoClient, txid: &str, limit: Duration) -> Result<PushStatus, DuoError> {
+/// Polls an answer on the phone until it comes or `limit` passes (then: `Waiting`). A failed
+/// poll is retried (at most three in a row): polling never sends another push.
+async fn poll_answer(
+    provider: &dyn SecondFactor,
+    user: &str,
+    transaction: &str,
+    limit: Duration,
+) -> Result<Answer, FactorError> {
     let deadline = tokio::time::Instant::now() + limit;
     let mut failures = 0;
     let mut every = PUSH_POLL_EVERY;
@@ -1348,12 +1303,11 @@ async fn poll_push(duo: &DuoClient, txid: &str, limit: Duration) -> Result<PushS
         // Backing off keeps thousands of pending pushes from flooding the provider.
         every = (every * 3 / 2).min(PUSH_POLL_MAX);
         let last = tokio::time::Instant::now() >= deadline;
-        // Boxed: a login waiting between polls then holds only the sleep, not a request.
-        match Box::pin(duo.status(txid)).await {
-            Ok(PushStatus::Waiting) if last => return Ok(PushStatus::Waiting),
-            Ok(PushStatus::Waiting) => failures = 0,
+        match provider.poll(user, transaction).await {
+            Ok(Answer::Waiting) if last => return Ok(Answer::Waiting),
+            Ok(Answer::Waiting) => failures = 0,
             Ok(done) => return Ok(done),
-            Err(e @ DuoError::Unreachable(..)) => {
+            Err(e) if e.outage => {
                 failures += 1;
                 if failures >= 3 || last {
                     return Err(e);

@@ -338,18 +338,19 @@ pub struct FactorConfig {
     pub totp: TotpConfig,
     pub max_failures: u32,
     pub lockout_secs: u64,
-    /// One-way SMS codes; `None` without `factor.sms_provider`.
-    pub sms: Option<SmsConfig>,
-    /// Push; `None` without `factor.push_provider`.
-    pub push: Option<PushConfig>,
-    /// privacyIDEA; `None` without `factor.privacyidea_provider`.
-    pub privacyidea: Option<PrivacyideaProvider>,
+    /// Every `[[factor.provider]]`.
+    pub providers: Vec<ProviderConfig>,
+    /// The provider of each method unless a user names their own (`user set --provider`).
+    pub sms_provider: Option<String>,
+    pub push_provider: Option<String>,
+    pub privacyidea_provider: Option<String>,
+    pub sms: SmsSettings,
+    pub push: PushSettings,
 }
 
-/// `factor.push_*` and the provider that sends the pushes.
+/// `factor.push_*`: limits of pushes and phone calls, whichever provider sends them.
 #[derive(Debug, Clone)]
-pub struct PushConfig {
-    pub provider: DuoProvider,
+pub struct PushSettings {
     /// How long a login waits for the user to answer.
     pub timeout_secs: u64,
     /// MFA-fatigue protection: at most this many pushes per user per `window_secs`.
@@ -357,13 +358,108 @@ pub struct PushConfig {
     pub window_secs: u64,
 }
 
-/// `factor.sms_*` and the `[[factor.provider]]` that delivers the codes.
+/// `factor.sms_*`: the codes mfagate makes for a gateway to carry.
 #[derive(Debug, Clone)]
-pub struct SmsConfig {
-    pub provider: SmsProvider,
+pub struct SmsSettings {
     pub code_digits: u32,
     pub code_ttl_secs: u64,
     pub max_attempts: u32,
+}
+
+/// One `[[factor.provider]]`.
+#[derive(Debug, Clone)]
+pub enum ProviderConfig {
+    SmsHttp(SmsProvider),
+    Duo(DuoProvider),
+    Privacyidea(PrivacyideaProvider),
+}
+
+impl ProviderConfig {
+    pub fn name(&self) -> &str {
+        match self {
+            ProviderConfig::SmsHttp(p) => &p.name,
+            ProviderConfig::Duo(p) => &p.name,
+            ProviderConfig::Privacyidea(p) => &p.name,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProviderConfig::SmsHttp(_) => "sms_http",
+            ProviderConfig::Duo(_) => "duo",
+            ProviderConfig::Privacyidea(_) => "privacyidea",
+        }
+    }
+
+    /// The methods this kind of provider can serve. Duo texts passcodes itself (`sms`);
+    /// privacyIDEA serves whatever tokens the user has there, pushes included.
+    pub fn serves(&self, method: Method) -> bool {
+        match self {
+            ProviderConfig::SmsHttp(_) => method == Method::Sms,
+            ProviderConfig::Duo(_) => {
+                matches!(method, Method::Push | Method::Phone | Method::Sms)
+            }
+            ProviderConfig::Privacyidea(_) => method == Method::Privacyidea,
+        }
+    }
+
+    /// Whether mfagate must know the user's phone number for `method` (an SMS gateway
+    /// needs it; Duo and privacyIDEA know their users' phones).
+    pub fn needs_phone(&self, method: Method) -> bool {
+        matches!(self, ProviderConfig::SmsHttp(_)) && method == Method::Sms
+    }
+}
+
+impl FactorConfig {
+    pub fn provider(&self, name: &str) -> Option<&ProviderConfig> {
+        self.providers.iter().find(|p| p.name() == name)
+    }
+
+    /// The configured provider of a method (`factor.sms_provider` and friends).
+    pub fn default_provider(&self, method: Method) -> Option<&ProviderConfig> {
+        let name = match method {
+            Method::Totp => None,
+            Method::Sms => self.sms_provider.as_deref(),
+            Method::Push | Method::Phone => self.push_provider.as_deref(),
+            Method::Privacyidea => self.privacyidea_provider.as_deref(),
+        };
+        name.and_then(|n| self.provider(n))
+    }
+
+    /// The provider a user's `method` goes through: the user's own provider when it serves
+    /// the method, else the configured one. `None` for TOTP and for a method nothing serves.
+    pub fn provider_for(&self, method: Method, own: Option<&str>) -> Option<&ProviderConfig> {
+        own.and_then(|n| self.provider(n))
+            .filter(|p| p.serves(method))
+            .or_else(|| self.default_provider(method))
+    }
+
+    /// Why `method` cannot be served for a user with this provider and phone, if it cannot.
+    pub fn unservable(
+        &self,
+        method: Method,
+        own: Option<&str>,
+        phone: Option<&str>,
+    ) -> Option<String> {
+        if method == Method::Totp {
+            return None;
+        }
+        let Some(p) = self.provider_for(method, own) else {
+            let key = match method {
+                Method::Sms => "factor.sms_provider",
+                Method::Privacyidea => "factor.privacyidea_provider",
+                _ => "factor.push_provider",
+            };
+            return Some(format!(
+                "method {}, but no provider serves it (set {key} or the user's provider)",
+                method.as_str()
+            ));
+        };
+        if p.needs_phone(method) && phone.is_none_or(|p| p.trim().is_empty()) {
+            return Some(format!("method {}, but no phone number", method.as_str()));
+        }
+        None
+    }
 }
 
 /// An HTTP SMS gateway (`kind = "sms_http"`). Templates may use `{phone}`, `{code}` and

@@ -230,17 +230,9 @@ struct AuthLog {
     retention_days: Option<u64>,
 }
 
-/// The `[[factor.provider]]` entries, split by kind.
-#[derive(Default)]
-struct Providers {
-    sms: Vec<SmsProvider>,
-    duo: Vec<DuoProvider>,
-    privacyidea: Vec<PrivacyideaProvider>,
-}
-
-fn validate_providers(providers: Vec<ProviderRaw>) -> Result<Providers, ConfigError> {
+fn validate_providers(providers: Vec<ProviderRaw>) -> Result<Vec<ProviderConfig>, ConfigError> {
     let mut names: Vec<String> = Vec::new();
-    let mut out = Providers::default();
+    let mut out = Vec::new();
     for (i, p) in providers.into_iter().enumerate() {
         let key = |k: &str| format!("factor.provider[{i}].{k}");
         let name = p
@@ -298,13 +290,13 @@ fn validate_providers(providers: Vec<ProviderRaw>) -> Result<Providers, ConfigEr
                         "set service_user and its password (secret_env or secret_file) together",
                     )),
                 };
-            out.privacyidea.push(PrivacyideaProvider {
+            out.push(ProviderConfig::Privacyidea(PrivacyideaProvider {
                 name,
                 url: url.trim_end_matches('/').to_owned(),
                 realm: p.realm,
                 service,
                 timeout_secs: in_range(&key("timeout_secs"), p.timeout_secs.unwrap_or(10), 1, 60)?,
-            });
+            }));
             continue;
         }
         if is_duo {
@@ -335,14 +327,14 @@ fn validate_providers(providers: Vec<ProviderRaw>) -> Result<Providers, ConfigEr
                     ));
                 }
             }
-            out.duo.push(DuoProvider {
+            out.push(ProviderConfig::Duo(DuoProvider {
                 name,
                 api_host,
                 ikey,
                 skey,
                 url: p.url.map(|u| u.trim_end_matches('/').to_owned()),
                 timeout_secs: in_range(&key("timeout_secs"), p.timeout_secs.unwrap_or(10), 1, 60)?,
-            });
+            }));
             continue;
         }
         let twilio = match p.preset.as_deref() {
@@ -410,37 +402,44 @@ fn validate_providers(providers: Vec<ProviderRaw>) -> Result<Providers, ConfigEr
             timeout_secs: in_range(&key("timeout_secs"), p.timeout_secs.unwrap_or(10), 1, 60)?,
             twilio,
         };
-        out.sms.push(provider);
+        out.push(ProviderConfig::SmsHttp(provider));
     }
     Ok(out)
 }
 
-fn validate_sms(
-    provider_name: Option<String>,
-    providers: &Providers,
-    (digits, ttl, attempts): (Option<u32>, Option<u64>, Option<u32>),
-) -> Result<Option<SmsConfig>, ConfigError> {
-    let Some(wanted) = provider_name else {
+/// A default method no configured provider serves: what to say.
+fn default_method_without_provider(factor: &FactorConfig, method: Method) -> Option<&'static str> {
+    if method == Method::Totp || factor.default_provider(method).is_some() {
+        return None;
+    }
+    Some(match method {
+        Method::Sms => "\"sms\" needs factor.sms_provider",
+        Method::Privacyidea => "\"privacyidea\" needs factor.privacyidea_provider",
+        _ => "push and phone need factor.push_provider",
+    })
+}
+
+/// `factor.<key>` must name a `[[factor.provider]]` that serves `method`.
+fn method_provider(
+    key: &str,
+    wanted: Option<String>,
+    providers: &[ProviderConfig],
+    method: Method,
+    kinds: &str,
+) -> Result<Option<String>, ConfigError> {
+    let Some(wanted) = wanted else {
         return Ok(None);
     };
-    let provider =
-        providers
-            .sms
-            .iter()
-            .find(|p| p.name == wanted)
-            .cloned()
-            .ok_or_else(|| {
-                invalid(
-            "factor.sms_provider",
-            format!("\"{wanted}\" is not the name of a [[factor.provider]] of kind \"sms_http\""),
-        )
-            })?;
-    Ok(Some(SmsConfig {
-        provider,
-        code_digits: in_range("factor.sms_code_digits", digits.unwrap_or(6), 6, 8)?,
-        code_ttl_secs: in_range("factor.sms_code_ttl_secs", ttl.unwrap_or(300), 30, 3600)?,
-        max_attempts: in_range("factor.sms_max_attempts", attempts.unwrap_or(3), 1, 10)?,
-    }))
+    if !providers
+        .iter()
+        .any(|p| p.name() == wanted && p.serves(method))
+    {
+        return Err(invalid(
+            format!("factor.{key}"),
+            format!("\"{wanted}\" is not the name of a [[factor.provider]] of kind {kinds}"),
+        ));
+    }
+    Ok(Some(wanted))
 }
 
 /// The separator between password and appended code (default `,`): a digit would make
@@ -597,64 +596,67 @@ impl Root {
             })?,
         };
         let providers = validate_providers(f.provider)?;
-        let sms = validate_sms(
+        let sms_provider = method_provider(
+            "sms_provider",
             f.sms_provider,
             &providers,
-            (f.sms_code_digits, f.sms_code_ttl_secs, f.sms_max_attempts),
+            Method::Sms,
+            "\"sms_http\" or \"duo\"",
         )?;
-        let push = match f.push_provider {
-            None => None,
-            Some(wanted) => Some(PushConfig {
-                provider: providers
-                    .duo
-                    .iter()
-                    .find(|p| p.name == wanted)
-                    .cloned()
-                    .ok_or_else(|| {
-                        invalid(
-                            "factor.push_provider",
-                            format!("\"{wanted}\" is not the name of a [[factor.provider]] of kind \"duo\""),
-                        )
-                    })?,
-                timeout_secs: in_range("factor.push_timeout_secs", f.push_timeout_secs.unwrap_or(60), 5, 300)?,
-                max_per_window: in_range("factor.push_max_per_window", f.push_max_per_window.unwrap_or(5), 1, 100)?,
-                window_secs: in_range("factor.push_window_secs", f.push_window_secs.unwrap_or(600), 60, 86_400)?,
-            }),
+        let push_provider = method_provider(
+            "push_provider",
+            f.push_provider,
+            &providers,
+            Method::Push,
+            "\"duo\"",
+        )?;
+        let privacyidea_provider = method_provider(
+            "privacyidea_provider",
+            f.privacyidea_provider,
+            &providers,
+            Method::Privacyidea,
+            "\"privacyidea\"",
+        )?;
+        let sms = SmsSettings {
+            code_digits: in_range(
+                "factor.sms_code_digits",
+                f.sms_code_digits.unwrap_or(6),
+                6,
+                8,
+            )?,
+            code_ttl_secs: in_range(
+                "factor.sms_code_ttl_secs",
+                f.sms_code_ttl_secs.unwrap_or(300),
+                30,
+                3600,
+            )?,
+            max_attempts: in_range(
+                "factor.sms_max_attempts",
+                f.sms_max_attempts.unwrap_or(3),
+                1,
+                10,
+            )?,
         };
-        let privacyidea = match f.privacyidea_provider {
-            None => None,
-            Some(wanted) => Some(
-                providers
-                    .privacyidea
-                    .iter()
-                    .find(|p| p.name == wanted)
-                    .cloned()
-                    .ok_or_else(|| {
-                        invalid(
-                            "factor.privacyidea_provider",
-                            format!("\"{wanted}\" is not the name of a [[factor.provider]] of kind \"privacyidea\""),
-                        )
-                    })?,
-            ),
+        let push = PushSettings {
+            timeout_secs: in_range(
+                "factor.push_timeout_secs",
+                f.push_timeout_secs.unwrap_or(60),
+                5,
+                300,
+            )?,
+            max_per_window: in_range(
+                "factor.push_max_per_window",
+                f.push_max_per_window.unwrap_or(5),
+                1,
+                100,
+            )?,
+            window_secs: in_range(
+                "factor.push_window_secs",
+                f.push_window_secs.unwrap_or(600),
+                60,
+                86_400,
+            )?,
         };
-        if default_method == Method::Privacyidea && privacyidea.is_none() {
-            return Err(invalid(
-                "factor.default_method",
-                "\"privacyidea\" needs factor.privacyidea_provider",
-            ));
-        }
-        if default_method.is_out_of_band() && push.is_none() {
-            return Err(invalid(
-                "factor.default_method",
-                "push and phone need factor.push_provider",
-            ));
-        }
-        if default_method == Method::Sms && sms.is_none() {
-            return Err(invalid(
-                "factor.default_method",
-                "\"sms\" needs factor.sms_provider",
-            ));
-        }
         let digits = f.totp.digits.unwrap_or(6);
         if digits != 6 && digits != 8 {
             return Err(invalid("factor.totp.digits", "must be 6 or 8"));
@@ -712,10 +714,16 @@ impl Root {
                 10,
                 7 * 86_400,
             )?,
+            providers,
+            sms_provider,
+            push_provider,
+            privacyidea_provider,
             sms,
             push,
-            privacyidea,
         };
+        if let Some(m) = default_method_without_provider(&factor, default_method) {
+            return Err(invalid("factor.default_method", m));
+        }
         let auth_log = AuthLogConfig {
             retention_days: in_range(
                 "auth_log.retention_days",
@@ -842,17 +850,8 @@ impl Root {
                     )
                 })?,
             };
-            if default_method.is_out_of_band() && factor.push.is_none() {
-                return Err(invalid(
-                    key("default_method"),
-                    "push and phone need factor.push_provider",
-                ));
-            }
-            if default_method == Method::Sms && factor.sms.is_none() {
-                return Err(invalid(
-                    key("default_method"),
-                    "\"sms\" needs factor.sms_provider",
-                ));
+            if let Some(m) = default_method_without_provider(&factor, default_method) {
+                return Err(invalid(key("default_method"), m));
             }
             let interval = it.interval.unwrap_or_else(|| "1h".into());
             let interval_ms = crate::timefmt::parse_duration_ms(&interval)

@@ -1,4 +1,5 @@
-//! Duo's Auth API v2 (`kind = "duo"`): `preauth`, `auth` with `async=1` and `auth_status`,
+//! Duo's Auth API v2 (`kind = "duo"`): `preauth`, `auth` (push and phone with `async=1`,
+//! `sms` to text passcodes, `passcode` to check one) and `auth_status`,
 //! requests signed as Duo documents it and as its reference client `duo_client` does by
 //! default (signature version 5): HMAC-SHA512 over the date, method, host, path, canonical
 //! query parameters, the SHA-512 of the JSON body and of the (empty) `X-Duo-*` headers, sent as
@@ -14,7 +15,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha512};
 
 use super::percent_encode as quote;
-use crate::config::{DuoProvider, Secret};
+use crate::config::{DuoProvider, Method, Secret};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DuoError {
@@ -51,6 +52,103 @@ pub enum Preauth {
 pub enum Factor {
     Push,
     Phone,
+}
+
+/// The prompt after Duo texted passcodes (`factor=sms`).
+const SMS_SENT_PROMPT: &str = "Enter a passcode from the text message Duo sent";
+
+impl From<DuoError> for super::FactorError {
+    fn from(e: DuoError) -> Self {
+        super::FactorError {
+            outage: e.is_outage(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl super::SecondFactor for DuoClient {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn may_push(&self, method: Method) -> bool {
+        method.is_out_of_band()
+    }
+
+    fn precheck<'a>(
+        &'a self,
+        user: super::Recipient<'a>,
+    ) -> super::FactorCall<'a, super::Precheck> {
+        Box::pin(async move {
+            Ok(match self.preauth(user.name).await? {
+                Preauth::Auth => super::Precheck::Proceed,
+                Preauth::Allow => {
+                    super::Precheck::Allow("Duo preauth: allow (bypass set in Duo)".into())
+                }
+                Preauth::Deny(m) => super::Precheck::Deny(format!("Duo preauth: deny ({m})")),
+                Preauth::Enroll => {
+                    super::Precheck::Deny("Duo preauth: the user is not enrolled in Duo".into())
+                }
+            })
+        })
+    }
+
+    fn start<'a>(
+        &'a self,
+        user: super::Recipient<'a>,
+        method: Method,
+        _our_code: Option<&'a str>,
+    ) -> super::FactorCall<'a, super::Started> {
+        Box::pin(async move {
+            let factor = match method {
+                Method::Push => Factor::Push,
+                Method::Phone => Factor::Phone,
+                Method::Sms => {
+                    self.send_passcodes(user.name).await?;
+                    return Ok(super::Started::Code {
+                        transaction: None,
+                        prompt: Some(SMS_SENT_PROMPT.into()),
+                    });
+                }
+                other => {
+                    return Err(super::FactorError::unsupported(&self.name, other.as_str()));
+                }
+            };
+            let transaction = self.start_push(user.name, factor).await?;
+            Ok(super::Started::OutOfBand { transaction })
+        })
+    }
+
+    fn check_code<'a>(
+        &'a self,
+        user: &'a str,
+        code: &'a str,
+        _transaction: Option<&'a str>,
+    ) -> super::FactorCall<'a, super::CodeVerdict> {
+        Box::pin(async move {
+            Ok(if self.passcode(user, code).await? {
+                super::CodeVerdict::Accept("Duo passcode accepted".into())
+            } else {
+                super::CodeVerdict::Reject("Duo passcode rejected".into())
+            })
+        })
+    }
+
+    fn poll<'a>(
+        &'a self,
+        _user: &'a str,
+        transaction: &'a str,
+    ) -> super::FactorCall<'a, super::Answer> {
+        Box::pin(async move {
+            Ok(match self.status(transaction).await? {
+                PushStatus::Waiting => super::Answer::Waiting,
+                PushStatus::Allow => super::Answer::Approved,
+                PushStatus::Deny => super::Answer::Denied,
+                PushStatus::Fraud => super::Answer::Fraud,
+                PushStatus::Timeout => super::Answer::Expired,
+            })
+        })
+    }
 }
 
 /// The state of an asynchronous `auth` transaction.
@@ -270,7 +368,34 @@ impl DuoClient {
     }
 
     /// Sends a push or places a call (`device=auto`, `async=1`); returns the transaction id.
-    pub async fn start(&self, username: &str, factor: Factor) -> Result<String, DuoError> {
+    /// `factor=sms`: Duo texts the user a batch of passcodes and answers `deny` with status
+    /// `sent` (the passcodes are then checked with `factor=passcode`).
+    pub async fn send_passcodes(&self, username: &str) -> Result<(), DuoError> {
+        let r = self
+            .call(
+                "POST",
+                "/auth/v2/auth",
+                &[
+                    ("username", username),
+                    ("factor", "sms"),
+                    ("device", "auto"),
+                ],
+            )
+            .await?;
+        match r.get("status").and_then(Value::as_str) {
+            Some("sent") => Ok(()),
+            Some(other) => Err(DuoError::Refused(
+                self.name.clone(),
+                format!("passcodes not sent (status {other})"),
+            )),
+            None => Err(DuoError::Unreachable(
+                self.name.clone(),
+                "auth: no status".into(),
+            )),
+        }
+    }
+
+    pub async fn start_push(&self, username: &str, factor: Factor) -> Result<String, DuoError> {
         let factor = match factor {
             Factor::Push => "push",
             Factor::Phone => "phone",

@@ -1,15 +1,150 @@
-//! Second factors ("is it really them?"). TOTP is verified locally; SMS codes are made here
-//! and delivered by an HTTP gateway. The state both need (replay guard, failure counter,
-//! lockout, the code's hash) lives in the store and is changed by the pipeline in the same
-//! transaction as the audit record, so these modules hold the rules and the delivery.
-//!
-//! A `SecondFactor` trait over the cloud providers (privacyIDEA, Duo: push and phone) will be
-//! extracted when they arrive; with one delivery kind it would only be indirection.
+//! Second factors ("is it really them?"). TOTP is verified locally (`totp`); everything else
+//! goes through a provider behind the [`SecondFactor`] trait: an HTTP SMS gateway that
+//! carries codes mfagate makes (`sms`), Duo's Auth API (`duo`) and privacyIDEA
+//! (`privacyidea`). The pipeline only sees the trait: what a provider starts (a code to type,
+//! a code it delivered for us, or an answer on another device), how it checks a code and how
+//! it reports an answer on the phone. The state around a factor (replay guard, failure
+//! counter, lockout, the pending challenge, push limits) lives in the store and is changed by
+//! the pipeline in the same transaction as the audit record; providers hold no login state.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::config::{Method, ProviderConfig};
 
 pub mod duo;
 pub mod privacyidea;
 pub mod sms;
 pub mod totp;
+
+/// A provider call. Boxed so providers can sit behind `dyn SecondFactor` (and so a login
+/// waiting on one holds a pointer, not the request's state).
+pub type FactorCall<'a, T> = Pin<Box<dyn Future<Output = Result<T, FactorError>> + Send + 'a>>;
+
+/// A provider failed to decide.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct FactorError {
+    /// Unreachable or failing (connect error, TLS error, timeout, 5xx, 429, malformed answer,
+    /// an answer about another transaction): the client's failmode decides. Otherwise the
+    /// provider refused the request, which always rejects.
+    pub outage: bool,
+    pub message: String,
+}
+
+impl FactorError {
+    pub fn unsupported(provider: &str, what: &str) -> Self {
+        FactorError {
+            outage: false,
+            message: format!("provider {provider} does not offer {what}"),
+        }
+    }
+}
+
+/// Whom a factor is started for.
+#[derive(Debug, Clone, Copy)]
+pub struct Recipient<'a> {
+    pub name: &'a str,
+    pub phone: Option<&'a str>,
+}
+
+/// Before anything reaches the user (Duo's preauth).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precheck {
+    Proceed,
+    /// The provider lets the user in without a second factor; the reason is logged.
+    Allow(String),
+    Deny(String),
+}
+
+/// What a provider started for the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Started {
+    /// The code mfagate made was delivered (to the masked address); mfagate checks the
+    /// answer against the code's hash.
+    Delivered { to: String },
+    /// The user types a code the provider checks (one it sent, or one from the user's token),
+    /// answering `transaction` when there is one; `prompt` is the provider's own words.
+    Code {
+        transaction: Option<String>,
+        prompt: Option<String>,
+    },
+    /// The user answers on another device (push, phone call); `poll` tells the answer. A code
+    /// typed instead goes to `check_code` with the transaction.
+    OutOfBand { transaction: String },
+}
+
+/// A provider's verdict on a typed code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeVerdict {
+    /// Accepted; the reason names the provider for the log.
+    Accept(String),
+    Reject(String),
+}
+
+/// The state of an answer on another device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Waiting,
+    Approved,
+    Denied,
+    /// The user said the request was not theirs: the second factor is locked.
+    Fraud,
+    /// The provider gave up waiting.
+    Expired,
+}
+
+/// A second-factor provider (`[[factor.provider]]`). Adding a kind means implementing this,
+/// naming it in [`build`] and saying in `config::ProviderConfig` which methods it serves; the
+/// pipeline and the front-ends stay as they are.
+pub trait SecondFactor: Send + Sync {
+    /// The provider's name in the configuration.
+    fn name(&self) -> &str;
+
+    /// Whether mfagate makes the code and the provider only carries it; then `start` gets the
+    /// code and mfagate keeps its hash.
+    fn carries_our_code(&self) -> bool {
+        false
+    }
+
+    /// Whether starting `method` may put a request on the user's phone that they approve
+    /// there (push or call): such starts are subject to the per-user push limits.
+    fn may_push(&self, method: Method) -> bool;
+
+    /// Asked once before `start`; the default lets every user proceed.
+    fn precheck<'a>(&'a self, _user: Recipient<'a>) -> FactorCall<'a, Precheck> {
+        Box::pin(async { Ok(Precheck::Proceed) })
+    }
+
+    /// Starts `method` for the user after the password was accepted. Sent at most once: a
+    /// failure is never retried in a way that could reach the user twice.
+    fn start<'a>(
+        &'a self,
+        user: Recipient<'a>,
+        method: Method,
+        our_code: Option<&'a str>,
+    ) -> FactorCall<'a, Started>;
+
+    /// Checks a code the provider verifies, in answer to `transaction` when there is one.
+    fn check_code<'a>(
+        &'a self,
+        user: &'a str,
+        code: &'a str,
+        transaction: Option<&'a str>,
+    ) -> FactorCall<'a, CodeVerdict>;
+
+    /// The answer on the phone to `transaction` so far.
+    fn poll<'a>(&'a self, user: &'a str, transaction: &'a str) -> FactorCall<'a, Answer>;
+}
+
+/// The provider for one `[[factor.provider]]`.
+pub fn build(cfg: &ProviderConfig) -> Result<std::sync::Arc<dyn SecondFactor>, FactorError> {
+    Ok(match cfg {
+        ProviderConfig::SmsHttp(c) => std::sync::Arc::new(sms::SmsSender::new(c)?),
+        ProviderConfig::Duo(c) => std::sync::Arc::new(duo::DuoClient::new(c)?),
+        ProviderConfig::Privacyidea(c) => std::sync::Arc::new(privacyidea::PiClient::new(c)?),
+    })
+}
 
 /// The HTTP client for a cloud provider: rustls with the system's roots (certificates always
 /// verified), no redirects, a whole-request timeout, and a bounded pool of idle connections.

@@ -2,11 +2,13 @@
 //! privacyIDEA, and mfagate asks it with `/validate/check`. Challenge-response tokens (SMS,
 //! e-mail) are triggered with `/validate/triggerchallenge` as a service account (so no failed
 //! attempt is counted against the user's tokens), and their `transaction_id` travels in our
-//! own challenge record; privacyIDEA's prompt is relayed to the user.
+//! own challenge record; privacyIDEA's prompt is relayed to the user. A push token's challenge
+//! is answered on the phone: `/validate/polltransaction` says when, and `/validate/check` with
+//! an empty pass and the transaction id gives the verdict.
 
 use serde_json::Value;
 
-use crate::config::PrivacyideaProvider;
+use crate::config::{Method, PrivacyideaProvider};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PiError {
@@ -32,11 +34,113 @@ impl PiError {
 pub enum Verdict {
     Accept,
     Reject(String),
-    /// A challenge was sent (SMS, e-mail): answer with this transaction id.
+    /// A challenge was sent (SMS, e-mail, push): answer with this transaction id. With
+    /// `push`, one of the user's tokens waits for an answer on the phone.
     Challenge {
         transaction_id: String,
         message: String,
+        push: bool,
     },
+}
+
+/// What the phone did with a push challenge (`/validate/polltransaction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollAnswer {
+    Pending,
+    /// Approved on the phone and accepted by `/validate/check`.
+    Accepted,
+    /// "This was not me" (`decline_reason = unknown_trigger`, or a decline without reason).
+    Declined,
+    /// The user stopped a login they started themselves.
+    Cancelled,
+}
+
+impl From<PiError> for super::FactorError {
+    fn from(e: PiError) -> Self {
+        super::FactorError {
+            outage: e.is_outage(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl super::SecondFactor for PiClient {
+    fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    fn may_push(&self, _method: Method) -> bool {
+        // Triggering may reach a push token; which tokens the user has is privacyIDEA's.
+        true
+    }
+
+    fn start<'a>(
+        &'a self,
+        user: super::Recipient<'a>,
+        _method: Method,
+        _our_code: Option<&'a str>,
+    ) -> super::FactorCall<'a, super::Started> {
+        Box::pin(async move {
+            Ok(match self.trigger(user.name).await? {
+                Some(Verdict::Challenge {
+                    transaction_id,
+                    push: true,
+                    ..
+                }) => super::Started::OutOfBand {
+                    transaction: transaction_id,
+                },
+                Some(Verdict::Challenge {
+                    transaction_id,
+                    message,
+                    push: false,
+                }) => super::Started::Code {
+                    transaction: Some(transaction_id),
+                    prompt: Some(message),
+                },
+                // No challenge-response token: the user types a code from their token.
+                _ => super::Started::Code {
+                    transaction: None,
+                    prompt: None,
+                },
+            })
+        })
+    }
+
+    fn check_code<'a>(
+        &'a self,
+        user: &'a str,
+        code: &'a str,
+        transaction: Option<&'a str>,
+    ) -> super::FactorCall<'a, super::CodeVerdict> {
+        Box::pin(async move {
+            match self.check(user, code, transaction).await? {
+                Verdict::Accept => Ok(super::CodeVerdict::Accept(
+                    "privacyIDEA accepted the code".into(),
+                )),
+                Verdict::Reject(m) => Ok(super::CodeVerdict::Reject(format!(
+                    "privacyIDEA rejected the code ({m})"
+                ))),
+                Verdict::Challenge { .. } => Ok(super::CodeVerdict::Reject(
+                    "privacyIDEA asked for another challenge".into(),
+                )),
+            }
+        })
+    }
+
+    fn poll<'a>(
+        &'a self,
+        user: &'a str,
+        transaction: &'a str,
+    ) -> super::FactorCall<'a, super::Answer> {
+        Box::pin(async move {
+            Ok(match PiClient::poll(self, user, transaction).await? {
+                PollAnswer::Pending => super::Answer::Waiting,
+                PollAnswer::Accepted => super::Answer::Approved,
+                PollAnswer::Declined => super::Answer::Fraud,
+                PollAnswer::Cancelled => super::Answer::Denied,
+            })
+        })
+    }
 }
 
 pub struct PiClient {
@@ -65,7 +169,15 @@ impl PiClient {
         form: &[(&str, &str)],
         jwt: Option<&str>,
     ) -> Result<(Value, Value), PiError> {
-        let mut req = self.http.post(format!("{}{path}", self.cfg.url)).form(form);
+        let req = self.http.post(format!("{}{path}", self.cfg.url)).form(form);
+        self.send(req, jwt).await
+    }
+
+    async fn send(
+        &self,
+        mut req: reqwest::RequestBuilder,
+        jwt: Option<&str>,
+    ) -> Result<(Value, Value), PiError> {
         if let Some(t) = jwt {
             req = req.header("PI-Authorization", t);
         }
@@ -121,6 +233,30 @@ impl PiClient {
         self.verdict(&result, &detail, transaction_id)
     }
 
+    /// `/validate/polltransaction`, and for an answered push the `/validate/check` (empty
+    /// pass, the transaction id) that privacyIDEA's API makes the final word.
+    pub async fn poll(&self, user: &str, transaction_id: &str) -> Result<PollAnswer, PiError> {
+        let req = self
+            .http
+            .get(format!("{}/validate/polltransaction", self.cfg.url))
+            .query(&[("transaction_id", transaction_id)]);
+        let (result, detail) = self.send(req, None).await?;
+        let answered = result.get("value").and_then(Value::as_bool);
+        let status = detail.get("challenge_status").and_then(Value::as_str);
+        match (answered, status) {
+            (Some(true), _) => match self.check(user, "", Some(transaction_id)).await? {
+                Verdict::Accept => Ok(PollAnswer::Accepted),
+                Verdict::Reject(_) => Ok(PollAnswer::Cancelled),
+                Verdict::Challenge { .. } => Err(self.unreachable("answered push, new challenge")),
+            },
+            (Some(false), Some("declined")) => Ok(PollAnswer::Declined),
+            (Some(false), Some("cancelled")) => Ok(PollAnswer::Cancelled),
+            // Before 3.10 there is no challenge_status: false means not answered (yet).
+            (Some(false), _) => Ok(PollAnswer::Pending),
+            (None, _) => Err(self.unreachable("polltransaction: no value")),
+        }
+    }
+
     /// Triggers the user's challenge-response tokens (SMS, e-mail) as the service account.
     /// `Ok(None)`: the user has none (a TOTP or HOTP user types a code instead).
     pub async fn trigger(&self, user: &str) -> Result<Option<Verdict>, PiError> {
@@ -168,9 +304,21 @@ impl PiClient {
             .and_then(Value::as_str)
             .unwrap_or("Enter the code")
             .to_owned();
+        // A push token's challenge is answered on the phone; privacyIDEA marks it by type
+        // (and, since 3.8, by client_mode "poll").
+        let push = detail
+            .get("multi_challenge")
+            .and_then(Value::as_array)
+            .is_some_and(|all| {
+                all.iter().any(|c| {
+                    c.get("type").and_then(Value::as_str) == Some("push")
+                        || c.get("client_mode").and_then(Value::as_str) == Some("poll")
+                })
+            });
         Ok(Verdict::Challenge {
             transaction_id,
             message,
+            push,
         })
     }
 

@@ -7,7 +7,7 @@
 //! nobody.
 
 use super::percent_encode;
-use crate::config::SmsProvider;
+use crate::config::{Method, SmsProvider};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SmsError {
@@ -27,6 +27,68 @@ impl SmsError {
     /// opposed to a refusal.
     pub fn is_outage(&self) -> bool {
         matches!(self, SmsError::Unreachable { .. })
+    }
+}
+
+impl From<SmsError> for super::FactorError {
+    fn from(e: SmsError) -> Self {
+        super::FactorError {
+            outage: e.is_outage(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// A gateway carries the code mfagate made; it checks nothing and knows no answers.
+impl super::SecondFactor for SmsSender {
+    fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    fn carries_our_code(&self) -> bool {
+        true
+    }
+
+    fn may_push(&self, _method: Method) -> bool {
+        false
+    }
+
+    fn start<'a>(
+        &'a self,
+        user: super::Recipient<'a>,
+        _method: Method,
+        our_code: Option<&'a str>,
+    ) -> super::FactorCall<'a, super::Started> {
+        Box::pin(async move {
+            let (Some(phone), Some(code)) = (user.phone, our_code) else {
+                return Err(super::FactorError::unsupported(
+                    &self.cfg.name,
+                    "a message without a phone number and a code",
+                ));
+            };
+            self.send(phone, code, user.name).await?;
+            Ok(super::Started::Delivered {
+                to: mask_phone(phone),
+            })
+        })
+    }
+
+    fn check_code<'a>(
+        &'a self,
+        _user: &'a str,
+        _code: &'a str,
+        _transaction: Option<&'a str>,
+    ) -> super::FactorCall<'a, super::CodeVerdict> {
+        Box::pin(async {
+            Err(super::FactorError::unsupported(
+                &self.cfg.name,
+                "checking codes",
+            ))
+        })
+    }
+
+    fn poll<'a>(&'a self, _user: &'a str, _tx: &'a str) -> super::FactorCall<'a, super::Answer> {
+        Box::pin(async { Err(super::FactorError::unsupported(&self.cfg.name, "answers")) })
     }
 }
 
@@ -65,10 +127,6 @@ impl SmsSender {
             cfg: cfg.clone(),
             client,
         })
-    }
-
-    pub fn provider_name(&self) -> &str {
-        &self.cfg.name
     }
 
     /// Sends `code` to `phone`. Never logs the code, the body or the URL (which may hold it).

@@ -185,9 +185,20 @@ mod tests {
 
     fn fcfg() -> FactorConfig {
         FactorConfig {
-            sms: None,
-            push: None,
-            privacyidea: None,
+            providers: Vec::new(),
+            sms_provider: None,
+            push_provider: None,
+            privacyidea_provider: None,
+            sms: crate::config::SmsSettings {
+                code_digits: 6,
+                code_ttl_secs: 300,
+                max_attempts: 3,
+            },
+            push: crate::config::PushSettings {
+                timeout_secs: 60,
+                max_per_window: 5,
+                window_secs: 600,
+            },
             default_method: crate::config::Method::Totp,
             challenge_ttl_secs: 300,
             challenge_max_attempts: 3,

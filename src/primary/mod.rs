@@ -119,7 +119,7 @@ pub struct DirResult {
 
 /// A login name looked up but not yet checked: see [`Primary::find`].
 pub enum Candidate {
-    Local(Option<UserRecord>),
+    Local(Option<Box<UserRecord>>),
     Ad(ad::AdCandidate),
 }
 
@@ -148,7 +148,7 @@ impl Primary {
     /// Looks the login name up without checking a password.
     pub async fn find(&self, login: &str) -> Result<Candidate, PrimaryError> {
         Ok(match self {
-            Primary::Local(l) => Candidate::Local(l.find(login)?),
+            Primary::Local(l) => Candidate::Local(l.find(login)?.map(Box::new)),
             Primary::Ad(a) => Candidate::Ad(a.find(login).await?),
         })
     }
@@ -171,7 +171,7 @@ impl Primary {
     ) -> Result<Result<Identity, String>, PrimaryError> {
         Ok(match (self, candidate) {
             (Primary::Local(l), Candidate::Local(record)) => {
-                l.check(record, password).await?.map_or_else(
+                l.check(record.map(|b| *b), password).await?.map_or_else(
                     |r| Err(r.reason().to_owned()),
                     |u| {
                         Ok(Identity {

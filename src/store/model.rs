@@ -43,6 +43,10 @@ pub struct UserRecord {
     /// again; a user disabled by an administrator stays disabled.
     #[serde(default)]
     pub disabled_by_sync: bool,
+    /// The `[[factor.provider]]` this user's method goes through, when not the configured
+    /// one for the method (`user set --provider`).
+    #[serde(default)]
+    pub provider: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -59,18 +63,21 @@ pub struct ChallengeRecord {
     /// For a one-way SMS code: its keyed hash (never the code itself).
     #[serde(default)]
     pub sms: Option<SmsCodeHash>,
-    /// For a push: the provider's transaction id, once the push is sent.
+    /// For a provider's factor: which provider and method, and its transaction.
     #[serde(default)]
-    pub push_txid: Option<String>,
-    /// For privacyIDEA: the code is checked there (with its challenge's transaction id when
-    /// it sent one).
-    #[serde(default)]
-    pub privacyidea: Option<PiPending>,
+    pub factor: Option<PendingFactor>,
 }
 
+/// A second factor that a provider (not mfagate) decides.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct PiPending {
-    pub transaction_id: Option<String>,
+pub struct PendingFactor {
+    pub method: Method,
+    /// The `[[factor.provider]]` name.
+    pub provider: String,
+    /// The provider's transaction, once it has one (a push's, a privacyIDEA challenge's).
+    pub transaction: Option<String>,
+    /// Answered on the phone (push, call): the answer to the challenge collects it.
+    pub out_of_band: bool,
 }
 
 /// A user's pushes: the one outstanding (challenge id hex, until when) and the recent send

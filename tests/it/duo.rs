@@ -185,6 +185,7 @@ async fn start_push(fake: &DuoFake, client_extra: &str) -> Gateway {
             password: Some(format!("pw-{u}")),
             method: Some(mfagate::config::Method::Push),
             phone: None,
+            provider: None,
         })
         .await
         .unwrap();
@@ -461,6 +462,7 @@ async fn duo_phone_call_and_push_inside_an_ldap_bind() {
             password: Some(format!("pw-{u}")),
             method: Some(m),
             phone: None,
+            provider: None,
         })
         .await
         .unwrap();

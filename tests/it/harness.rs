@@ -169,6 +169,7 @@ impl Gateway {
             password: Some(password.into()),
             method: None,
             phone: None,
+            provider: None,
         })
         .await
         .unwrap();
@@ -219,6 +220,7 @@ pub async fn enrol(gw: &Gateway, sam: &str) -> Vec<u8> {
         password: None,
         method: None,
         phone: None,
+        provider: None,
     })
     .await
     .unwrap();

@@ -94,6 +94,7 @@ async fn privacyidea_totp_hotp_sms_and_email_tokens() {
             password: Some(format!("pw-{u}")),
             method: Some(Method::Privacyidea),
             phone: None,
+            provider: None,
         })
         .await
         .unwrap();
@@ -228,6 +229,7 @@ async fn privacyidea_outages_and_odd_answers_reject() {
         password: Some("pw-pat".into()),
         method: Some(Method::Privacyidea),
         phone: None,
+        provider: None,
     })
     .await
     .unwrap();

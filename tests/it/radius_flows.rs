@@ -247,6 +247,7 @@ async fn every_rejection_is_the_same_reply() {
         password: Some("hank-password".into()),
         method: None,
         phone: None,
+        provider: None,
     })
     .await
     .unwrap();

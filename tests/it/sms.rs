@@ -49,6 +49,7 @@ async fn add_sms_user(gw: &Gateway, name: &str) {
         password: Some(format!("pw-{name}")),
         method: Some(Method::Sms),
         phone: Some(PHONE.into()),
+        provider: None,
     })
     .await
     .unwrap();

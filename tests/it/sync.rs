@@ -269,6 +269,7 @@ async fn disable_never_delete_max_disable_guard_overrides_and_dry_run() {
         password: None,
         method: None,
         phone: None,
+        provider: None,
     })
     .await
     .unwrap();
