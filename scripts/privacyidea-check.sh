@@ -56,6 +56,7 @@ mkdir -p "$D/sinks"
 # start_sink NAME PYTHON SCRIPT: port 0 = a free one, read back from its first line
 start_sink() {
   local name=$1 py=$2 script=$3 port=
+  : >"$D/sinks/$name.log"  # exists before the sink runs: the poll below reads it at once
   "$py" "$script" 0 "$D/sinks/$name.jsonl" >"$D/sinks/$name.log" 2>&1 &
   SINK_PIDS+=("$!")
   for _ in $(seq 100); do

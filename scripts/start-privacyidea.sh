@@ -17,14 +17,14 @@
 # only if DIR is empty or from this script).
 #
 # Realm "mfarealm" (the default realm) from a flat-file (passwd) resolver with the
-# users alice, bob, carol, dave; each has the password "<name>-Passw0rd" (for
+# users alice, bob, carol, dave, erin; each has the password "<name>-Passw0rd" (for
 # otppin=userstore) and, in the gecos field, a phone and an e-mail address
-# (+1555000100N, <name>@example.test; N = 1..4). Admin "admin" with a random
+# (+1555000100N, <name>@example.test; N = 1..5). Admin "admin" with a random
 # password. Hash parameters are privacyIDEA's own test ones (argon2 with 1 round,
 # 8 KiB): its production defaults cost ~200 ms per PIN/password check (~4 req/s);
 # and sqlite runs without fsync (WAL, synchronous=OFF): throw-away data.
-# Files: DIR/env (source it; mode 0600: holds the admin password), DIR/pi.cfg,
-#        DIR/privacyidea.sqlite, DIR/users.passwd, DIR/gunicorn.pid,
+# Files: DIR/env (source it; mode 0600: holds the admin password; PI_VENV names the
+#        venv), DIR/pi.cfg, DIR/privacyidea.sqlite, DIR/users.passwd, DIR/gunicorn.pid,
 #        DIR/gunicorn.log (server errors), DIR/privacyidea.log (privacyIDEA's log).
 set -euo pipefail
 
@@ -163,7 +163,7 @@ umask 022
 "$V/bin/python" - "$D/users.passwd" <<'PY'
 import sys
 from passlib.hash import sha512_crypt
-users = ["alice", "bob", "carol", "dave"]
+users = ["alice", "bob", "carol", "dave", "erin"]
 with open(sys.argv[1], "w") as f:
     for i, u in enumerate(users, 1):
         h = sha512_crypt.using(rounds=1000).hash(f"{u}-Passw0rd")
@@ -240,8 +240,11 @@ cat >"$D/env" <<ENV
 export PI_URL=$URL PI_REALM=$REALM
 export PI_ADMIN=$ADMIN PI_ADMIN_PASSWORD='$ADMIN_PASSWORD'
 # users of PI_REALM; user NAME's userstore password is NAME\$PI_USER_PASSWORD_SUFFIX
-export PI_USERS='alice bob carol dave' PI_USER_PASSWORD_SUFFIX=-Passw0rd
+export PI_USERS='alice bob carol dave erin' PI_USER_PASSWORD_SUFFIX=-Passw0rd
 export PI_DIR=$(printf %q "$D")
+# privacyIDEA's venv; its python has cryptography (seed-privacyidea.py and
+# tests/py/pi_phone.py use it for the PUSH token's RSA keys)
+export PI_VENV=$(printf %q "$V")
 ENV
 chmod 600 "$D/env"
 echo "privacyIDEA 3.14 pid $(cat "$D/gunicorn.pid") ready on $URL, realm $REALM," \

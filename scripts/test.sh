@@ -78,6 +78,7 @@ scripts/start-privacyidea.sh "$PI_DIR" >"$SINKS/start.log" 2>&1 ||
   { cat "$SINKS/start.log" >&2; exit 1; }
 tail -1 "$SINKS/start.log"
 start_sink() {  # NAME PYTHON SCRIPT: starts it on a free port, prints the port
+  : >"$SINKS/$1.out"  # exists before the sink runs: the poll below reads it at once
   "$2" "$3" 0 "$SINKS/$1.jsonl" >"$SINKS/$1.out" 2>"$SINKS/$1.err" &
   echo $! >"$SINKS/$1.pid"
   for _ in $(seq 100); do

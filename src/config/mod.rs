@@ -656,6 +656,9 @@ pub struct LdapListener {
     pub key_file: Option<PathBuf>,
     pub allow_cleartext_bind: bool,
     pub otp_delimiter: String,
+    /// When the second factor's provider is unreachable (a push inside a bind, an appended
+    /// code a provider checks): `secure` rejects, `safe` accepts on the password alone.
+    pub failmode: FailMode,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

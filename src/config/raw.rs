@@ -62,6 +62,7 @@ struct LdapListenerRaw {
     #[serde(default)]
     allow_cleartext_bind: bool,
     otp_delimiter: Option<String>,
+    failmode: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -440,6 +441,30 @@ fn method_provider(
         ));
     }
     Ok(Some(wanted))
+}
+
+/// `failmode` of a RADIUS client or LDAP listener: `secure` (default) or `safe`, which is
+/// warned about at every start.
+fn failmode(
+    value: Option<String>,
+    key: &str,
+    client: &str,
+    warnings: &mut Vec<String>,
+) -> Result<FailMode, ConfigError> {
+    match value.as_deref() {
+        None | Some("secure") => Ok(FailMode::Secure),
+        Some("safe") => {
+            warnings.push(format!(
+                "{key}: \"safe\" lets users of \"{client}\" in with their password alone \
+                 while the second factor's provider is unreachable"
+            ));
+            Ok(FailMode::Safe)
+        }
+        Some(o) => Err(invalid(
+            key,
+            format!("\"{o}\" is not \"secure\" or \"safe\""),
+        )),
+    }
 }
 
 /// The separator between password and appended code (default `,`): a digit would make
@@ -1137,23 +1162,7 @@ fn validate_radius(r: Radius, warnings: &mut Vec<String>) -> Result<RadiusConfig
             }
         };
         let otp_delimiter = otp_delimiter(c.otp_delimiter, &key("otp_delimiter"))?;
-        let failmode = match c.failmode.as_deref() {
-            None | Some("secure") => FailMode::Secure,
-            Some("safe") => {
-                warnings.push(format!(
-                    "{}: \"safe\" lets users of client \"{name}\" in with their password alone \
-                     while the second factor's cloud is unreachable",
-                    key("failmode")
-                ));
-                FailMode::Safe
-            }
-            Some(o) => {
-                return Err(invalid(
-                    key("failmode"),
-                    format!("\"{o}\" is not \"secure\" or \"safe\""),
-                ))
-            }
-        };
+        let failmode = failmode(c.failmode, &key("failmode"), &name, warnings)?;
         let push_mode = match c.push_mode.as_deref() {
             None | Some("wait") => PushMode::Wait,
             Some("challenge") => PushMode::Challenge,
@@ -1273,6 +1282,7 @@ fn validate_ldap(
             ));
         }
         let otp_delimiter = otp_delimiter(r.otp_delimiter, &key("otp_delimiter"))?;
+        let failmode = failmode(r.failmode, &key("failmode"), &name, warnings)?;
         listeners.push(LdapListener {
             name,
             address,
@@ -1281,6 +1291,7 @@ fn validate_ldap(
             key_file: r.key_file,
             allow_cleartext_bind: r.allow_cleartext_bind,
             otp_delimiter,
+            failmode,
         });
     }
     for (j, d) in l.exempt.dns.iter().enumerate() {

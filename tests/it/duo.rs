@@ -132,6 +132,21 @@ impl DuoFake {
         std::fs::rename(tmp, &self.script).unwrap();
     }
 
+    /// The `factor` of each answered `/auth/v2/auth` call for `user`, in order.
+    fn factors(&self, user: &str) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|c| {
+                c["path"] == "/auth/v2/auth"
+                    && c["params"]["username"] == user
+                    && c["sig_ok"] == true
+            })
+            .map(|c| c["params"]["factor"].as_str().unwrap_or("").to_owned())
+            .collect()
+    }
+
     /// Answered calls to `path` for `user`, as the fake logged them.
     fn calls(&self, path: &str, user: &str) -> usize {
         std::fs::read_to_string(&self.log)
@@ -160,7 +175,8 @@ fn users() -> serde_json::Value {
         "frank": {"preauth": "auth", "push": "timeout", "delay_ms": 60000},
         "hal": {"preauth": "auth", "push": "deny", "delay_ms": 200},
         "ivy": {"preauth": "auth", "push": "allow", "delay_ms": 2500},
-        "gina": {"preauth": "auth", "passcode": "123456"}
+        "gina": {"preauth": "auth", "passcode": "123456"},
+        "kim": {"preauth": "auth", "push": "allow", "delay_ms": 3000, "passcode": "246810"}
     }, "fault": null})
 }
 
@@ -178,7 +194,7 @@ async fn start_push(fake: &DuoFake, client_extra: &str) -> Gateway {
     );
     let gw = start_config(client_extra, "", primary, &tail).await;
     for u in [
-        "alice", "bob", "carol", "dave", "erin", "frank", "hal", "ivy", "zed", "gina",
+        "alice", "bob", "carol", "dave", "erin", "frank", "hal", "ivy", "zed", "gina", "kim",
     ] {
         gw.admin(mfagate::admin::Request::UserAdd {
             name: u.into(),
@@ -448,7 +464,9 @@ async fn duo_phone_call_and_push_inside_an_ldap_bind() {
          [[factor.provider]]\nname = \"duo\"\nkind = \"duo\"\napi_host = \"{API_HOST}\"\n\
          ikey = \"{IKEY}\"\nsecret_file = \"{}\"\nurl = \"http://127.0.0.1:{}\"\ntimeout_secs = 2\n\n\
          [ldap]\n[[ldap.listeners]]\nname = \"plain\"\naddress = \"127.0.0.1:0\"\ntls = \"none\"\n\
-         allow_cleartext_bind = true\n",
+         allow_cleartext_bind = true\n\n\
+         [[ldap.listeners]]\nname = \"safe\"\naddress = \"127.0.0.1:0\"\ntls = \"none\"\n\
+         allow_cleartext_bind = true\nfailmode = \"safe\"\n",
         dir.join("skey").display(),
         fake.port
     );
@@ -489,6 +507,41 @@ async fn duo_phone_call_and_push_inside_an_ldap_bind() {
     assert_eq!(fake.calls("/auth/v2/auth", "alice"), 1);
     let r = reasons(&gw);
     assert_eq!(r, ["phone call approved", "push approved"], "{r:?}");
+
+    // Duo down: the listener's failmode decides (secure by default; "safe" accepts on the
+    // password alone, and still not a wrong password).
+    let mut faulty = users();
+    faulty["fault"] = json!("500");
+    fake.set_script(&faulty);
+    let bind = |port: u16, password: &'static str| {
+        let mut cmd = std::process::Command::new(python());
+        cmd.arg(repo().join("tests/py/ldap_client.py"))
+            .args(["--url", &format!("ldap://127.0.0.1:{port}")])
+            .arg(
+                json!([{"op": "bind", "dn": "uid=alice,ou=people,dc=example", "password": password}])
+                    .to_string(),
+            );
+        async move {
+            let (_, out, err) = run(cmd).await;
+            let r: Value =
+                serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{out} {err}: {e}"));
+            r[0]["result"].as_i64().unwrap_or(-1)
+        }
+    };
+    assert_eq!(bind(gw.ldap_addrs[0].port(), "pw-alice").await, 49);
+    assert_eq!(bind(gw.ldap_addrs[1].port(), "pw-alice").await, 0);
+    assert_eq!(bind(gw.ldap_addrs[1].port(), "nope").await, 49);
+    let r = reasons(&gw);
+    assert!(r[2].ends_with("; rejected"), "{r:?}");
+    assert!(
+        r[3].contains("failmode safe: accepted on the password alone"),
+        "{r:?}"
+    );
+    assert!(gw
+        .cfg
+        .warnings
+        .iter()
+        .any(|w| w.contains("ldap.listeners[1].failmode")));
     gw.stop().await;
 }
 
@@ -529,6 +582,103 @@ async fn duo_passcode_appended_to_the_password() {
         r,
         ["Duo passcode accepted", "Duo passcode rejected"],
         "{r:?}"
+    );
+    gw.stop().await;
+}
+
+/// Duo texting passcodes (`factor=sms`) and a user's own provider: with no
+/// `factor.sms_provider`, a user whose provider is Duo gets SMS passcodes from Duo, checked
+/// as Duo passcodes; a push user whose provider is Duo may type `sms` at the push prompt.
+/// The CLI refuses a provider that does not exist or does not serve the method.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duo_sms_passcodes_and_a_users_own_provider() {
+    use mfagate::admin::Request as R;
+    use mfagate::config::Method;
+    let fake = DuoFake::start(&users());
+    let gw = start_push(&fake, "push_mode = \"challenge\"").await;
+    let set = |name: &str, method: Option<Method>, provider: Option<&str>| R::UserSet {
+        name: name.into(),
+        method,
+        phone: None,
+        provider: provider.map(str::to_owned),
+    };
+    // Without a provider for it, SMS cannot be chosen; a provider must exist and serve it.
+    let e = gw.admin(set("gina", Some(Method::Sms), None)).await;
+    assert!(
+        e.as_ref()
+            .is_err_and(|e| e.contains("no provider serves it")),
+        "{e:?}"
+    );
+    let e = gw
+        .admin(set("gina", Some(Method::Sms), Some("nexmo")))
+        .await;
+    assert!(
+        e.as_ref()
+            .is_err_and(|e| e.contains("no [[factor.provider]]")),
+        "{e:?}"
+    );
+    let e = gw
+        .admin(set("gina", Some(Method::Privacyidea), Some("duo")))
+        .await;
+    assert!(
+        e.as_ref().is_err_and(|e| e.contains("does not serve")),
+        "{e:?}"
+    );
+    gw.admin(set("gina", Some(Method::Sms), Some("duo")))
+        .await
+        .unwrap();
+    let shown = gw
+        .admin(R::UserShow {
+            name: "gina".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(shown["provider"], "duo", "{shown}");
+
+    // gina: password → Duo texts passcodes → a wrong one is refused (the challenge keeps
+    // its other attempts), the right one accepted; the State is then spent.
+    let r = ask(&gw, "gina", "pw-gina", None).await;
+    assert_eq!(r["code"], "Access-Challenge", "{r}");
+    assert_eq!(
+        r["reply_message"],
+        "Enter a passcode from the text message Duo sent"
+    );
+    let state = r["state"].as_str().unwrap().to_owned();
+    let r = ask(&gw, "gina", "111111", Some(&state)).await;
+    assert_eq!(r["code"], "Access-Reject", "{r}");
+    let r = ask(&gw, "gina", "123456", Some(&state)).await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+    let r = ask(&gw, "gina", "123456", Some(&state)).await;
+    assert_eq!(r["code"], "Access-Reject", "spent: {r}");
+    assert_eq!(fake.factors("gina"), ["sms", "passcode", "passcode"]);
+
+    // kim (push) with Duo as her own provider may switch to sms at the push prompt: the push
+    // is closed in mfagate (a new push may follow at once) and Duo texts passcodes.
+    gw.admin(set("kim", None, Some("duo"))).await.unwrap();
+    let r = ask(&gw, "kim", "pw-kim", None).await;
+    assert_eq!(
+        r["reply_message"],
+        "Approve the request on your phone, then press Enter (or type sms or phone)"
+    );
+    let state = r["state"].as_str().unwrap().to_owned();
+    let r = ask(&gw, "kim", "sms", Some(&state)).await;
+    assert_eq!(r["code"], "Access-Challenge", "{r}");
+    assert!(r["reply_message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Enter a passcode from the text message Duo sent"));
+    let sms_state = r["state"].as_str().unwrap().to_owned();
+    let r = ask(&gw, "kim", "246810", Some(&sms_state)).await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+    let r = ask(&gw, "kim", "x", Some(&state)).await;
+    assert_eq!(r["code"], "Access-Reject", "the push's State is spent: {r}");
+    assert_eq!(fake.factors("kim"), ["push", "sms", "passcode"]);
+    // Back to the configured provider (none for sms): the prompt offers only phone.
+    gw.admin(set("kim", None, Some(""))).await.unwrap();
+    let r = ask(&gw, "kim", "pw-kim", None).await;
+    assert_eq!(
+        r["reply_message"],
+        "Approve the request on your phone, then press Enter (or type phone)"
     );
     gw.stop().await;
 }

@@ -323,3 +323,176 @@ async fn pat_login(gw: &Gateway) -> Value {
     )
     .await
 }
+
+/// `tests/py/pi_phone.py`, the privacyIDEA Authenticator app in poll-only mode for erin's
+/// push token: started before the login and ready once it has ignored the challenges that
+/// were already open, it answers the next one.
+struct Phone(std::process::Child);
+
+impl Phone {
+    fn start(action: &str, delay_secs: &str) -> Phone {
+        tokio::task::block_in_place(|| Phone::start_blocking(action, delay_secs))
+    }
+
+    fn start_blocking(action: &str, delay_secs: &str) -> Phone {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(python())
+            .arg(repo().join("tests/py/pi_phone.py"))
+            .args(["--seed", &env("MFAGATE_PI_SEED"), action])
+            .args(["--timeout", "30", "--delay", delay_secs, "--new-only"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        while !line.contains("polling for") {
+            line.clear();
+            assert!(err.read_line(&mut line).unwrap() > 0, "pi_phone.py ended");
+        }
+        Phone(child)
+    }
+
+    /// What the phone did (its JSON line); it must have answered.
+    fn answered(self) -> Value {
+        let out = tokio::task::block_in_place(|| self.0.wait_with_output()).unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "pi_phone.py: {text}");
+        serde_json::from_str(text.trim()).unwrap()
+    }
+}
+
+/// A privacyIDEA push token, for real: privacyIDEA 3.14 in poll-only mode and the phone app
+/// played by `pi_phone.py`. The password alone triggers the push (as the service account);
+/// mfagate polls `/validate/polltransaction` and finishes with `/validate/check` (empty pass,
+/// the transaction id). Approve accepts; cancel rejects; "this was not me" (declined) locks
+/// the second factor; no answer times out. In challenge mode the challenge comes at once and
+/// Enter collects the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn privacyidea_push_token_answered_on_the_phone() {
+    let primary =
+        "[primary]\nbackend = \"local\"\n[primary.local]\nhash_memory_kib = 64\nhash_iterations = 1\n";
+    let tail = format!(
+        "privacyidea_provider = \"pi\"\npush_timeout_secs = 6\n\n[[factor.provider]]\n\
+         name = \"pi\"\nkind = \"privacyidea\"\nurl = \"{}\"\nrealm = \"{}\"\n\
+         service_user = \"{}\"\nsecret_env = \"PI_ADMIN_PASSWORD\"\ntimeout_secs = 10\n",
+        env("PI_URL"),
+        env("PI_REALM"),
+        env("PI_ADMIN")
+    );
+    let mut gws = Vec::new();
+    for mode in ["wait", "challenge"] {
+        let gw = start_config(&format!("push_mode = \"{mode}\""), "", primary, &tail).await;
+        gw.admin(Request::UserAdd {
+            name: "erin".into(),
+            password: Some("pw-erin".into()),
+            method: Some(Method::Privacyidea),
+            phone: None,
+            provider: None,
+        })
+        .await
+        .unwrap();
+        gws.push(gw);
+    }
+    let (wait, challenge) = (&gws[0], &gws[1]);
+    let login = |gw: &Gateway, pw: &str, state: Option<&str>| {
+        let (server, pw, state) = (gw.server(), pw.to_owned(), state.map(str::to_owned));
+        async move {
+            let mut args = vec!["--enforce-ma", "--user", "erin", "--password", &pw];
+            args.extend(["--timeout", "15", "--retries", "1"]);
+            if let Some(s) = &state {
+                args.extend(["--state", s]);
+            }
+            pyrad(&server, SECRET, &args).await
+        }
+    };
+    let reasons =
+        |gw: &Gateway| -> Vec<String> { gw.auth_log().iter().map(|a| a.reason.clone()).collect() };
+
+    // Wait mode: the Access-Request is held until the phone answers.
+    let phone = Phone::start("approve", "1");
+    let r = login(wait, "pw-erin", None).await;
+    assert_eq!(r["code"], "Access-Accept", "{r} {:?}", reasons(wait));
+    assert_eq!(phone.answered()["action"], "approve");
+    let phone = Phone::start("cancel", "0.5");
+    let r = login(wait, "pw-erin", None).await;
+    assert_eq!(r["code"], "Access-Reject", "{r}");
+    phone.answered();
+    // The wrong password triggers nothing.
+    let r = login(wait, "nope", None).await;
+    assert_eq!(r["code"], "Access-Reject", "{r}");
+    // No answer within push_timeout_secs.
+    let t = std::time::Instant::now();
+    let r = login(wait, "pw-erin", None).await;
+    assert_eq!(r["code"], "Access-Reject", "{r}");
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        t.elapsed()
+    );
+    // "This was not me": the second factor locks until an administrator unlocks it.
+    let phone = Phone::start("decline", "0.5");
+    let r = login(wait, "pw-erin", None).await;
+    assert_eq!(r["code"], "Access-Reject", "{r}");
+    phone.answered();
+    let r = login(wait, "pw-erin", None).await;
+    assert_eq!(r["code"], "Access-Reject", "locked: {r}");
+    let r = reasons(wait);
+    assert_eq!(
+        r,
+        [
+            "push approved",
+            "push denied by the user",
+            "wrong password",
+            "push not answered in time",
+            "push reported as fraud: second factor locked until an administrator unlocks it",
+            "second factor locked after repeated wrong codes",
+        ],
+        "{r:?}"
+    );
+    assert!(wait
+        .auth_log()
+        .iter()
+        .all(|a| a.method == "privacyidea" || a.method == "password"));
+    wait.admin(Request::UserUnlock {
+        name: "erin".into(),
+    })
+    .await
+    .unwrap();
+
+    // Challenge mode: the challenge at once; Enter before the phone answered asks again.
+    let t = std::time::Instant::now();
+    let r = login(challenge, "pw-erin", None).await;
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(r["code"], "Access-Challenge", "{r}");
+    assert_eq!(
+        r["reply_message"],
+        "Approve the request on your phone, then press Enter"
+    );
+    let state = r["state"].as_str().unwrap().to_owned();
+    let r = login(challenge, "", Some(&state)).await;
+    assert_eq!(r["code"], "Access-Challenge", "{r}");
+    assert_eq!(r["state"], state.as_str());
+    // The phone (started now) answers the challenge that is already open: no --new-only.
+    let mut cmd = std::process::Command::new(python());
+    cmd.arg(repo().join("tests/py/pi_phone.py")).args([
+        "--seed",
+        &env("MFAGATE_PI_SEED"),
+        "approve",
+        "--timeout",
+        "10",
+    ]);
+    let (ok, _, err) = run(cmd).await;
+    assert!(ok, "{err}");
+    let r = login(challenge, "", Some(&state)).await;
+    assert_eq!(r["code"], "Access-Accept", "{r} {:?}", reasons(challenge));
+    let r = login(challenge, "", Some(&state)).await;
+    assert_eq!(r["code"], "Access-Reject", "spent: {r}");
+    for gw in gws {
+        gw.stop().await;
+    }
+}

@@ -497,8 +497,7 @@ impl LdapFrontend {
                 combined: password,
                 delimiter: listener.otp_delimiter.clone(),
             },
-            // No cloud factor runs inside a bind yet (SMS is not offered over LDAP).
-            failmode: crate::config::FailMode::Secure,
+            failmode: listener.failmode,
             // A simple bind cannot be challenged: a push runs inside it.
             push_mode: crate::config::PushMode::Wait,
         };
