@@ -626,6 +626,49 @@ mod tests {
             .contains("fd12::1".parse().unwrap()));
         assert_eq!(IpNet::parse("127.0.0.1").unwrap().prefix, 32);
     }
+
+    #[test]
+    fn a_users_provider_serves_their_method_or_the_configured_one_does() {
+        let cfg = Config::from_toml(
+            r#"node_name = "n1"
+data_dir = "./data"
+[primary]
+backend = "local"
+[factor]
+sms_provider = "gw"
+[[factor.provider]]
+name = "gw"
+kind = "sms_http"
+url = "https://sms.example.net/send"
+body = '{"to":"{phone}","text":"{code}"}'
+[[factor.provider]]
+name = "duo"
+kind = "duo"
+api_host = "api-x.duosecurity.com"
+ikey = "DIX"
+secret_file = "/dev/null"
+"#,
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        let f = &cfg.factor;
+        let name = |m, own| f.provider_for(m, own).map(|p| p.name().to_owned());
+        assert_eq!(name(Method::Sms, None).as_deref(), Some("gw"));
+        assert_eq!(name(Method::Sms, Some("duo")).as_deref(), Some("duo"));
+        // A provider that does not serve the method (or does not exist) is passed over.
+        assert_eq!(name(Method::Sms, Some("nope")).as_deref(), Some("gw"));
+        assert_eq!(name(Method::Push, Some("gw")), None);
+        assert_eq!(name(Method::Push, Some("duo")).as_deref(), Some("duo"));
+        assert_eq!(name(Method::Totp, Some("duo")), None);
+        // The gateway needs the phone number; Duo knows its users' phones.
+        assert!(f.unservable(Method::Sms, None, None).is_some());
+        assert!(f
+            .unservable(Method::Sms, None, Some("+15550001001"))
+            .is_none());
+        assert!(f.unservable(Method::Sms, Some("duo"), None).is_none());
+        assert!(f.unservable(Method::Privacyidea, None, None).is_some());
+        assert!(f.unservable(Method::Totp, None, None).is_none());
+    }
 }
 
 /// `[ldap]`: the LDAP front-end for applications that authenticate with a simple bind.

@@ -27,10 +27,8 @@ pub enum DuoError {
     Refused(String, String),
 }
 
-impl DuoError {
-    /// The provider could not be reached or failed (the client's failmode decides), as
-    /// opposed to a refusal.
-    pub fn is_outage(&self) -> bool {
+impl super::ProviderError for DuoError {
+    fn is_outage(&self) -> bool {
         matches!(self, DuoError::Unreachable(..))
     }
 }
@@ -56,15 +54,6 @@ pub enum Factor {
 
 /// The prompt after Duo texted passcodes (`factor=sms`).
 const SMS_SENT_PROMPT: &str = "Enter a passcode from the text message Duo sent";
-
-impl From<DuoError> for super::FactorError {
-    fn from(e: DuoError) -> Self {
-        super::FactorError {
-            outage: e.is_outage(),
-            message: e.to_string(),
-        }
-    }
-}
 
 impl super::SecondFactor for DuoClient {
     fn name(&self) -> &str {

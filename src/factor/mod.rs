@@ -41,6 +41,22 @@ impl FactorError {
     }
 }
 
+/// A provider's own error, which knows whether it is an outage.
+pub trait ProviderError: std::fmt::Display {
+    /// The provider could not be reached or failed (the client's failmode decides), as
+    /// opposed to a refusal.
+    fn is_outage(&self) -> bool;
+}
+
+impl<E: ProviderError> From<E> for FactorError {
+    fn from(e: E) -> Self {
+        FactorError {
+            outage: e.is_outage(),
+            message: e.to_string(),
+        }
+    }
+}
+
 /// Whom a factor is started for.
 #[derive(Debug, Clone, Copy)]
 pub struct Recipient<'a> {

@@ -21,10 +21,8 @@ pub enum PiError {
     Refused(String, String),
 }
 
-impl PiError {
-    /// The provider could not be reached or failed (the client's failmode decides), as
-    /// opposed to a refusal.
-    pub fn is_outage(&self) -> bool {
+impl super::ProviderError for PiError {
+    fn is_outage(&self) -> bool {
         matches!(self, PiError::Unreachable(..))
     }
 }
@@ -53,15 +51,6 @@ pub enum PollAnswer {
     Declined,
     /// The user stopped a login they started themselves.
     Cancelled,
-}
-
-impl From<PiError> for super::FactorError {
-    fn from(e: PiError) -> Self {
-        super::FactorError {
-            outage: e.is_outage(),
-            message: e.to_string(),
-        }
-    }
 }
 
 impl super::SecondFactor for PiClient {

@@ -22,20 +22,9 @@ pub enum SmsError {
     Setup(String),
 }
 
-impl SmsError {
-    /// The provider could not be reached or failed (the client's failmode decides), as
-    /// opposed to a refusal.
-    pub fn is_outage(&self) -> bool {
+impl super::ProviderError for SmsError {
+    fn is_outage(&self) -> bool {
         matches!(self, SmsError::Unreachable { .. })
-    }
-}
-
-impl From<SmsError> for super::FactorError {
-    fn from(e: SmsError) -> Self {
-        super::FactorError {
-            outage: e.is_outage(),
-            message: e.to_string(),
-        }
     }
 }
 
