@@ -473,6 +473,9 @@ pub struct SmsProvider {
     pub body: String,
     pub secret: Option<Secret<String>>,
     pub timeout_secs: u64,
+    /// Extra CAs (PEM) trusted for this provider's HTTPS, besides the system's: an
+    /// on-premises privacyIDEA or gateway with an internal CA.
+    pub ca_file: Option<PathBuf>,
     /// `preset = "twilio"`: form fields To/From/Body and HTTP basic auth.
     pub twilio: Option<TwilioPreset>,
 }
@@ -487,6 +490,9 @@ pub struct PrivacyideaProvider {
     /// Admin user and password for `/validate/triggerchallenge` (optional).
     pub service: Option<(String, Secret<String>)>,
     pub timeout_secs: u64,
+    /// Extra CAs (PEM) trusted for this provider's HTTPS, besides the system's: an
+    /// on-premises privacyIDEA or gateway with an internal CA.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Duo's Auth API v2 (`kind = "duo"`): push to the user's phone.
@@ -500,6 +506,9 @@ pub struct DuoProvider {
     /// signature still names `api_host`.
     pub url: Option<String>,
     pub timeout_secs: u64,
+    /// Extra CAs (PEM) trusted for this provider's HTTPS, besides the system's: an
+    /// on-premises privacyIDEA or gateway with an internal CA.
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]

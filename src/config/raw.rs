@@ -214,6 +214,7 @@ struct ProviderRaw {
     ikey: Option<String>,
     realm: Option<String>,
     service_user: Option<String>,
+    ca_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
@@ -244,6 +245,10 @@ fn validate_providers(providers: Vec<ProviderRaw>) -> Result<Vec<ProviderConfig>
             return Err(invalid(key("name"), format!("\"{name}\" is used twice")));
         }
         names.push(name.clone());
+        let ca_file = match p.ca_file {
+            Some(path) => Some(provider_ca(path, &key("ca_file"))?),
+            None => None,
+        };
         let is_pi = p.kind.as_deref() == Some("privacyidea");
         let is_duo = match p.kind.as_deref() {
             Some("sms_http") | Some("privacyidea") => false,
@@ -297,6 +302,7 @@ fn validate_providers(providers: Vec<ProviderRaw>) -> Result<Vec<ProviderConfig>
                 realm: p.realm,
                 service,
                 timeout_secs: in_range(&key("timeout_secs"), p.timeout_secs.unwrap_or(10), 1, 60)?,
+                ca_file: ca_file.clone(),
             }));
             continue;
         }
@@ -335,6 +341,7 @@ fn validate_providers(providers: Vec<ProviderRaw>) -> Result<Vec<ProviderConfig>
                 skey,
                 url: p.url.map(|u| u.trim_end_matches('/').to_owned()),
                 timeout_secs: in_range(&key("timeout_secs"), p.timeout_secs.unwrap_or(10), 1, 60)?,
+                ca_file: ca_file.clone(),
             }));
             continue;
         }
@@ -401,6 +408,7 @@ fn validate_providers(providers: Vec<ProviderRaw>) -> Result<Vec<ProviderConfig>
             body,
             secret,
             timeout_secs: in_range(&key("timeout_secs"), p.timeout_secs.unwrap_or(10), 1, 60)?,
+            ca_file: ca_file.clone(),
             twilio,
         };
         out.push(ProviderConfig::SmsHttp(provider));
@@ -418,6 +426,18 @@ fn default_method_without_provider(factor: &FactorConfig, method: Method) -> Opt
         Method::Privacyidea => "\"privacyidea\" needs factor.privacyidea_provider",
         _ => "push and phone need factor.push_provider",
     })
+}
+
+/// A provider's `ca_file`: readable, with at least one PEM certificate.
+fn provider_ca(path: PathBuf, key: &str) -> Result<PathBuf, ConfigError> {
+    let pem = std::fs::read(&path).map_err(|e| invalid(key, format!("{}: {e}", path.display())))?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certs) if !certs.is_empty() => Ok(path),
+        _ => Err(invalid(
+            key,
+            format!("{}: no PEM certificate in it", path.display()),
+        )),
+    }
 }
 
 /// `factor.<key>` must name a `[[factor.provider]]` that serves `method`.

@@ -233,8 +233,12 @@ const MAX_CONCURRENT_CALLS: usize = 64;
 
 impl DuoClient {
     pub fn new(cfg: &DuoProvider) -> Result<Self, DuoError> {
-        let http = super::http_client(cfg.timeout_secs, MAX_CONCURRENT_CALLS)
-            .map_err(|e| DuoError::Unreachable(cfg.name.clone(), e))?;
+        let http = super::http_client(
+            cfg.timeout_secs,
+            MAX_CONCURRENT_CALLS,
+            cfg.ca_file.as_deref(),
+        )
+        .map_err(|e| DuoError::Unreachable(cfg.name.clone(), e))?;
         Ok(Self {
             name: cfg.name.clone(),
             base_url: cfg

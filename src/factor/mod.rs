@@ -162,10 +162,22 @@ pub fn build(cfg: &ProviderConfig) -> Result<std::sync::Arc<dyn SecondFactor>, F
     })
 }
 
-/// The HTTP client for a cloud provider: rustls with the system's roots (certificates always
-/// verified), no redirects, a whole-request timeout, and a bounded pool of idle connections.
-pub(crate) fn http_client(timeout_secs: u64, max_idle: usize) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
+/// The HTTP client for a cloud provider: rustls with the system's roots and the provider's
+/// `ca_file` (certificates always verified), no redirects, a whole-request timeout, and a
+/// bounded pool of idle connections.
+pub(crate) fn http_client(
+    timeout_secs: u64,
+    max_idle: usize,
+    ca_file: Option<&std::path::Path>,
+) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder();
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        for cert in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| e.to_string())? {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder
         .pool_max_idle_per_host(max_idle)
         .timeout(std::time::Duration::from_secs(timeout_secs))
         .connect_timeout(std::time::Duration::from_secs(timeout_secs.min(5)))

@@ -139,7 +139,7 @@ pub struct PiClient {
 
 impl PiClient {
     pub fn new(cfg: &PrivacyideaProvider) -> Result<Self, PiError> {
-        let http = super::http_client(cfg.timeout_secs, 64)
+        let http = super::http_client(cfg.timeout_secs, 64, cfg.ca_file.as_deref())
             .map_err(|e| PiError::Unreachable(cfg.name.clone(), e))?;
         Ok(Self {
             cfg: cfg.clone(),

@@ -111,7 +111,8 @@ pub struct SmsSender {
 
 impl SmsSender {
     pub fn new(cfg: &SmsProvider) -> Result<Self, SmsError> {
-        let client = super::http_client(cfg.timeout_secs, 16).map_err(SmsError::Setup)?;
+        let client = super::http_client(cfg.timeout_secs, 16, cfg.ca_file.as_deref())
+            .map_err(SmsError::Setup)?;
         Ok(Self {
             cfg: cfg.clone(),
             client,

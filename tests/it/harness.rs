@@ -460,3 +460,19 @@ timeout_secs = 3
         realm = ad_env("AD_REALM"),
     )
 }
+
+/// A CA and a server certificate for 127.0.0.1, made once per test run.
+pub fn certs() -> &'static PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("mfagate-it-certs-{}", std::process::id()));
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/make-test-cert.sh");
+        let st = std::process::Command::new("bash")
+            .arg(script)
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(st.success(), "make-test-cert.sh failed");
+        dir
+    })
+}

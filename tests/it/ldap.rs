@@ -4,8 +4,6 @@
 //! `svc-wiki` (exempt through the `ldap-apps` group; its password contains the delimiter) are
 //! seeded for these tests only, so the AD tests' bad-password counts are not disturbed.
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -22,22 +20,6 @@ const LARA_DN: &str = "CN=Lara Lind,OU=Staff,DC=test,DC=local";
 
 fn pw(sam: &str) -> String {
     format!("Passw0rd-{sam}!")
-}
-
-/// A CA and a server certificate for 127.0.0.1, made once per test run.
-fn certs() -> &'static PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("mfagate-it-certs-{}", std::process::id()));
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/make-test-cert.sh");
-        let st = std::process::Command::new("bash")
-            .arg(script)
-            .arg(&dir)
-            .status()
-            .unwrap();
-        assert!(st.success(), "make-test-cert.sh failed");
-        dir
-    })
 }
 
 fn ca() -> String {

@@ -358,3 +358,80 @@ async fn a_user_with_several_methods_chooses_at_the_prompt() {
     assert_eq!(answer(&gw, "cho", "push", &state).await, "Access-Reject");
     gw.stop().await;
 }
+
+/// An HTTPS gateway whose certificate comes from a CA the system does not trust: nothing
+/// reaches it (the handshake fails, an outage: failmode secure rejects, 0 requests). The same
+/// gateway with that CA in the provider's `ca_file` gets the message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_gateway_certificates_are_always_verified() {
+    use std::io::BufRead;
+    let dir = temp_dir("tls-sink");
+    let hits = dir.join("hits");
+    let script = r#"
+import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(sys.argv[3], "a") as f:
+            f.write(self.path + "\n")
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *a):
+        pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+s.socket = ctx.wrap_socket(s.socket, server_side=True)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+    let mut server = std::process::Command::new(python())
+        .args(["-c", script])
+        .arg(certs().join("server.pem"))
+        .arg(certs().join("server.key"))
+        .arg(&hits)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = format!("https://127.0.0.1:{}/sms", line.trim());
+    let provider = |ca: &str| {
+        format!(
+            "url = \"{url}\"\nheaders = {{ \"Content-Type\" = \"application/json\" }}\n\
+             body = '{{\"to\":\"{{phone}}\",\"text\":\"{{code}}\"}}'\ntimeout_secs = 2\n{ca}"
+        )
+    };
+    let count = || {
+        std::fs::read_to_string(&hits)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+
+    let gw = start_sms(&provider(""), "").await;
+    add_sms_user(&gw, "tia").await;
+    let r = pap(&gw, "tia", "pw-tia", None).await;
+    assert_eq!(r["code"], "Access-Reject", "{r}");
+    assert_eq!(count(), 0, "a request crossed an unverified TLS session");
+    let log = gw.auth_log();
+    assert!(
+        log[0].reason.starts_with("SMS not delivered"),
+        "{:?}",
+        log[0]
+    );
+    gw.stop().await;
+
+    let ca = format!("ca_file = \"{}\"\n", certs().join("ca.pem").display());
+    let gw = start_sms(&provider(&ca), "").await;
+    add_sms_user(&gw, "tia").await;
+    let r = pap(&gw, "tia", "pw-tia", None).await;
+    assert_eq!(r["code"], "Access-Challenge", "{r} {:?}", gw.auth_log());
+    assert_eq!(count(), 1);
+    gw.stop().await;
+    let _ = server.kill();
+    let _ = server.wait();
+}
