@@ -63,6 +63,8 @@ poll only (no push gateway: the phone polls), push_registration_url=<PI_URL>/tty
 (required, at enrollment and at every poll of the phone), push_ttl=10 (minutes for the
 second enrollment step), push_ssl_verify=0 (http on loopback). "mfagate-push-auth" (scope authentication): push_allow_polling=
 allow (the default, explicit), push_ssl_verify=0 (the sslverify field of challenges).
+Authorization policy "mfagate-authz": application_tokentype, so a caller may pass
+type=push to /validate/triggerchallenge (mfagate does inside an LDAP bind).
 
 SMS gateway "mfagate-sms-sink" (HttpSMSProvider): POST to SMS_SINK_URL as an HTML
 form (application/x-www-form-urlencoded, not JSON), body phone=<phone>&text=<SMS
@@ -113,6 +115,7 @@ DAVE_EMAIL = "dave@example.test"
 PUSH_SERIAL = "PUSH-ERIN"
 PUSH_ENROLL_POLICY = "mfagate-push-enroll"
 PUSH_AUTH_POLICY = "mfagate-push-auth"
+AUTHZ_POLICY = "mfagate-authz"
 USERS = ("alice", "bob", "carol", "dave", "erin")
 HERE = os.path.dirname(os.path.abspath(__file__))
 PI_PHONE = os.path.join(HERE, "..", "tests", "py", "pi_phone.py")
@@ -282,6 +285,11 @@ def main():
             "scope": scope, "active": "true", "description": "mfagate tests: PUSH, poll only",
             "action": ",".join(f"{k}={v}" for k, v in acts.items())})
     log(f"push policies {PUSH_ENROLL_POLICY}, {PUSH_AUTH_POLICY}: poll only, {push_url}")
+    # The caller may restrict /validate/triggerchallenge to one token type (mfagate asks
+    # for type=push inside an LDAP bind, which cannot carry a code).
+    pi.value("POST", f"/policy/{AUTHZ_POLICY}", {
+        "scope": "authorization", "active": "true", "action": "application_tokentype",
+        "description": "mfagate tests: the caller may choose the token type"})
 
     # --- tokens (the users' old ones go first) ----------------------------------------
     for user in USERS:
@@ -427,7 +435,9 @@ def main():
         "policies": {ADMIN_POLICY: {"scope": "admin", "includes": "triggerchallenge,enrollPUSH",
                                     "actions": len(actions)},
                      PUSH_ENROLL_POLICY: {"scope": "enrollment", "actions": push_enroll},
-                     PUSH_AUTH_POLICY: {"scope": "authentication", "actions": push_auth}},
+                     PUSH_AUTH_POLICY: {"scope": "authentication", "actions": push_auth},
+                     AUTHZ_POLICY: {"scope": "authorization",
+                                    "actions": {"application_tokentype": True}}},
         "verified": verified,
         "seconds": round(time.monotonic() - t0, 2),
     }

@@ -698,7 +698,7 @@ impl Pipeline {
         };
         // Sent before the challenge is stored: the client cannot answer before it has the
         // State, which it gets only after that commit.
-        let started = match provider.start(who, method, code.as_deref()).await {
+        let started = match provider.start(who, method, code.as_deref(), !in_bind).await {
             Ok(s) => s,
             Err(e) if pushes => {
                 return self.settle_push(audit, user, id, challenge, Err(e)).await;
@@ -723,7 +723,8 @@ impl Pipeline {
                 if pushes {
                     self.release_push(user, &id).await?;
                 }
-                let reason = "the provider asked for a code, which an LDAP bind cannot carry";
+                let reason =
+                    "a code is needed, and an LDAP bind cannot ask for one (append it to the password)";
                 return self.finish_reject(audit, reason).await;
             }
             Started::Delivered { to } => {

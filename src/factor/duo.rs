@@ -87,12 +87,13 @@ impl super::SecondFactor for DuoClient {
         user: super::Recipient<'a>,
         method: Method,
         _our_code: Option<&'a str>,
+        can_ask: bool,
     ) -> super::FactorCall<'a, super::Started> {
         Box::pin(async move {
             let factor = match method {
                 Method::Push => Factor::Push,
                 Method::Phone => Factor::Phone,
-                Method::Sms => {
+                Method::Sms if can_ask => {
                     self.send_passcodes(user.name).await?;
                     return Ok(super::Started::Code {
                         transaction: None,

@@ -133,12 +133,15 @@ pub trait SecondFactor: Send + Sync {
     }
 
     /// Starts `method` for the user after the password was accepted. Sent at most once: a
-    /// failure is never retried in a way that could reach the user twice.
+    /// failure is never retried in a way that could reach the user twice. Without
+    /// `can_ask` (inside an LDAP bind, which cannot carry a prompt) only what is answered on
+    /// the phone may be started.
     fn start<'a>(
         &'a self,
         user: Recipient<'a>,
         method: Method,
         our_code: Option<&'a str>,
+        can_ask: bool,
     ) -> FactorCall<'a, Started>;
 
     /// Checks a code the provider verifies, in answer to `transaction` when there is one.

@@ -68,9 +68,14 @@ impl super::SecondFactor for PiClient {
         user: super::Recipient<'a>,
         _method: Method,
         _our_code: Option<&'a str>,
+        can_ask: bool,
     ) -> super::FactorCall<'a, super::Started> {
         Box::pin(async move {
-            Ok(match self.trigger(user.name).await? {
+            // Without a prompt only push tokens are of use: privacyIDEA honours the type
+            // when its `application_tokentype` authorization policy allows it, and ignores
+            // it otherwise.
+            let only = (!can_ask).then_some("push");
+            Ok(match self.trigger(user.name, only).await? {
                 Some(Verdict::Challenge {
                     transaction_id,
                     push: true,
@@ -248,10 +253,20 @@ impl PiClient {
 
     /// Triggers the user's challenge-response tokens (SMS, e-mail) as the service account.
     /// `Ok(None)`: the user has none (a TOTP or HOTP user types a code instead).
-    pub async fn trigger(&self, user: &str) -> Result<Option<Verdict>, PiError> {
+    pub async fn trigger(
+        &self,
+        user: &str,
+        only_type: Option<&str>,
+    ) -> Result<Option<Verdict>, PiError> {
         let Some((admin, secret)) = &self.cfg.service else {
             // Without a service account, an empty pass (= an empty PIN) triggers them too.
-            return match self.check(user, "", None).await? {
+            let mut form = self.user_form(user);
+            form.push(("pass", ""));
+            if let Some(t) = only_type {
+                form.push(("type", t));
+            }
+            let (result, detail) = self.post("/validate/check", &form, None).await?;
+            return match self.verdict(&result, &detail, None)? {
                 v @ Verdict::Challenge { .. } => Ok(Some(v)),
                 _ => Ok(None),
             };
@@ -268,12 +283,12 @@ impl PiClient {
             .and_then(Value::as_str)
             .ok_or_else(|| self.unreachable("/auth: no token"))?
             .to_owned();
+        let mut form = self.user_form(user);
+        if let Some(t) = only_type {
+            form.push(("type", t));
+        }
         let (result, detail) = self
-            .post(
-                "/validate/triggerchallenge",
-                &self.user_form(user),
-                Some(&jwt),
-            )
+            .post("/validate/triggerchallenge", &form, Some(&jwt))
             .await?;
         if result.get("value").and_then(Value::as_u64).unwrap_or(0) == 0 {
             return Ok(None);

@@ -47,8 +47,15 @@ impl super::SecondFactor for SmsSender {
         user: super::Recipient<'a>,
         _method: Method,
         our_code: Option<&'a str>,
+        can_ask: bool,
     ) -> super::FactorCall<'a, super::Started> {
         Box::pin(async move {
+            if !can_ask {
+                return Err(super::FactorError::unsupported(
+                    &self.cfg.name,
+                    "a code without a prompt to type it in",
+                ));
+            }
             let (Some(phone), Some(code)) = (user.phone, our_code) else {
                 return Err(super::FactorError::unsupported(
                     &self.cfg.name,

@@ -18,6 +18,9 @@ fn env(k: &str) -> String {
     })
 }
 
+/// The seeded tokens and the SMS sink are shared: tests that use them take turns.
+static TOKENS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn seed() -> Value {
     serde_json::from_str(&std::fs::read_to_string(env("MFAGATE_PI_SEED")).unwrap()).unwrap()
 }
@@ -76,6 +79,7 @@ fn totp_now(seed_hex: &str, offset_steps: i64) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn privacyidea_totp_hotp_sms_and_email_tokens() {
+    let _tokens = TOKENS.lock().await;
     let s = seed();
     let primary =
         "[primary]\nbackend = \"local\"\n[primary.local]\nhash_memory_kib = 64\nhash_iterations = 1\n";
@@ -370,12 +374,15 @@ impl Phone {
 /// Enter collects the answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn privacyidea_push_token_answered_on_the_phone() {
+    let _tokens = TOKENS.lock().await;
     let primary =
         "[primary]\nbackend = \"local\"\n[primary.local]\nhash_memory_kib = 64\nhash_iterations = 1\n";
     let tail = format!(
         "privacyidea_provider = \"pi\"\npush_timeout_secs = 6\n\n[[factor.provider]]\n\
          name = \"pi\"\nkind = \"privacyidea\"\nurl = \"{}\"\nrealm = \"{}\"\n\
-         service_user = \"{}\"\nsecret_env = \"PI_ADMIN_PASSWORD\"\ntimeout_secs = 10\n",
+         service_user = \"{}\"\nsecret_env = \"PI_ADMIN_PASSWORD\"\ntimeout_secs = 10\n\n\
+         [ldap]\n[[ldap.listeners]]\nname = \"plain\"\naddress = \"127.0.0.1:0\"\ntls = \"none\"\n\
+         allow_cleartext_bind = true\n",
         env("PI_URL"),
         env("PI_REALM"),
         env("PI_ADMIN")
@@ -383,15 +390,17 @@ async fn privacyidea_push_token_answered_on_the_phone() {
     let mut gws = Vec::new();
     for mode in ["wait", "challenge"] {
         let gw = start_config(&format!("push_mode = \"{mode}\""), "", primary, &tail).await;
-        gw.admin(Request::UserAdd {
-            name: "erin".into(),
-            password: Some("pw-erin".into()),
-            method: Some(Method::Privacyidea),
-            phone: None,
-            provider: None,
-        })
-        .await
-        .unwrap();
+        for u in ["erin", "carol"] {
+            gw.admin(Request::UserAdd {
+                name: u.into(),
+                password: Some(format!("pw-{u}")),
+                method: Some(Method::Privacyidea),
+                phone: None,
+                provider: None,
+            })
+            .await
+            .unwrap();
+        }
         gws.push(gw);
     }
     let (wait, challenge) = (&gws[0], &gws[1]);
@@ -459,6 +468,50 @@ async fn privacyidea_push_token_answered_on_the_phone() {
     })
     .await
     .unwrap();
+
+    // An LDAP bind without a code: only push tokens are triggered (type=push), and the bind
+    // waits for the phone. carol's SMS token is not triggered: no text is sent for a bind
+    // that could not use it.
+    let bind =
+        |gw: &Gateway, user: &str| {
+            let mut cmd = std::process::Command::new(python());
+            cmd.arg(repo().join("tests/py/ldap_client.py"))
+            .args(["--url", &format!("ldap://127.0.0.1:{}", gw.ldap_addrs[0].port())])
+            .arg(
+                serde_json::json!([{"op": "bind", "dn": format!("uid={user},ou=people,dc=example"),
+                                    "password": format!("pw-{user}")}])
+                .to_string(),
+            );
+            async move {
+                let (_, out, err) = run(cmd).await;
+                let r: Value =
+                    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{out} {err}: {e}"));
+                r[0]["result"].as_i64().unwrap_or(-1)
+            }
+        };
+    let phone = Phone::start("approve", "1");
+    assert_eq!(bind(wait, "erin").await, 0, "{:?}", reasons(wait));
+    phone.answered();
+    let sms_file = env("MFAGATE_PI_SMS_OUT");
+    let texts = || {
+        std::fs::read_to_string(&sms_file)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let before = texts();
+    assert_eq!(bind(wait, "carol").await, 49);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(texts(), before, "an SMS was sent for a bind");
+    let r = reasons(wait);
+    assert_eq!(
+        r[r.len() - 2..],
+        [
+            "push approved",
+            "a code is needed, and an LDAP bind cannot ask for one (append it to the password)"
+        ],
+        "{r:?}"
+    );
 
     // Challenge mode: the challenge at once; Enter before the phone answered asks again.
     let t = std::time::Instant::now();
