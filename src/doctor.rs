@@ -1,12 +1,12 @@
-//! `mfagate doctor`: checks what a configuration depends on and prints one line per check,
-//! with what to fix when it fails. It reads the configuration and talks to the outside; it
+//! `mfagate doctor`: checks what a configuration depends on (store, listeners, AD, the
+//! second-factor providers) and prints one line per check, with what to fix when it fails. It reads the configuration and talks to the outside; it
 //! changes nothing.
 
 use std::io::Write;
 use std::sync::Arc;
 
 use crate::clock::{SharedClock, SystemClock};
-use crate::config::{Config, PrimaryConfig};
+use crate::config::{Config, PrimaryConfig, ProviderConfig};
 use crate::primary::ad::AdPrimary;
 
 #[derive(Default)]
@@ -40,6 +40,30 @@ fn connect_hint(e: &str) -> &'static str {
         "the host name does not resolve: check DNS on this node"
     } else {
         "check the URL, the DC's LDAPS certificate and the network path"
+    }
+}
+
+/// What to fix when a second-factor provider's check fails.
+fn provider_hint(p: &ProviderConfig, e: &crate::factor::FactorError) -> String {
+    let m = e.message.to_ascii_lowercase();
+    if m.contains("cannot connect") || m.contains("request failed") {
+        return "check the provider's URL or host, DNS, and outbound HTTPS from this node; a \
+                certificate from an internal CA needs the provider's ca_file"
+            .into();
+    }
+    if m.contains("timed out") {
+        return "no answer in time: check firewalls and proxies on the way, and timeout_secs"
+            .into();
+    }
+    match p {
+        ProviderConfig::Duo(_) if !e.outage => "check ikey, the secret key (secret_env or \
+            secret_file) and api_host; Duo also refuses requests from a clock that is more than \
+            a few minutes off"
+            .into(),
+        ProviderConfig::Privacyidea(_) if !e.outage => "check service_user and its password; \
+            it must be a privacyIDEA admin allowed to trigger challenges"
+            .into(),
+        _ => "the provider answered with an error: check its URL and its own logs".into(),
     }
 }
 
@@ -172,6 +196,17 @@ pub async fn run(cfg: Arc<Config>, out: &mut impl Write) -> std::io::Result<usiz
                     }
                 }
             }
+        }
+    }
+    for p in &cfg.factor.providers {
+        let what = format!("provider {} ({})", p.name(), p.kind());
+        let checked = match crate::factor::build(p) {
+            Ok(f) => f.health().await,
+            Err(e) => Err(e),
+        };
+        match checked {
+            Ok(detail) => r.ok(&what, &detail),
+            Err(e) => r.fail(&what, &e.message, &provider_hint(p, &e)),
         }
     }
     for l in &r.lines {

@@ -124,6 +124,13 @@ impl super::SecondFactor for DuoClient {
         })
     }
 
+    fn health(&self) -> super::FactorCall<'_, String> {
+        Box::pin(async move {
+            self.call("GET", "/auth/v2/check", &[]).await?;
+            Ok("integration key, secret key and clock accepted (/auth/v2/check)".into())
+        })
+    }
+
     fn poll<'a>(
         &'a self,
         _user: &'a str,

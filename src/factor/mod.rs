@@ -154,6 +154,10 @@ pub trait SecondFactor: Send + Sync {
 
     /// The answer on the phone to `transaction` so far.
     fn poll<'a>(&'a self, user: &'a str, transaction: &'a str) -> FactorCall<'a, Answer>;
+
+    /// Whether the provider answers (and takes mfagate's credentials, where it has some),
+    /// without reaching any user: `mfagate doctor`. `Ok` says what was checked.
+    fn health(&self) -> FactorCall<'_, String>;
 }
 
 /// The provider for one `[[factor.provider]]`.

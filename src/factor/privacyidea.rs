@@ -121,6 +121,27 @@ impl super::SecondFactor for PiClient {
         })
     }
 
+    fn health(&self) -> super::FactorCall<'_, String> {
+        Box::pin(async move {
+            if self.cfg.service.is_some() {
+                self.service_token().await?;
+                return Ok("service account accepted (/auth)".into());
+            }
+            let resp = self
+                .http
+                .get(format!("{}/healthz/", self.cfg.url))
+                .send()
+                .await
+                .map_err(|e| self.unreachable(super::transport_error(&e)))?;
+            match resp.status().as_u16() {
+                200 => Ok("ready (/healthz)".into()),
+                s => Err(self
+                    .unreachable(format!("/healthz: HTTP status {s}"))
+                    .into()),
+            }
+        })
+    }
+
     fn poll<'a>(
         &'a self,
         user: &'a str,
@@ -227,6 +248,32 @@ impl PiClient {
         self.verdict(&result, &detail, transaction_id)
     }
 
+    /// A JWT for the service account (`/auth`).
+    async fn service_token(&self) -> Result<String, PiError> {
+        match &self.cfg.service {
+            Some((admin, secret)) => self.login(admin, secret.expose()).await,
+            None => Err(PiError::Refused(
+                self.cfg.name.clone(),
+                "no service_user configured".into(),
+            )),
+        }
+    }
+
+    async fn login(&self, admin: &str, password: &str) -> Result<String, PiError> {
+        let (result, _) = self
+            .post(
+                "/auth",
+                &[("username", admin), ("password", password)],
+                None,
+            )
+            .await?;
+        Ok(result
+            .pointer("/value/token")
+            .and_then(Value::as_str)
+            .ok_or_else(|| self.unreachable("/auth: no token"))?
+            .to_owned())
+    }
+
     /// `/validate/polltransaction`, and for an answered push the `/validate/check` (empty
     /// pass, the transaction id) that privacyIDEA's API makes the final word.
     pub async fn poll(&self, user: &str, transaction_id: &str) -> Result<PollAnswer, PiError> {
@@ -271,18 +318,7 @@ impl PiClient {
                 _ => Ok(None),
             };
         };
-        let (result, _) = self
-            .post(
-                "/auth",
-                &[("username", admin), ("password", secret.expose())],
-                None,
-            )
-            .await?;
-        let jwt = result
-            .pointer("/value/token")
-            .and_then(Value::as_str)
-            .ok_or_else(|| self.unreachable("/auth: no token"))?
-            .to_owned();
+        let jwt = self.login(admin, secret.expose()).await?;
         let mut form = self.user_form(user);
         if let Some(t) = only_type {
             form.push(("type", t));

@@ -83,6 +83,25 @@ impl super::SecondFactor for SmsSender {
         })
     }
 
+    /// A HEAD request to the gateway's URL (up to its first template field): any HTTP
+    /// answer shows it is reachable over verified TLS; no message is sent.
+    fn health(&self) -> super::FactorCall<'_, String> {
+        Box::pin(async move {
+            let url = self.cfg.url.split('{').next().unwrap_or_default();
+            match self.client.head(url).send().await {
+                Ok(r) => Ok(format!(
+                    "answers (HTTP {} to HEAD; no message sent)",
+                    r.status().as_u16()
+                )),
+                Err(e) => Err(SmsError::Unreachable {
+                    provider: self.cfg.name.clone(),
+                    message: super::transport_error(&e).into(),
+                }
+                .into()),
+            }
+        })
+    }
+
     fn poll<'a>(&'a self, _user: &'a str, _tx: &'a str) -> super::FactorCall<'a, super::Answer> {
         Box::pin(async { Err(super::FactorError::unsupported(&self.cfg.name, "answers")) })
     }

@@ -84,19 +84,19 @@ print(sign(a["ikey"], a["skey"], a["method"], a["host"], a["path"], a["date"], 5
 
 /// `tests/py/duo_fake.py` on a free port, killed when dropped. `script` is its users and
 /// fault (re-read on every request, so a test may change it).
-struct DuoFake {
+pub struct DuoFake {
     child: std::process::Child,
-    port: u16,
+    pub port: u16,
     script: std::path::PathBuf,
     log: std::path::PathBuf,
 }
 
-const API_HOST: &str = "api-fake1234.duosecurity.com";
-const IKEY: &str = "DIWJ8X6AEYOR5OMC6TQ1";
-const SKEY: &str = "Zh5eGmUq9zpfQnyUIu5OL9iWoMMv5ZNmk3zLJ4Ep";
+pub const API_HOST: &str = "api-fake1234.duosecurity.com";
+pub const IKEY: &str = "DIWJ8X6AEYOR5OMC6TQ1";
+pub const SKEY: &str = "Zh5eGmUq9zpfQnyUIu5OL9iWoMMv5ZNmk3zLJ4Ep";
 
 impl DuoFake {
-    fn start(script: &serde_json::Value) -> DuoFake {
+    pub fn start(script: &serde_json::Value) -> DuoFake {
         use std::io::BufRead;
         let dir = temp_dir("duo");
         let (script_path, log) = (dir.join("script.json"), dir.join("calls.jsonl"));

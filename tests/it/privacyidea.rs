@@ -549,3 +549,91 @@ async fn privacyidea_push_token_answered_on_the_phone() {
         gw.stop().await;
     }
 }
+
+/// `mfagate doctor` checks every `[[factor.provider]]` without reaching a user: privacyIDEA's
+/// service account (`/auth`), Duo's keys (`/auth/v2/check`, signature checked by the fake with
+/// Duo's own code), an SMS gateway's reachability (HEAD, no message); each failure says what
+/// to fix, and no secret appears in the report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_every_second_factor_provider() {
+    use crate::duo::{DuoFake, API_HOST, IKEY, SKEY};
+    let duo = DuoFake::start(&serde_json::json!({"users": {}}));
+    let sink = crate::http_sink::Sink::start().await;
+    let dir = temp_dir("doctor-providers");
+    std::fs::write(dir.join("skey"), SKEY).unwrap();
+    std::fs::write(dir.join("wrong-skey"), "not-the-duo-secret-key-at-all").unwrap();
+    let pi = |name: &str, secret_env: &str| {
+        format!(
+            "[[factor.provider]]\nname = \"{name}\"\nkind = \"privacyidea\"\nurl = \"{}\"\n\
+             service_user = \"{}\"\nsecret_env = \"{secret_env}\"\n",
+            env("PI_URL"),
+            env("PI_ADMIN")
+        )
+    };
+    let duo_provider = |name: &str, skey: &str| {
+        format!(
+            "[[factor.provider]]\nname = \"{name}\"\nkind = \"duo\"\napi_host = \"{API_HOST}\"\n\
+             ikey = \"{IKEY}\"\nsecret_file = \"{}\"\nurl = \"http://127.0.0.1:{}\"\n",
+            dir.join(skey).display(),
+            duo.port
+        )
+    };
+    let sms = |name: &str, url: &str| {
+        format!(
+            "[[factor.provider]]\nname = \"{name}\"\nkind = \"sms_http\"\nurl = \"{url}\"\n\
+             body = '{{\"to\":\"{{phone}}\",\"text\":\"{{code}}\"}}'\ntimeout_secs = 2\n"
+        )
+    };
+    let cfg = dir.join("doctor.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "node_name = \"doc\"\ndata_dir = \"{}\"\n[primary]\nbackend = \"local\"\n[factor]\n\
+             {}{}{}{}{}{}",
+            dir.join("data").display(),
+            pi("pi", "PI_ADMIN_PASSWORD"),
+            pi("pi-wrong", "MFAGATE_TEST_WRONG_PI_PW"),
+            duo_provider("duo", "skey"),
+            duo_provider("duo-wrong", "wrong-skey"),
+            sms("sms", &sink.url("/send?to={phone}&text={code}")),
+            sms("sms-dead", "http://127.0.0.1:1/send"),
+        ),
+    )
+    .unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mfagate"));
+    cmd.env("MFAGATE_TEST_WRONG_PI_PW", "definitely-wrong-pi")
+        .arg("doctor")
+        .arg("-c")
+        .arg(&cfg);
+    let (ok, out, err) = run(cmd).await;
+    assert!(!ok, "{out}{err}");
+    for line in [
+        "[ ok ] provider pi (privacyidea): service account accepted (/auth)",
+        "[FAIL] provider pi-wrong (privacyidea):",
+        "fix: check service_user and its password",
+        "[ ok ] provider duo (duo): integration key, secret key and clock accepted",
+        "[FAIL] provider duo-wrong (duo):",
+        "fix: check ikey, the secret key",
+        "[ ok ] provider sms (sms_http): answers (HTTP 200 to HEAD; no message sent)",
+        "[FAIL] provider sms-dead (sms_http): SMS gateway sms-dead: cannot connect",
+        "3 check(s) failed",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
+    for secret in [
+        "definitely-wrong-pi",
+        SKEY,
+        "not-the-duo-secret",
+        &env("PI_ADMIN_PASSWORD"),
+    ] {
+        assert!(!out.contains(secret), "a secret in the report:\n{out}");
+    }
+    // The HEAD went to the gateway's path only (no template filled in), and sent nothing.
+    let reqs = sink.requests();
+    assert_eq!(reqs.len(), 1, "{reqs:?}");
+    assert_eq!(
+        (reqs[0].method.as_str(), reqs[0].path.as_str()),
+        ("HEAD", "/send?to=")
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
