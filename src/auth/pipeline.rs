@@ -190,11 +190,11 @@ impl Pipeline {
             _ => return self.finish_reject(audit, "user disabled or removed").await,
         };
         let state = state.to_vec();
-        // A method word instead of a code: switch to that method (this challenge is spent;
-        // the new one follows).
+        // A method word instead of a code: switch to that method, or back to the user's own
+        // (this challenge is spent; the new one follows).
         let word = answer.trim().to_ascii_lowercase();
         if let Some(m) = Method::parse(&word) {
-            if m != current && self.alternatives(&user).contains(&m) {
+            if m != current && (m == user.method || self.alternatives(&user).contains(&m)) {
                 if challenge.factor.as_ref().is_some_and(|f| f.out_of_band) {
                     self.close_push(&user, state, challenge).await?;
                 } else {

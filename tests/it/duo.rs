@@ -680,5 +680,24 @@ async fn duo_sms_passcodes_and_a_users_own_provider() {
         r["reply_message"],
         "Approve the request on your phone, then press Enter (or type phone)"
     );
+
+    // From the SMS prompt back to the user's own method: a new push, approved.
+    gw.admin(set("alice", None, Some("duo"))).await.unwrap();
+    let r = ask(&gw, "alice", "pw-alice", None).await;
+    let state = r["state"].as_str().unwrap().to_owned();
+    let r = ask(&gw, "alice", "sms", Some(&state)).await;
+    assert_eq!(r["code"], "Access-Challenge", "{r}");
+    let sms_state = r["state"].as_str().unwrap().to_owned();
+    let r = ask(&gw, "alice", "push", Some(&sms_state)).await;
+    assert_eq!(r["code"], "Access-Challenge", "{r}");
+    assert!(r["reply_message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Approve the request on your phone"));
+    let push_state = r["state"].as_str().unwrap().to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let r = ask(&gw, "alice", "", Some(&push_state)).await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+    assert_eq!(fake.factors("alice"), ["push", "sms", "push"]);
     gw.stop().await;
 }
