@@ -493,17 +493,11 @@ async fn duo_phone_call_and_push_inside_an_ldap_bind() {
         "{calls}"
     );
     // A push inside an LDAP bind: the bind waits for the phone.
-    let url = format!("ldap://127.0.0.1:{}", gw.ldap_addrs[0].port());
-    let mut cmd = std::process::Command::new(python());
-    cmd.arg(repo().join("tests/py/ldap_client.py"))
-        .args(["--url", &url])
-        .arg(
-            json!([{"op": "bind", "dn": "uid=alice,ou=people,dc=example", "password": "pw-alice"}])
-                .to_string(),
-        );
-    let (_, out, err) = run(cmd).await;
-    let r: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{out} {err}: {e}"));
-    assert_eq!(r[0]["result"], 0, "{r}");
+    const ALICE: &str = "uid=alice,ou=people,dc=example";
+    assert_eq!(
+        ldap_bind(gw.ldap_addrs[0].port(), ALICE, "pw-alice").await,
+        0
+    );
     assert_eq!(fake.calls("/auth/v2/auth", "alice"), 1);
     let r = reasons(&gw);
     assert_eq!(r, ["phone call approved", "push approved"], "{r:?}");
@@ -513,24 +507,15 @@ async fn duo_phone_call_and_push_inside_an_ldap_bind() {
     let mut faulty = users();
     faulty["fault"] = json!("500");
     fake.set_script(&faulty);
-    let bind = |port: u16, password: &'static str| {
-        let mut cmd = std::process::Command::new(python());
-        cmd.arg(repo().join("tests/py/ldap_client.py"))
-            .args(["--url", &format!("ldap://127.0.0.1:{port}")])
-            .arg(
-                json!([{"op": "bind", "dn": "uid=alice,ou=people,dc=example", "password": password}])
-                    .to_string(),
-            );
-        async move {
-            let (_, out, err) = run(cmd).await;
-            let r: Value =
-                serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{out} {err}: {e}"));
-            r[0]["result"].as_i64().unwrap_or(-1)
-        }
-    };
-    assert_eq!(bind(gw.ldap_addrs[0].port(), "pw-alice").await, 49);
-    assert_eq!(bind(gw.ldap_addrs[1].port(), "pw-alice").await, 0);
-    assert_eq!(bind(gw.ldap_addrs[1].port(), "nope").await, 49);
+    assert_eq!(
+        ldap_bind(gw.ldap_addrs[0].port(), ALICE, "pw-alice").await,
+        49
+    );
+    assert_eq!(
+        ldap_bind(gw.ldap_addrs[1].port(), ALICE, "pw-alice").await,
+        0
+    );
+    assert_eq!(ldap_bind(gw.ldap_addrs[1].port(), ALICE, "nope").await, 49);
     let r = reasons(&gw);
     assert!(r[2].ends_with("; rejected"), "{r:?}");
     assert!(

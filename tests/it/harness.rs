@@ -476,3 +476,16 @@ pub fn certs() -> &'static PathBuf {
         dir
     })
 }
+
+/// One simple bind (python ldap3, `tests/py/ldap_client.py`) to a cleartext listener on
+/// 127.0.0.1; its LDAP result code.
+pub async fn ldap_bind(port: u16, dn: &str, password: &str) -> i64 {
+    let mut cmd = std::process::Command::new(python());
+    cmd.arg(repo().join("tests/py/ldap_client.py"))
+        .args(["--url", &format!("ldap://127.0.0.1:{port}")])
+        .arg(serde_json::json!([{"op": "bind", "dn": dn, "password": password}]).to_string());
+    let (_, out, err) = run(cmd).await;
+    let r: serde_json::Value =
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{out} {err}: {e}"));
+    r[0]["result"].as_i64().unwrap_or(-1)
+}

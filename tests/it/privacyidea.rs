@@ -472,23 +472,14 @@ async fn privacyidea_push_token_answered_on_the_phone() {
     // An LDAP bind without a code: only push tokens are triggered (type=push), and the bind
     // waits for the phone. carol's SMS token is not triggered: no text is sent for a bind
     // that could not use it.
-    let bind =
-        |gw: &Gateway, user: &str| {
-            let mut cmd = std::process::Command::new(python());
-            cmd.arg(repo().join("tests/py/ldap_client.py"))
-            .args(["--url", &format!("ldap://127.0.0.1:{}", gw.ldap_addrs[0].port())])
-            .arg(
-                serde_json::json!([{"op": "bind", "dn": format!("uid={user},ou=people,dc=example"),
-                                    "password": format!("pw-{user}")}])
-                .to_string(),
-            );
-            async move {
-                let (_, out, err) = run(cmd).await;
-                let r: Value =
-                    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{out} {err}: {e}"));
-                r[0]["result"].as_i64().unwrap_or(-1)
-            }
-        };
+    let bind = |gw: &Gateway, user: &str| {
+        let (port, dn, pw) = (
+            gw.ldap_addrs[0].port(),
+            format!("uid={user},ou=people,dc=example"),
+            format!("pw-{user}"),
+        );
+        async move { ldap_bind(port, &dn, &pw).await }
+    };
     let phone = Phone::start("approve", "1");
     assert_eq!(bind(wait, "erin").await, 0, "{:?}", reasons(wait));
     phone.answered();
