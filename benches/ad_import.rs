@@ -37,27 +37,14 @@ fn main() -> anyhow::Result<()> {
 data_dir = "{data}"
 [log]
 level = "warn"
-[primary]
-backend = "ad"
-[primary.ad]
-urls = ["{url}"]
-ca_file = "{ca}"
-base_dn = "{base}"
-bind_dn = "{bind}"
-bind_password_env = "SLAPD_BIND_PASSWORD"
-user_filter = "{filter}"
-[[sync]]
+{primary}[[sync]]
 name = "people"
 base_dn = "{people}"
 interval = "24h"
 max_disable = 5
 "#,
             data = work.join("data").display(),
-            url = get("SLAPD_LDAPS_URL"),
-            ca = get("SLAPD_CA_PEM"),
-            base = get("SLAPD_BASE_DN"),
-            bind = get("SLAPD_BIND_DN"),
-            filter = get("SLAPD_USER_FILTER"),
+            primary = common::slapd_primary(&env),
             people = get("SLAPD_PEOPLE_OU"),
         ),
     )?;

@@ -54,16 +54,7 @@ fn main() -> anyhow::Result<()> {
 data_dir = "{data}"
 [log]
 level = "warn"
-[primary]
-backend = "ad"
-[primary.ad]
-urls = ["{url}"]
-ca_file = "{ca}"
-base_dn = "{base}"
-bind_dn = "{bind}"
-bind_password_env = "SLAPD_BIND_PASSWORD"
-user_filter = "{filter}"
-pool_size = 16
+{primary}pool_size = 16
 [auth]
 unknown_users = "reject"
 [ldap]
@@ -79,11 +70,8 @@ key_file = "{key}"
             cert = certs.join("server.pem").display(),
             key = certs.join("server.key").display(),
             data = work.join("data").display(),
-            url = get("SLAPD_LDAPS_URL"),
-            ca = get("SLAPD_CA_PEM"),
-            base = get("SLAPD_BASE_DN"),
+            primary = common::slapd_primary(&env),
             bind = get("SLAPD_BIND_DN"),
-            filter = get("SLAPD_USER_FILTER"),
         ),
     )?;
     let mut gw = Command::new(env!("CARGO_BIN_EXE_mfagate"))

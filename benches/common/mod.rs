@@ -129,6 +129,29 @@ pub fn start_slapd(
     peer_env(dir, "SLAPD_")
 }
 
+/// The `[primary]` tables of a configuration whose directory is the slapd of `start_slapd`
+/// (its bind password comes from `SLAPD_BIND_PASSWORD` in the gateway's environment).
+pub fn slapd_primary(env: &HashMap<String, String>) -> String {
+    let get = |k: &str| env.get(k).cloned().unwrap_or_default();
+    format!(
+        r#"[primary]
+backend = "ad"
+[primary.ad]
+urls = ["{url}"]
+ca_file = "{ca}"
+base_dn = "{base}"
+bind_dn = "{bind}"
+bind_password_env = "SLAPD_BIND_PASSWORD"
+user_filter = "{filter}"
+"#,
+        url = get("SLAPD_LDAPS_URL"),
+        ca = get("SLAPD_CA_PEM"),
+        base = get("SLAPD_BASE_DN"),
+        bind = get("SLAPD_BIND_DN"),
+        filter = get("SLAPD_USER_FILTER"),
+    )
+}
+
 pub fn stop_slapd(repo: &Path, dir: &Path) {
     let _ = Command::new(repo.join("scripts/stop-slapd.sh"))
         .arg(dir)

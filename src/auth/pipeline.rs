@@ -23,7 +23,7 @@ use crate::store::model::{
     hex, unhex, user_key, AuthRecord, AuthResult, ChallengeRecord, FactorFailures, PendingFactor,
     SmsCodeHash, UserRecord,
 };
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Tx};
 use subtle::ConstantTimeEq;
 
 pub struct Pipeline {
@@ -615,7 +615,8 @@ impl Pipeline {
     }
 
     /// Stores the challenge with its audit record and asks the client for the answer. A
-    /// challenge holding mfagate's SMS code voids the user's earlier codes.
+    /// challenge holding mfagate's SMS code voids the user's earlier codes; one that waits
+    /// for no answer on the phone gives back a push reservation made under its id.
     async fn open_challenge(
         &self,
         audit: &Audit<'_>,
@@ -631,6 +632,9 @@ impl Pipeline {
             .write(move |tx| {
                 if challenge.sms.is_some() {
                     tx.set_sms_latest(&challenge.user_key, &cid)?;
+                }
+                if !challenge.factor.as_ref().is_some_and(|f| f.out_of_band) {
+                    release_reservation(tx, &challenge.user_key, &cid)?;
                 }
                 tx.put_challenge(&cid, &challenge)?;
                 tx.append_auth(&record)
@@ -745,8 +749,7 @@ impl Pipeline {
                 prompt,
             } => {
                 if pushes {
-                    // Nothing waits on the phone: the push limits do not count this one.
-                    self.release_push(user, &id).await?;
+                    // Nothing waits on the phone: `open_challenge` gives the reservation back.
                     challenge.expires_ms = now + self.cfg.factor.challenge_ttl_secs * 1000;
                     challenge.attempts_left = self.cfg.factor.challenge_max_attempts;
                 }
@@ -822,19 +825,9 @@ impl Pipeline {
 
     /// Gives back a reservation whose start put nothing on the phone.
     async fn release_push(&self, user: &UserRecord, id: &[u8]) -> Result<(), AuthError> {
-        let (k, mine) = (user_key(&user.name), hex(id));
+        let (k, id) = (user_key(&user.name), id.to_vec());
         self.store
-            .write(move |tx| {
-                let mut st = tx.push_state(&k)?;
-                if let Some((_, until)) = st.pending.take_if(|(p, _)| *p == mine) {
-                    // The reservation's send time is the newest entry at or before its expiry.
-                    if let Some(i) = st.recent_ms.iter().rposition(|t| *t <= until) {
-                        st.recent_ms.remove(i);
-                    }
-                    tx.set_push_state(&k, &st)?;
-                }
-                Ok(())
-            })
+            .write(move |tx| release_reservation(tx, &k, &id))
             .await?;
         Ok(())
     }
@@ -1274,6 +1267,21 @@ impl Pipeline {
             "authentication decision"
         );
     }
+}
+
+/// Gives back the user's push reservation made under challenge `id`, if it is theirs: the
+/// outstanding push and its place in the per-window count.
+fn release_reservation(tx: &mut Tx<'_>, key: &str, id: &[u8]) -> Result<(), StoreError> {
+    let mut st = tx.push_state(key)?;
+    let mine = hex(id);
+    if let Some((_, until)) = st.pending.take_if(|(p, _)| *p == mine) {
+        // The reservation's send time is the newest entry at or before its expiry.
+        if let Some(i) = st.recent_ms.iter().rposition(|t| *t <= until) {
+            st.recent_ms.remove(i);
+        }
+        tx.set_push_state(key, &st)?;
+    }
+    Ok(())
 }
 
 /// The audit result and reason of a code attempt; `None`: the challenge was no longer valid.
