@@ -9,6 +9,7 @@ pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod directory_sync;
 pub mod doctor;
