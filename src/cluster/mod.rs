@@ -2,4 +2,6 @@
 //! every cluster connection is mutual TLS against the cluster CA.
 
 pub mod certs;
+pub mod storage;
 pub mod tls;
+pub mod types;

@@ -11,6 +11,7 @@
 //! Reads use read transactions directly from the caller's thread; they never wait for writes.
 
 pub mod model;
+mod raft;
 mod seal;
 pub mod tables;
 
@@ -27,6 +28,7 @@ use redb::{
 use tokio::sync::oneshot;
 
 use model::*;
+pub use raft::DirectoryDump;
 pub use seal::SeedSealer;
 use tables::*;
 
@@ -52,6 +54,8 @@ pub enum StoreError {
     Closed,
     #[error("store commit failed: {0}")]
     Commit(String),
+    #[error("store change refused: {0}")]
+    Change(&'static str),
 }
 
 macro_rules! from_redb {
@@ -264,6 +268,9 @@ fn init_tables(db: &Database) -> Result<(u64, u64), StoreError> {
         txn.open_table(SYNC_APPROVALS)?;
         txn.open_table(SMS_LATEST)?;
         txn.open_table(PUSH_STATE)?;
+        txn.open_table(RAFT_LOG)?;
+        txn.open_table(RAFT_META)?;
+        txn.open_table(RAFT_SNAPSHOT)?;
         let existing = meta.get("node_id")?.map(|v| be_u64(v.value()));
         let node_id = match existing {
             Some(id) => id,
@@ -392,6 +399,9 @@ pub struct Tx<'a> {
     sync_approvals: Option<Table<'a, &'static str, &'static [u8]>>,
     sms_newest: Option<Table<'a, &'static str, &'static [u8]>>,
     push_states: Option<Table<'a, &'static str, &'static [u8]>>,
+    raft_log: Option<Table<'a, u64, &'static [u8]>>,
+    raft_meta: Option<Table<'a, &'static str, &'static [u8]>>,
+    raft_snapshot: Option<Table<'a, &'static str, &'static [u8]>>,
 }
 
 type AuthLogTable<'a> = Table<'a, (u64, u64, u64), &'static [u8]>;
@@ -427,6 +437,9 @@ impl<'a> Tx<'a> {
             sync_approvals: None,
             sms_newest: None,
             push_states: None,
+            raft_log: None,
+            raft_meta: None,
+            raft_snapshot: None,
         }
     }
 
@@ -444,6 +457,9 @@ impl<'a> Tx<'a> {
     table_accessor!(sync_approvals, SYNC_APPROVALS, &'static str, &'static [u8]);
     table_accessor!(sms_newest, SMS_LATEST, &'static str, &'static [u8]);
     table_accessor!(push_states, PUSH_STATE, &'static str, &'static [u8]);
+    table_accessor!(raft_log, RAFT_LOG, u64, &'static [u8]);
+    table_accessor!(raft_meta, RAFT_META, &'static str, &'static [u8]);
+    table_accessor!(raft_snapshot, RAFT_SNAPSHOT, &'static str, &'static [u8]);
 
     fn log(&mut self, change: &Change) -> Result<u64, StoreError> {
         *self.seq += 1;
@@ -457,20 +473,116 @@ impl<'a> Tx<'a> {
         get_json(self.users()?, key)
     }
 
-    pub fn put_user(&mut self, key: &str, user: &UserRecord) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(user)?;
-        self.users()?.insert(key, bytes.as_slice())?;
-        self.log(&Change::PutUser {
-            key: key.to_owned(),
-            user: user.clone(),
-        })?;
+    /// The one place a [`Change`] reaches the tables: local writes (which also log it) and
+    /// replicated ones (which do not: their feed is elsewhere) both come through here.
+    pub fn apply(&mut self, change: &Change) -> Result<(), StoreError> {
+        match change {
+            Change::PutUser { key, user } => {
+                let bytes = serde_json::to_vec(user)?;
+                self.users()?.insert(key.as_str(), bytes.as_slice())?;
+            }
+            Change::DeleteUser { key } => {
+                self.users()?.remove(key.as_str())?;
+            }
+            Change::PutChallenge { id, challenge } => {
+                let id = unhex(id).ok_or(StoreError::Change("challenge id is not hex"))?;
+                let bytes = serde_json::to_vec(challenge)?;
+                self.challenges()?.insert(id.as_slice(), bytes.as_slice())?;
+            }
+            Change::DeleteChallenge { id } => {
+                let id = unhex(id).ok_or(StoreError::Change("challenge id is not hex"))?;
+                self.challenges()?.remove(id.as_slice())?;
+            }
+            Change::TotpStep { key, step } => {
+                self.totp_steps()?.insert(key.as_str(), *step)?;
+            }
+            Change::FactorFailures { key, failures } => {
+                let bytes = serde_json::to_vec(failures)?;
+                self.factor_failures()?
+                    .insert(key.as_str(), bytes.as_slice())?;
+            }
+            Change::AuthLog {
+                time_ms,
+                seq,
+                record,
+            } => {
+                let bytes = serde_json::to_vec(record)?;
+                let node = self.node_id;
+                self.auth_log()?
+                    .insert((*time_ms, node, *seq), bytes.as_slice())?;
+            }
+            Change::SyncApproval { item, approval } => {
+                let bytes = serde_json::to_vec(approval)?;
+                self.sync_approvals()?
+                    .insert(item.as_str(), bytes.as_slice())?;
+            }
+            Change::DeleteSyncApproval { item } => {
+                self.sync_approvals()?.remove(item.as_str())?;
+            }
+            Change::PushState { key, state } => {
+                let bytes = serde_json::to_vec(state)?;
+                self.push_states()?.insert(key.as_str(), bytes.as_slice())?;
+            }
+            Change::SmsLatest { key, id } => {
+                let id = unhex(id).ok_or(StoreError::Change("challenge id is not hex"))?;
+                self.sms_newest()?.insert(key.as_str(), id.as_slice())?;
+            }
+        }
         Ok(())
     }
 
+    /// Applies `change` and appends it to this node's change log.
+    fn apply_logged(&mut self, change: Change) -> Result<(), StoreError> {
+        self.apply(&change)?;
+        self.log(&change)?;
+        Ok(())
+    }
+
+    /// Applies a directory write if its guards hold (see [`DirectoryWrite`]); `logged`: also
+    /// append its changes to the change log (a node outside a cluster).
+    pub fn apply_directory(
+        &mut self,
+        write: &DirectoryWrite,
+        logged: bool,
+    ) -> Result<DirectoryOutcome, StoreError> {
+        for g in &write.guards {
+            match g {
+                Guard::UserVersion { key, version } => {
+                    let now = self.user(key)?.map(|u| u.version);
+                    if now != *version {
+                        return Ok(DirectoryOutcome {
+                            conflict: Some(format!(
+                                "user \"{key}\" was changed meanwhile (version {now:?}, expected {version:?})"
+                            )),
+                        });
+                    }
+                }
+            }
+        }
+        // Checked before the first write: a closure's error does not roll back its writes.
+        if write.changes.iter().any(|c| !c.is_directory()) {
+            return Err(StoreError::Change("a directory write holds login state"));
+        }
+        for c in &write.changes {
+            self.apply(c)?;
+            if logged {
+                self.log(c)?;
+            }
+        }
+        Ok(DirectoryOutcome::default())
+    }
+
+    pub fn put_user(&mut self, key: &str, user: &UserRecord) -> Result<(), StoreError> {
+        self.apply_logged(Change::PutUser {
+            key: key.to_owned(),
+            user: user.clone(),
+        })
+    }
+
     pub fn delete_user(&mut self, key: &str) -> Result<bool, StoreError> {
-        let existed = self.users()?.remove(key)?.is_some();
+        let existed = self.users()?.get(key)?.is_some();
         if existed {
-            self.log(&Change::DeleteUser {
+            self.apply_logged(Change::DeleteUser {
                 key: key.to_owned(),
             })?;
         }
@@ -482,13 +594,10 @@ impl<'a> Tx<'a> {
     }
 
     pub fn put_challenge(&mut self, id: &[u8], c: &ChallengeRecord) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(c)?;
-        self.challenges()?.insert(id, bytes.as_slice())?;
-        self.log(&Change::PutChallenge {
+        self.apply_logged(Change::PutChallenge {
             id: hex(id),
             challenge: c.clone(),
-        })?;
-        Ok(())
+        })
     }
 
     pub fn push_state(&mut self, key: &str) -> Result<PushState, StoreError> {
@@ -496,13 +605,10 @@ impl<'a> Tx<'a> {
     }
 
     pub fn set_push_state(&mut self, key: &str, state: &PushState) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(state)?;
-        self.push_states()?.insert(key, bytes.as_slice())?;
-        self.log(&Change::PushState {
+        self.apply_logged(Change::PushState {
             key: key.to_owned(),
             state: state.clone(),
-        })?;
-        Ok(())
+        })
     }
 
     /// The id of the user's newest SMS challenge.
@@ -511,12 +617,10 @@ impl<'a> Tx<'a> {
     }
 
     pub fn set_sms_latest(&mut self, key: &str, id: &[u8]) -> Result<(), StoreError> {
-        self.sms_newest()?.insert(key, id)?;
-        self.log(&Change::SmsLatest {
+        self.apply_logged(Change::SmsLatest {
             key: key.to_owned(),
             id: hex(id),
-        })?;
-        Ok(())
+        })
     }
 
     pub fn totp_step(&mut self, key: &str) -> Result<Option<u64>, StoreError> {
@@ -524,12 +628,10 @@ impl<'a> Tx<'a> {
     }
 
     pub fn set_totp_step(&mut self, key: &str, step: u64) -> Result<(), StoreError> {
-        self.totp_steps()?.insert(key, step)?;
-        self.log(&Change::TotpStep {
+        self.apply_logged(Change::TotpStep {
             key: key.to_owned(),
             step,
-        })?;
-        Ok(())
+        })
     }
 
     pub fn failures(&mut self, key: &str) -> Result<FactorFailures, StoreError> {
@@ -537,47 +639,37 @@ impl<'a> Tx<'a> {
     }
 
     pub fn set_failures(&mut self, key: &str, f: &FactorFailures) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(f)?;
-        self.factor_failures()?.insert(key, bytes.as_slice())?;
-        self.log(&Change::FactorFailures {
+        self.apply_logged(Change::FactorFailures {
             key: key.to_owned(),
             failures: f.clone(),
-        })?;
-        Ok(())
+        })
     }
 
     pub fn append_auth(&mut self, record: &AuthRecord) -> Result<(), StoreError> {
+        // The record's key carries the sequence number its change-log entry will get.
         let seq = *self.seq + 1;
-        let bytes = serde_json::to_vec(record)?;
-        let key = (record.time_ms, self.node_id, seq);
-        self.auth_log()?.insert(key, bytes.as_slice())?;
-        self.log(&Change::AuthLog {
+        self.apply_logged(Change::AuthLog {
             time_ms: record.time_ms,
             seq,
             record: record.clone(),
-        })?;
-        Ok(())
+        })
     }
 
     pub fn put_sync_approval(&mut self, item: &str, a: &SyncApproval) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(a)?;
-        self.sync_approvals()?.insert(item, bytes.as_slice())?;
-        self.log(&Change::SyncApproval {
+        self.apply_logged(Change::SyncApproval {
             item: item.to_owned(),
             approval: a.clone(),
-        })?;
-        Ok(())
+        })
     }
 
     pub fn delete_sync_approval(&mut self, item: &str) -> Result<(), StoreError> {
-        if self.sync_approvals()?.remove(item)?.is_some() {
-            self.log(&Change::DeleteSyncApproval {
+        if self.sync_approvals()?.get(item)?.is_some() {
+            self.apply_logged(Change::DeleteSyncApproval {
                 item: item.to_owned(),
             })?;
         }
         Ok(())
     }
-
     /// Local housekeeping, deliberately not in the change log: every node expires its own
     /// copies by the same rules. Returns how many rows went, at most `limit` per table.
     pub fn purge(

@@ -195,6 +195,43 @@ pub enum Change {
     },
 }
 
+impl Change {
+    /// Directory data (one writer: the Raft leader in a cluster), as opposed to login state.
+    pub fn is_directory(&self) -> bool {
+        matches!(
+            self,
+            Change::PutUser { .. }
+                | Change::DeleteUser { .. }
+                | Change::SyncApproval { .. }
+                | Change::DeleteSyncApproval { .. }
+        )
+    }
+}
+
+/// One directory write: changes applied together, only if every guard still holds when the
+/// write is applied. A replicated write is decided where it is applied (the Raft state
+/// machine), not where it was made, so a read-modify-write carries what it read as a guard.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DirectoryWrite {
+    #[serde(default)]
+    pub guards: Vec<Guard>,
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "guard", rename_all = "snake_case")]
+pub enum Guard {
+    /// The user's record has this version (`None`: there is no such user).
+    UserVersion { key: String, version: Option<u64> },
+}
+
+/// What applying a [`DirectoryWrite`] did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DirectoryOutcome {
+    /// The first guard that no longer held; nothing was written then.
+    pub conflict: Option<String>,
+}
+
 pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }

@@ -32,3 +32,12 @@ pub const AUTH_LOG: TableDefinition<(u64, u64, u64), &[u8]> = TableDefinition::n
 /// (node id, sequence) → JSON [`super::model::Change`], appended in the same transaction as
 /// the change it describes.
 pub const CHANGELOG: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("changelog");
+
+// --- Raft (directory replication; see `crate::cluster`) ---
+/// Raft log index → JSON openraft entry.
+pub const RAFT_LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("raft_log");
+/// Raft and cluster state, JSON values: vote, committed, last purged and last applied log
+/// ids, membership, snapshot metadata, this node's Raft id, the cluster epoch.
+pub const RAFT_META: TableDefinition<&str, &[u8]> = TableDefinition::new("raft_meta");
+/// The current Raft snapshot of the directory ("data" → bytes), kept until the next one.
+pub const RAFT_SNAPSHOT: TableDefinition<&str, &[u8]> = TableDefinition::new("raft_snapshot");
