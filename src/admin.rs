@@ -16,12 +16,13 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::SharedClock;
+use crate::cluster::{Directory, DirectoryError};
 use crate::config::{Config, Method, PrimaryConfig};
 use crate::directory_sync;
 use crate::factor::totp;
 use crate::primary::ad::AdPrimary;
 use crate::primary::local::hash_password;
-use crate::store::model::{user_key, FactorFailures, UserRecord};
+use crate::store::model::{user_key, Change, DirectoryWrite, FactorFailures, Guard, UserRecord};
 use crate::store::{Reader, Store, StoreError};
 use crate::timefmt::rfc3339_ms;
 
@@ -85,12 +86,37 @@ pub enum Request {
     SyncApprove {
         item: String,
     },
+    ClusterStatus,
+    ClusterRemove {
+        name: String,
+    },
+}
+
+impl Request {
+    /// Changes directory data: in a cluster it runs on the leader.
+    pub fn changes_directory(&self) -> bool {
+        matches!(
+            self,
+            Request::UserAdd { .. }
+                | Request::UserSet { .. }
+                | Request::UserSetEnabled { .. }
+                | Request::UserDelete { .. }
+                | Request::UserSetPassword { .. }
+                | Request::UserEnrollTotp { .. }
+                | Request::UserSetPhone { .. }
+                | Request::SyncRun { .. }
+                | Request::SyncApprove { .. }
+                | Request::ClusterRemove { .. }
+        )
+    }
 }
 
 pub struct AdminContext {
     pub cfg: Arc<Config>,
     pub store: Store,
     pub clock: SharedClock,
+    /// Where directory changes go (this store, or the cluster's leader).
+    pub directory: Directory,
 }
 
 fn validate_name(name: &str) -> Result<String, String> {
@@ -138,32 +164,115 @@ async fn hash(ctx: &AdminContext, password: String) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Changes an existing user with `f` in one transaction; `f` returns the answer.
+/// How often a read-modify-write is tried again when the user changed in between.
+const UPDATE_TRIES: usize = 3;
+
+/// Changes an existing user with `f`, which returns the answer. The change is applied only if
+/// the user is still as read (a guard on the version), and is tried again on fresh data
+/// otherwise: in a cluster another node's command may land in between.
 async fn update_user(
     ctx: &AdminContext,
     name: &str,
-    f: impl FnOnce(&mut UserRecord) -> Value + Send + 'static,
+    f: impl Fn(&mut UserRecord) -> Value + Send + Sync + 'static,
 ) -> Result<Value, String> {
     let key = user_key(name);
-    let now = ctx.clock.now_ms();
-    let name = name.to_owned();
-    ctx.store
-        .write(move |tx| {
-            let Some(mut u) = tx.user(&key)? else {
-                return Ok(Err(format!("no user \"{name}\"")));
-            };
-            let out = f(&mut u);
-            u.updated_ms = now;
-            u.version += 1;
-            tx.put_user(&key, &u)?;
-            Ok(Ok(out))
-        })
+    for _ in 0..UPDATE_TRIES {
+        let Some(mut u) = ctx
+            .store
+            .read(|r| r.user(&key))
+            .map_err(|e| e.to_string())?
+        else {
+            return Err(format!("no user \"{name}\""));
+        };
+        let version = u.version;
+        let out = f(&mut u);
+        u.updated_ms = ctx.clock.now_ms();
+        u.version = version + 1;
+        let w = DirectoryWrite {
+            guards: vec![Guard::UserVersion {
+                key: key.clone(),
+                version: Some(version),
+            }],
+            changes: vec![Change::PutUser {
+                key: key.clone(),
+                user: u,
+            }],
+        };
+        if write_directory(ctx, w).await?.is_none() {
+            return Ok(out);
+        }
+    }
+    Err(format!(
+        "user \"{name}\" kept changing while this command ran; try again"
+    ))
+}
+
+/// Writes the directory; `Some(conflict)` when a guard no longer held.
+async fn write_directory(ctx: &AdminContext, w: DirectoryWrite) -> Result<Option<String>, String> {
+    ctx.directory
+        .write(w)
         .await
-        .map_err(|e| e.to_string())?
+        .map(|o| o.conflict)
+        .map_err(|e: DirectoryError| e.to_string())
+}
+
+/// Runs a request that came through the admin socket: in a cluster, a directory change made
+/// on a follower is carried out by the leader, and the answer says which node applied it.
+pub async fn run(ctx: &AdminContext, req: Request) -> Result<Value, String> {
+    let Some(node) = ctx.directory.node() else {
+        return execute(ctx, req).await;
+    };
+    if !req.changes_directory() {
+        return execute(ctx, req).await;
+    }
+    let (mut out, by) = if node.is_leader() {
+        (execute(ctx, req).await?, node.me.name.clone())
+    } else {
+        let v = serde_json::to_value(&req).map_err(|e| e.to_string())?;
+        match node.forward_admin(v).await {
+            Ok(x) => x,
+            // This node became the leader while looking for one.
+            Err(DirectoryError::NotLeader(Some(n))) if n == node.me.name => {
+                (execute(ctx, req).await?, n)
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    };
+    if let Value::Object(m) = &mut out {
+        m.insert("applied_by".into(), Value::String(by));
+    }
+    Ok(out)
+}
+
+/// A directory change another node forwarded to this one (the leader).
+pub async fn execute_forwarded(ctx: &AdminContext, req: Value) -> Result<Value, String> {
+    let req: Request =
+        serde_json::from_value(req).map_err(|e| format!("bad forwarded command: {e}"))?;
+    if !req.changes_directory() {
+        return Err("only directory changes are forwarded to the leader".into());
+    }
+    tracing::info!(target: "mfagate::admin", command = request_name(&req), "admin command forwarded by a cluster member");
+    execute(ctx, req).await
 }
 
 pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> {
     match req {
+        Request::ClusterStatus => match ctx.directory.node() {
+            Some(n) => Ok(n.cluster_status().await),
+            None => match crate::cluster::identity::load(&ctx.store).map_err(|e| e.to_string())? {
+                Some(id) => Ok(json!({
+                    "node": ctx.cfg.node_name, "id": id.node_id, "epoch": id.epoch,
+                    "cluster_id": id.cluster_id,
+                    "role": if id.fenced { "fenced" } else { "stopped" },
+                    "note": "mfagate is not running on this node: start it to see the cluster",
+                })),
+                None => Err("this node is not in a cluster (`mfagate cluster init` on the first node, `mfagate cluster join ADDRESS` on the others)".into()),
+            },
+        },
+        Request::ClusterRemove { name } => match ctx.directory.node() {
+            Some(n) => n.remove(&name).await.map_err(|e| e.to_string()),
+            None => Err("this node is not running in a cluster".into()),
+        },
         Request::UserAdd {
             name,
             password,
@@ -196,18 +305,14 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
                 version: 1,
                 ..Default::default()
             };
-            let added = ctx
-                .store
-                .write(move |tx| {
-                    if tx.user(&key)?.is_some() {
-                        return Ok(false);
-                    }
-                    tx.put_user(&key, &user)?;
-                    Ok(true)
-                })
-                .await
-                .map_err(|e| e.to_string())?;
-            if !added {
+            let w = DirectoryWrite {
+                guards: vec![Guard::UserVersion {
+                    key: key.clone(),
+                    version: None,
+                }],
+                changes: vec![Change::PutUser { key, user }],
+            };
+            if write_directory(ctx, w).await?.is_some() {
                 return Err(format!("user \"{name}\" already exists"));
             }
             Ok(json!({ "added": name }))
@@ -240,21 +345,26 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
         }
         Request::UserDelete { name } => {
             let key = user_key(&name);
-            let deleted = ctx
-                .store
-                .write(move |tx| tx.delete_user(&key))
-                .await
-                .map_err(|e| e.to_string())?;
-            if deleted {
-                Ok(json!({ "deleted": name }))
-            } else {
-                Err(format!("no user \"{name}\""))
+            let current = ctx.store.read(|r| r.user(&key)).map_err(|e| e.to_string())?;
+            let Some(current) = current else {
+                return Err(format!("no user \"{name}\""));
+            };
+            let w = DirectoryWrite {
+                guards: vec![Guard::UserVersion {
+                    key: key.clone(),
+                    version: Some(current.version),
+                }],
+                changes: vec![Change::DeleteUser { key }],
+            };
+            match write_directory(ctx, w).await? {
+                None => Ok(json!({ "deleted": name })),
+                Some(c) => Err(c),
             }
         }
         Request::UserSetPassword { name, password } => {
             let h = hash(ctx, password).await?;
             update_user(ctx, &name, move |u| {
-                u.password_hash = Some(h);
+                u.password_hash = Some(h.clone());
                 json!({ "name": u.name, "password_set": true })
             })
             .await
@@ -269,7 +379,7 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
                 .map_err(|e| e.to_string())?;
             let tcfg = ctx.cfg.factor.totp.clone();
             update_user(ctx, &name, move |u| {
-                u.totp = Some(sealed);
+                u.totp = Some(sealed.clone());
                 u.method = Method::Totp;
                 json!({ "name": u.name, "uri": totp::otpauth_uri(&u.name, &seed, &tcfg) })
             })
@@ -363,7 +473,7 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
             for it in items {
                 let o = directory_sync::run_item(
                     &ad,
-                    &ctx.store,
+                    &ctx.directory,
                     &ctx.clock,
                     it,
                     &ctx.cfg.sync,
@@ -381,7 +491,7 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
             if !ctx.cfg.sync.iter().any(|i| i.name == item) {
                 return Err(format!("no [[sync]] item named \"{item}\""));
             }
-            match directory_sync::approve(&ctx.store, &ctx.clock, &item)
+            match directory_sync::approve(&ctx.directory, &ctx.clock, &item)
                 .await
                 .map_err(|e| e.to_string())?
             {
@@ -453,7 +563,7 @@ async fn handle(stream: UnixStream, ctx: &AdminContext) -> std::io::Result<()> {
     let answer = match serde_json::from_str::<Request>(&line) {
         Ok(req) => {
             let what = request_name(&req);
-            let res = execute(ctx, req).await;
+            let res = run(ctx, req).await;
             tracing::info!(target: "mfagate::admin", command = what, ok = res.is_ok(), "admin command");
             res
         }
@@ -484,6 +594,8 @@ fn request_name(r: &Request) -> &'static str {
         Request::UserSet { .. } => "user set",
         Request::SyncRun { .. } => "sync run",
         Request::SyncApprove { .. } => "sync approve",
+        Request::ClusterStatus => "cluster status",
+        Request::ClusterRemove { .. } => "cluster remove",
     }
 }
 
@@ -530,7 +642,13 @@ pub async fn call(
             ) =>
         {
             let store = Store::open(&cfg.data_dir)?;
-            let ctx = AdminContext { cfg, store, clock };
+            let directory = Directory::new(store.clone(), None)?;
+            let ctx = AdminContext {
+                cfg,
+                store,
+                clock,
+                directory,
+            };
             Ok(execute(&ctx, req).await)
         }
         Err(e) => Err(ClientError::Io(sock.display().to_string(), e)),

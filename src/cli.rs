@@ -55,6 +55,49 @@ enum Command {
     /// Import and sync users from Active Directory ([[sync]] items).
     #[command(subcommand)]
     Sync(SyncCmd),
+    /// Several nodes as one: certificates, forming and joining a cluster, its status.
+    #[command(subcommand)]
+    Cluster(ClusterCmd),
+}
+
+#[derive(Subcommand)]
+enum ClusterCmd {
+    /// Write a new cluster CA (ca.pem, and ca.key readable by the owner only) into DIR.
+    InitCa {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Issue a node certificate (NODE.pem, NODE.key, and a copy of ca.pem) into DIR.
+    IssueCert {
+        node: String,
+        /// HOST:PORT other nodes reach it at (its cluster.advertise); the host is put in the
+        /// certificate.
+        #[arg(long)]
+        address: String,
+        /// The directory holding ca.pem and ca.key.
+        #[arg(long, value_name = "DIR")]
+        ca: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Make this node, with its directory, a one-node cluster (run it with mfagate stopped;
+    /// the next start forms the cluster).
+    Init,
+    /// Ask the cluster member at ADDRESS to add this node (run it with mfagate stopped; the
+    /// directory arrives when mfagate starts).
+    Join {
+        address: String,
+        /// Replace this node's directory (or leave its old cluster) to join.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Take a member out of the cluster.
+    Remove { node: String },
+    /// Every member: role, term, epoch, applied index, lag.
+    Status {
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
+    },
 }
 
 #[derive(Subcommand)]
@@ -197,6 +240,32 @@ fn config_path(cli: &Cli) -> anyhow::Result<&Path> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    // Certificates are made before any node has a configuration file.
+    if let Command::Cluster(ClusterCmd::InitCa { out }) = &cli.command {
+        let f = crate::cluster::certs::init_ca(out)?;
+        println!(
+            "cluster CA written: {} (certificate) and {} (private key: keep it off the nodes)",
+            f.cert.display(),
+            f.key.display()
+        );
+        return Ok(());
+    }
+    if let Command::Cluster(ClusterCmd::IssueCert {
+        node,
+        address,
+        ca,
+        out,
+    }) = &cli.command
+    {
+        let f = crate::cluster::certs::issue_node_cert(node, address, ca, out)?;
+        println!(
+            "certificate for {node} written: {}, {}, {} (set cluster.cert_file, key_file, ca_file)",
+            f.cert.display(),
+            f.key.display(),
+            f.ca.display()
+        );
+        return Ok(());
+    }
     let path = config_path(&cli)?.to_owned();
     let cfg = Config::load(&path)?;
     match cli.command {
@@ -251,6 +320,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let v = admin_call(cfg, req)?;
             print_sync(&v)
         }
+        Command::Cluster(cmd) => {
+            init_tracing_cli();
+            cluster_command(cfg, cmd)
+        }
         Command::Report(ReportCmd::Auth {
             since,
             format,
@@ -266,6 +339,142 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print_report(&v, format)
         }
     }
+}
+
+fn cluster_command(cfg: Config, cmd: ClusterCmd) -> anyhow::Result<()> {
+    match cmd {
+        ClusterCmd::InitCa { .. } | ClusterCmd::IssueCert { .. } => Ok(()),
+        ClusterCmd::Init => {
+            if cfg.cluster.is_none() {
+                bail!("no [cluster] section in the configuration: add one first (see config/cluster.toml)");
+            }
+            let rt = runtime(None)?;
+            rt.block_on(async {
+                let store = open_stopped(&cfg)?;
+                let id = crate::cluster::identity::init(&store).await?;
+                println!(
+                    "node {} is now a one-node cluster (cluster {}, node id {}); start mfagate, \
+                     then run `mfagate cluster join {}` on each other node",
+                    cfg.node_name,
+                    id.cluster_id,
+                    id.node_id,
+                    cfg.cluster.as_ref().map_or("", |c| c.advertise.as_str())
+                );
+                Ok(())
+            })
+        }
+        ClusterCmd::Join { address, force } => {
+            let rt = runtime(None)?;
+            rt.block_on(async {
+                let store = open_stopped(&cfg)?;
+                let j = crate::cluster::identity::join(&cfg, &store, &address, force).await?;
+                println!(
+                    "joined cluster {} as node id {} (leader {}); start mfagate: it receives the \
+                     directory from the leader",
+                    j.cluster_id, j.node_id, j.leader
+                );
+                Ok(())
+            })
+        }
+        ClusterCmd::Remove { node } => {
+            print_done(&admin_call(cfg, Request::ClusterRemove { name: node })?)
+        }
+        ClusterCmd::Status { format } => {
+            let v = admin_call(cfg, Request::ClusterStatus)?;
+            match format {
+                ListFormat::Json => print_json_lines(&v),
+                ListFormat::Text => print_cluster_status(&v),
+            }
+        }
+    }
+}
+
+/// Opens the store for the daemon. A CLI command run while no daemon is up holds the file for
+/// a moment; the daemon waits that out instead of failing to start.
+async fn open_store_waiting(cfg: &Config) -> anyhow::Result<Store> {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match Store::open(&cfg.data_dir) {
+            Err(crate::store::StoreError::Locked(_)) if std::time::Instant::now() < until => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            r => return Ok(r?),
+        }
+    }
+}
+
+/// Opens the store for a command that needs mfagate stopped, saying so when it is not.
+fn open_stopped(cfg: &Config) -> anyhow::Result<Store> {
+    match Store::open(&cfg.data_dir) {
+        Ok(s) => Ok(s),
+        Err(crate::store::StoreError::Locked(_)) => {
+            bail!("mfagate is running on this node: stop it first (systemctl stop mfagate), run this command, then start it again")
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn print_cluster_status(v: &Value) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "node {} ({}), epoch {}, term {}, leader {}, applied {}",
+        s(v, "node"),
+        s(v, "role"),
+        s(v, "epoch"),
+        s(v, "term"),
+        s(v, "leader"),
+        s(v, "last_applied")
+    )?;
+    if let Some(n) = v.get("note").and_then(Value::as_str) {
+        writeln!(out, "{n}")?;
+    }
+    let peers = v["peers"].as_array().cloned().unwrap_or_default();
+    let reach = |name: &str| -> String {
+        if name == s(v, "node") {
+            return "self".into();
+        }
+        match peers.iter().find(|p| p["name"] == name) {
+            Some(p) if p["reachable"] == true => format!("yes ({} ms)", s(p, "rtt_ms")),
+            Some(_) => "NO".into(),
+            None => "-".into(),
+        }
+    };
+    writeln!(
+        out,
+        "{:<24} {:<26} {:<12} {:<10} {:<12} REACHABLE",
+        "MEMBER", "ADDRESS", "ROLE", "APPLIED", "LAG"
+    )?;
+    for m in v["members"].as_array().into_iter().flatten() {
+        let name = s(m, "name");
+        let peer = peers.iter().find(|p| p["name"] == name.as_str());
+        let applied = if name == s(v, "node") {
+            s(v, "last_applied")
+        } else {
+            peer.map(|p| s(&p["status"], "last_applied"))
+                .unwrap_or_else(|| "-".into())
+        };
+        let role = peer
+            .and_then(|p| p["status"]["role"].as_str().map(str::to_owned))
+            .filter(|r| r == "fenced")
+            .unwrap_or_else(|| s(m, "role"));
+        let role = if peer.is_some_and(|p| p["reachable"] == false) {
+            "unreachable".to_owned()
+        } else {
+            role
+        };
+        writeln!(
+            out,
+            "{:<24} {:<26} {:<12} {:<10} {:<12} {}",
+            name,
+            s(m, "address"),
+            role,
+            applied,
+            s(m, "lag_entries"),
+            reach(&name)
+        )?;
+    }
+    Ok(())
 }
 
 fn init_tracing_cli() {
@@ -592,11 +801,12 @@ fn serve(cfg: Config) -> anyhow::Result<()> {
     let cfg = Arc::new(cfg);
     let rt = runtime(Some(0))?;
     rt.block_on(async move {
-        let store = Store::open(&cfg.data_dir)?;
+        let store = open_store_waiting(&cfg).await?;
         let listeners = crate::server::bind(&cfg)?;
         let cancel = CancellationToken::new();
         let clock: SharedClock = Arc::new(SystemClock);
-        let running = crate::server::start(cfg.clone(), store, clock, listeners, cancel.clone())?;
+        let running =
+            crate::server::start(cfg.clone(), store, clock, listeners, cancel.clone()).await?;
         tracing::info!(node = %cfg.node_name, data_dir = %cfg.data_dir.display(), "mfagate started");
         shutdown_signal().await;
         tracing::info!("shutting down");

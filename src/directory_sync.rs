@@ -19,10 +19,11 @@ use ldap3::{Scope, SearchEntry};
 use serde::Serialize;
 
 use crate::clock::SharedClock;
+use crate::cluster::{Directory, DirectoryError};
 use crate::config::{SyncItem, SyncScope};
 use crate::primary::ad::{AdError, AdPrimary};
-use crate::store::model::{user_key, SyncApproval, UserRecord};
-use crate::store::{Store, StoreError};
+use crate::store::model::{user_key, Change, DirectoryWrite, Guard, SyncApproval, UserRecord};
+use crate::store::StoreError;
 
 /// userAccountControl ACCOUNTDISABLE.
 const UAC_DISABLED: u64 = 0x2;
@@ -36,6 +37,10 @@ pub enum SyncError {
     Ad(#[from] AdError),
     #[error("{0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Directory(#[from] DirectoryError),
+    #[error("{0}; the next run takes the change into account")]
+    Conflict(String),
 }
 
 /// What a run did, or would do.
@@ -186,7 +191,7 @@ async fn covering_item(
 #[allow(clippy::too_many_arguments)]
 pub async fn run_item(
     ad: &AdPrimary,
-    store: &Store,
+    directory: &Directory,
     clock: &SharedClock,
     item: &SyncItem,
     all_items: &[SyncItem],
@@ -217,6 +222,7 @@ pub async fn run_item(
     .await?;
 
     let now = clock.now_ms();
+    let store = directory.store();
     let existing: HashMap<String, UserRecord> = store.read(|r| r.users_by_key())?;
     let mut out = SyncOutcome {
         item: item.name.clone(),
@@ -307,9 +313,8 @@ pub async fn run_item(
                 approved: false,
                 updated_ms: now,
             };
-            let name = item.name.clone();
-            store
-                .write(move |tx| tx.put_sync_approval(&name, &pending))
+            directory
+                .write(approval_write(&item.name, Some(pending)))
                 .await?;
             out.blocked = Some(format!(
                 "would disable {} users (max_disable = {}): nothing was changed; check with \
@@ -323,23 +328,32 @@ pub async fn run_item(
         }
     }
     // One approval covers one run.
-    let name = item.name.clone();
     let had_approval = approval.is_some();
     for chunk in writes.chunks(WRITE_BATCH) {
-        let chunk = chunk.to_vec();
-        store
-            .write(move |tx| {
-                for (k, u) in &chunk {
-                    tx.put_user(k, u)?;
-                }
-                Ok(())
-            })
-            .await?;
+        // Each record is written only if the user is still as this run read them: an
+        // administrator's change made meanwhile is not overwritten.
+        let w = DirectoryWrite {
+            guards: chunk
+                .iter()
+                .map(|(k, _)| Guard::UserVersion {
+                    key: k.clone(),
+                    version: existing.get(k).map(|e| e.version),
+                })
+                .collect(),
+            changes: chunk
+                .iter()
+                .map(|(k, u)| Change::PutUser {
+                    key: k.clone(),
+                    user: u.clone(),
+                })
+                .collect(),
+        };
+        if let Some(c) = directory.write(w).await?.conflict {
+            return Err(SyncError::Conflict(c));
+        }
     }
     if had_approval {
-        store
-            .write(move |tx| tx.delete_sync_approval(&name))
-            .await?;
+        directory.write(approval_write(&item.name, None)).await?;
     }
     out.applied = true;
     tracing::info!(
@@ -356,19 +370,28 @@ pub async fn run_item(
 
 /// Marks the blocked run of `item` as approved; returns how many disables it allows.
 pub async fn approve(
-    store: &Store,
+    directory: &Directory,
     clock: &SharedClock,
     item: &str,
 ) -> Result<Option<usize>, SyncError> {
-    let Some(mut a) = store.read(|r| r.sync_approval(item))? else {
+    let Some(mut a) = directory.store().read(|r| r.sync_approval(item))? else {
         return Ok(None);
     };
     a.approved = true;
     a.updated_ms = clock.now_ms();
     let n = a.pending_disables;
-    let name = item.to_owned();
-    store
-        .write(move |tx| tx.put_sync_approval(&name, &a))
-        .await?;
+    directory.write(approval_write(item, Some(a))).await?;
     Ok(Some(n))
+}
+
+/// Puts (or, with `None`, deletes) an item's approval record.
+fn approval_write(item: &str, approval: Option<SyncApproval>) -> DirectoryWrite {
+    let item = item.to_owned();
+    DirectoryWrite {
+        guards: Vec::new(),
+        changes: vec![match approval {
+            Some(approval) => Change::SyncApproval { item, approval },
+            None => Change::DeleteSyncApproval { item },
+        }],
+    }
 }

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::admin::{self, AdminContext};
 use crate::auth::Pipeline;
 use crate::clock::SharedClock;
+use crate::cluster::{ClusterNode, Directory};
 use crate::config::Config;
 use crate::frontend::ldap::LdapFrontend;
 use crate::frontend::radius::{Client, RadiusFrontend};
@@ -29,6 +30,8 @@ pub enum ServerError {
     Auth(#[from] crate::auth::AuthError),
     #[error("{0}")]
     Ldap(#[from] crate::frontend::ldap::LdapSetupError),
+    #[error("{0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
     #[error("cannot bind {what}: {source}")]
     Bind {
         what: String,
@@ -41,6 +44,8 @@ pub struct Listeners {
     /// One per `[[ldap.listeners]]` entry, in order.
     pub ldap: Vec<TcpListener>,
     pub admin: Option<UnixListener>,
+    /// The `[cluster]` listener, when configured.
+    pub cluster: Option<TcpListener>,
 }
 
 /// Binds what the configuration names. Must run inside a tokio runtime.
@@ -82,10 +87,25 @@ pub fn bind(cfg: &Config) -> Result<Listeners, ServerError> {
         what: format!("admin socket {}", path.display()),
         source,
     })?;
+    let cluster = match &cfg.cluster {
+        Some(c) => Some(
+            std::net::TcpListener::bind(c.listen)
+                .and_then(|s| {
+                    s.set_nonblocking(true)?;
+                    TcpListener::from_std(s)
+                })
+                .map_err(|source| ServerError::Bind {
+                    what: format!("cluster.listen {}", c.listen),
+                    source,
+                })?,
+        ),
+        None => None,
+    };
     Ok(Listeners {
         radius,
         ldap,
         admin: Some(admin),
+        cluster,
     })
 }
 
@@ -93,6 +113,7 @@ pub fn bind(cfg: &Config) -> Result<Listeners, ServerError> {
 pub struct Running {
     pub radius: Option<Arc<RadiusFrontend>>,
     pub ldap: Option<Arc<LdapFrontend>>,
+    pub cluster: Option<Arc<ClusterNode>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -104,8 +125,8 @@ impl Running {
     }
 }
 
-/// Starts everything and returns at once; the tasks stop when `cancel` fires.
-pub fn start(
+/// Starts everything and returns once it is running; the tasks stop when `cancel` fires.
+pub async fn start(
     cfg: Arc<Config>,
     store: Store,
     clock: SharedClock,
@@ -115,6 +136,13 @@ pub fn start(
     for w in &cfg.warnings {
         tracing::warn!("config: {w}");
     }
+    let node = match (&cfg.cluster, listeners.cluster) {
+        (Some(ccfg), Some(l)) => {
+            ClusterNode::start(&cfg, ccfg, store.clone(), l, cancel.clone()).await?
+        }
+        _ => None,
+    };
+    let directory = Directory::new(store.clone(), node.clone())?;
     let pipeline = Arc::new(Pipeline::new(cfg.clone(), store.clone(), clock.clone())?);
     let mut tasks = Vec::new();
     let mut radius = None;
@@ -161,7 +189,15 @@ pub fn start(
             cfg: cfg.clone(),
             store: store.clone(),
             clock: clock.clone(),
+            directory: directory.clone(),
         });
+        if let Some(n) = &node {
+            let forwarded = ctx.clone();
+            n.set_admin_handler(Arc::new(move |req| {
+                let ctx = forwarded.clone();
+                Box::pin(async move { admin::execute_forwarded(&ctx, req).await })
+            }));
+        }
         tasks.push(tokio::spawn(admin::serve(l, ctx, cancel.clone())));
     }
     if let crate::config::PrimaryConfig::Ad(ad) = &cfg.primary {
@@ -176,7 +212,7 @@ pub fn start(
                     cfg.clone(),
                     i,
                     ad_primary.clone(),
-                    store.clone(),
+                    directory.clone(),
                     clock.clone(),
                     cancel.clone(),
                 )));
@@ -198,6 +234,7 @@ pub fn start(
     Ok(Running {
         radius,
         ldap,
+        cluster: node,
         tasks,
     })
 }
@@ -232,7 +269,7 @@ async fn scheduled_sync(
     cfg: Arc<Config>,
     index: usize,
     ad: Arc<crate::primary::ad::AdPrimary>,
-    store: Store,
+    directory: Directory,
     clock: SharedClock,
     cancel: CancellationToken,
 ) {
@@ -247,9 +284,14 @@ async fn scheduled_sync(
             _ = cancel.cancelled() => break,
             _ = tick.tick() => {}
         }
+        // In a cluster the leader alone syncs: every node reading AD and proposing the same
+        // changes would only make conflicts.
+        if directory.node().is_some_and(|n| !n.is_leader()) {
+            continue;
+        }
         let run = crate::directory_sync::run_item(
             &ad,
-            &store,
+            &directory,
             &clock,
             item,
             &cfg.sync,

@@ -2,12 +2,14 @@
 //! [`Config`] every other module reads. All checks happen at start-up (`check-config` runs the
 //! same code), and every message names the key it is about.
 
+mod cluster;
 mod raw;
 mod secret;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+pub use cluster::{split_host_port, ClusterConfig};
 pub use secret::Secret;
 
 /// Shared secrets shorter than this are refused; RFC 2865 asks for at least 16 octets.
@@ -50,6 +52,7 @@ pub struct Config {
     pub unknown_users: UnknownUsers,
     pub sync: Vec<SyncItem>,
     pub ldap: Option<LdapConfig>,
+    pub cluster: Option<ClusterConfig>,
     /// Things that are allowed but unwise; `check-config` prints them and `serve` logs them.
     pub warnings: Vec<String>,
 }

@@ -24,6 +24,7 @@ pub(super) struct Root {
     #[serde(default)]
     sync: Vec<Sync>,
     ldap: Option<Ldap>,
+    cluster: Option<super::cluster::ClusterRaw>,
 }
 
 #[derive(Deserialize)]
@@ -931,8 +932,10 @@ impl Root {
                 )?,
             });
         }
+        let cluster = self.cluster.map(|c| c.validate(&node_name)).transpose()?;
         Ok(Config {
             node_name,
+            cluster,
             sync,
             ldap,
             policies,

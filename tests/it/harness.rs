@@ -130,9 +130,11 @@ lockout_secs = 600
             radius: vec![sock],
             ldap,
             admin: Some(admin),
+            cluster: None,
         },
         cancel.clone(),
     )
+    .await
     .unwrap();
     let radius = running.radius.clone().unwrap();
     Gateway {
@@ -155,6 +157,7 @@ impl Gateway {
             cfg: self.cfg.clone(),
             store: self.store.clone(),
             clock: self.clock.clone() as SharedClock,
+            directory: mfagate::cluster::Directory::new(self.store.clone(), None).unwrap(),
         }
     }
 

@@ -5,6 +5,7 @@
 
 mod ad;
 mod cli;
+mod cluster;
 mod duo;
 mod harness;
 mod http_sink;

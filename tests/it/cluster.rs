@@ -1,0 +1,479 @@
+//! Clusters of real `mfagate serve` processes on 127.0.0.1, made with the binary's own
+//! `cluster init-ca` / `issue-cert` / `init` / `join`, driven with pyrad and the CLI.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mfagate::clock::{Clock, SystemClock};
+use mfagate::config::Config;
+use mfagate::factor::totp;
+use serde_json::Value;
+
+use crate::harness::*;
+
+fn mfagate() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mfagate"))
+}
+
+/// A port that was free a moment ago (the processes bind their own sockets).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub struct Node {
+    pub name: String,
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    pub radius: String,
+    pub cluster: String,
+    child: Option<Child>,
+}
+
+impl Node {
+    /// Writes the node's certificate and configuration; does not start it.
+    pub async fn new(root: &Path, name: &str, ca: &Path) -> Node {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let radius = format!("127.0.0.1:{}", free_udp_port());
+        let cluster = format!("127.0.0.1:{}", free_port());
+        let (ok, _, err) = run({
+            let mut c = mfagate();
+            c.args(["cluster", "issue-cert", name, "--address", &cluster])
+                .arg("--ca")
+                .arg(ca)
+                .arg("--out")
+                .arg(dir.join("certs"));
+            c
+        })
+        .await;
+        assert!(ok, "issue-cert {name}: {err}");
+        let config = dir.join("mfagate.toml");
+        let d = dir.display();
+        std::fs::write(
+            &config,
+            format!(
+                r#"node_name = "{name}"
+data_dir = "{d}/data"
+[log]
+level = "info,openraft=warn"
+[radius]
+listen = ["{radius}"]
+[[radius.clients]]
+name = "vpn"
+address = "127.0.0.1"
+secret = "{SECRET}"
+otp_mode = "append"
+[primary]
+backend = "local"
+[primary.local]
+hash_memory_kib = 64
+hash_iterations = 1
+[cluster]
+listen = "{cluster}"
+ca_file = "{d}/certs/ca.pem"
+cert_file = "{d}/certs/{name}.pem"
+key_file = "{d}/certs/{name}.key"
+"#
+            ),
+        )
+        .unwrap();
+        Node {
+            name: name.into(),
+            dir,
+            config,
+            radius,
+            cluster,
+            child: None,
+        }
+    }
+
+    pub fn cli(&self, args: &[&str]) -> Command {
+        let mut c = mfagate();
+        c.args(args).arg("-c").arg(&self.config);
+        c
+    }
+
+    pub async fn ok(&self, args: &[&str]) -> String {
+        let (ok, out, err) = run(self.cli(args)).await;
+        assert!(ok, "{} {args:?}: {err}", self.name);
+        out
+    }
+
+    pub fn start(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("serve.log"))
+            .unwrap();
+        let child = self
+            .cli(&["serve"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("serve.log")).unwrap_or_default()
+    }
+
+    pub async fn status(&self) -> Option<Value> {
+        let (ok, out, _) = run(self.cli(&["cluster", "status", "--format", "json"])).await;
+        ok.then(|| serde_json::from_str(out.trim()).ok()).flatten()
+    }
+
+    /// Waits until this node's status satisfies `f`.
+    pub async fn wait_status(
+        &self,
+        what: &str,
+        within: Duration,
+        f: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let until = Instant::now() + within;
+        loop {
+            if let Some(v) = self.status().await {
+                if f(&v) {
+                    return v;
+                }
+                if Instant::now() > until {
+                    panic!(
+                        "{}: {what} not within {within:?}; status {v}\n{}",
+                        self.name,
+                        self.log()
+                    );
+                }
+            } else if Instant::now() > until {
+                panic!(
+                    "{}: {what} not within {within:?}; no status\n{}",
+                    self.name,
+                    self.log()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn login(&self, user: &str, password: &str, seed: &[u8]) -> String {
+        let cfg = Config::load(&self.config).unwrap();
+        let step = totp::step_at(SystemClock.now_ms(), &cfg.factor.totp);
+        let code = totp::code_at(seed, step, &cfg.factor.totp);
+        let r = pyrad(
+            &self.radius,
+            SECRET,
+            &[
+                "--enforce-ma",
+                "--user",
+                user,
+                "--password",
+                &format!("{password},{code}"),
+            ],
+        )
+        .await;
+        r["code"].as_str().unwrap_or("none").to_owned()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub async fn make_ca(root: &Path) -> PathBuf {
+    let ca = root.join("ca");
+    let (ok, _, err) = run({
+        let mut c = mfagate();
+        c.args(["cluster", "init-ca", "--out"]).arg(&ca);
+        c
+    })
+    .await;
+    assert!(ok, "init-ca: {err}");
+    ca
+}
+
+fn voters(v: &Value) -> usize {
+    v["members"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter(|x| x["role"] == "leader" || x["role"] == "follower")
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Adds a user with a password through `node`'s CLI, enrols TOTP there; returns the seed and
+/// the node that applied it.
+async fn add_enrolled(node: &Node, user: &str, password: &str) -> (Vec<u8>, String) {
+    let (ok, out, err) = run_with_stdin(
+        node.cli(&["user", "add", user, "--password-stdin"]),
+        Some(&format!("{password}\n")),
+    )
+    .await;
+    assert!(ok, "user add {user} on {}: {err}", node.name);
+    let applied_by = out
+        .split("applied_by: ")
+        .nth(1)
+        .map(|s| s.split([',', '\n']).next().unwrap_or("").trim().to_owned())
+        .unwrap_or_default();
+    let uri = node.ok(&["user", "enroll-totp", user]).await;
+    (seed_from_uri(uri.lines().next().unwrap()), applied_by)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_share_one_directory_and_survive_the_leader() {
+    let root = temp_dir("cluster3");
+    let ca = make_ca(&root).await;
+    let mut n1 = Node::new(&root, "n1", &ca).await;
+    let mut n2 = Node::new(&root, "n2", &ca).await;
+    let mut n3 = Node::new(&root, "n3", &ca).await;
+
+    // The first node has users before it becomes a cluster: 10,000 of them, written straight
+    // into its store, so joining nodes must receive them by snapshot.
+    {
+        let store = mfagate::store::Store::open(&n1.dir.join("data")).unwrap();
+        for chunk in (0..10_000).collect::<Vec<u32>>().chunks(2000) {
+            let chunk = chunk.to_vec();
+            store
+                .write(move |tx| {
+                    for i in chunk {
+                        let name = format!("seeded{i:05}");
+                        let u = mfagate::store::model::UserRecord {
+                            name: name.clone(),
+                            enabled: true,
+                            version: 1,
+                            ..Default::default()
+                        };
+                        tx.put_user(&name, &u)?;
+                    }
+                    Ok(())
+                })
+                .await
+                .unwrap();
+        }
+    }
+    let (pre_seed, _) = {
+        // An enrolled user from before the cluster, through the offline CLI.
+        add_enrolled(&n1, "pre", "pre-password").await
+    };
+    let out = n1.ok(&["cluster", "init"]).await;
+    assert!(out.contains("one-node cluster"), "{out}");
+    // Twice is refused: the node is in a cluster now.
+    let (ok, _, err) = run(n1.cli(&["cluster", "init"])).await;
+    assert!(!ok && err.contains("already in cluster"), "{err}");
+    // With the daemon stopped, directory changes are refused rather than made behind
+    // the cluster's back.
+    let (ok, _, err) = run_with_stdin(
+        n1.cli(&["user", "add", "offline", "--password-stdin"]),
+        Some("x\n"),
+    )
+    .await;
+    assert!(
+        !ok && err.contains("directory changes go through the running daemon"),
+        "{err}"
+    );
+    n1.start();
+    n1.wait_status("leader", Duration::from_secs(15), |v| v["role"] == "leader")
+        .await;
+
+    for n in [&mut n2, &mut n3] {
+        let out = n.ok(&["cluster", "join", &n1.cluster.clone()]).await;
+        assert!(out.contains("joined cluster"), "{out}");
+        n.start();
+    }
+    let st = n1
+        .wait_status("three voters", Duration::from_secs(30), |v| voters(v) == 3)
+        .await;
+    let applied = st["last_applied"].as_u64().unwrap();
+    for n in [&n2, &n3] {
+        n.wait_status("caught up", Duration::from_secs(30), |v| {
+            v["last_applied"].as_u64() >= Some(applied)
+        })
+        .await;
+        let show = n.ok(&["user", "show", "seeded09999"]).await;
+        assert!(show.contains("seeded09999"), "{show}");
+        // The pre-cluster user's seed opens with the cluster key on every node.
+        assert_eq!(
+            n.login("pre", "pre-password", &pre_seed).await,
+            "Access-Accept",
+            "{}",
+            n.name
+        );
+    }
+
+    // Added on the leader: logs in on each follower within 1 s.
+    let (seed, by) = add_enrolled(&n1, "alice", "alice-pw").await;
+    assert_eq!(by, "n1");
+    for n in [&n2, &n3] {
+        let until = Instant::now() + Duration::from_secs(1);
+        loop {
+            // A second login in the same 30 s step on the same node is a replay: each node
+            // logs alice in once here.
+            let (ok, out, _) = run(n.cli(&["user", "show", "alice"])).await;
+            if ok && out.contains("totp_enrolled  true") {
+                break;
+            }
+            assert!(
+                Instant::now() < until,
+                "{}: alice not there within 1 s: {out}",
+                n.name
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            n.login("alice", "alice-pw", &seed).await,
+            "Access-Accept",
+            "{}",
+            n.name
+        );
+    }
+    // Added on a follower: forwarded to the leader, and there on the follower when the CLI
+    // returns.
+    let (seed, by) = add_enrolled(&n2, "bob", "bob-pw").await;
+    assert_eq!(by, "n1", "user add on a follower is applied by the leader");
+    assert_eq!(n2.login("bob", "bob-pw", &seed).await, "Access-Accept");
+    assert_eq!(n3.login("bob", "bob-pw", &seed).await, "Access-Accept");
+    // A wrong password is still wrong everywhere.
+    assert_eq!(n1.login("bob", "not-bobs", &seed).await, "Access-Reject");
+
+    // SIGKILL the leader in the middle of a loop of adds through a follower.
+    let mut acknowledged = Vec::new();
+    let mut killed_at = None;
+    let mut first_after_kill = None;
+    for i in 0..40 {
+        if i == 10 {
+            n1.kill();
+            killed_at = Some(Instant::now());
+        }
+        let name = format!("loop{i:02}");
+        let (ok, out, err) = run(n2.cli(&["user", "add", &name])).await;
+        if ok {
+            assert!(out.contains(&name), "{out}");
+            acknowledged.push(name);
+            if killed_at.is_some() && first_after_kill.is_none() {
+                first_after_kill = killed_at.map(|k| k.elapsed());
+            }
+        } else {
+            assert!(
+                err.contains("leader") || err.contains("already exists"),
+                "a failed add says why: {err}"
+            );
+            if err.contains("already exists") {
+                acknowledged.push(name);
+            }
+        }
+    }
+    let failover = first_after_kill.expect("no add succeeded after the leader died");
+    assert!(
+        failover < Duration::from_secs(8),
+        "writes resumed {failover:?} after the leader died"
+    );
+    let st = n2
+        .wait_status("a new leader", Duration::from_secs(5), |v| {
+            v["leader"] == "n2" || v["leader"] == "n3"
+        })
+        .await;
+    eprintln!(
+        "failover: writes resumed {failover:?} after SIGKILL; new leader {}",
+        st["leader"]
+    );
+    // The old leader comes back as a follower and catches up.
+    n1.start();
+    let leader_applied = st["last_applied"].as_u64().unwrap_or(0);
+    n1.wait_status("old leader caught up", Duration::from_secs(30), |v| {
+        v["role"] == "follower" && v["last_applied"].as_u64() >= Some(leader_applied)
+    })
+    .await;
+    for n in [&n1, &n2, &n3] {
+        let list = n.ok(&["user", "list", "--format", "json"]).await;
+        let names: Vec<String> = list
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|v| v["name"].as_str().map(str::to_owned))
+            .filter(|n| n.starts_with("loop"))
+            .collect();
+        let unique: std::collections::BTreeSet<&String> = names.iter().collect();
+        assert_eq!(names.len(), unique.len(), "{}: a user twice", n.name);
+        for a in &acknowledged {
+            assert!(
+                unique.contains(a),
+                "{}: acknowledged {a} is missing",
+                n.name
+            );
+        }
+    }
+
+    // Remove a follower, then join it again from an empty data directory: it gets everything.
+    let leader_name = st["leader"].as_str().unwrap_or("").to_owned();
+    let (leader, victim) = if leader_name == "n2" {
+        (&n2, &mut n3)
+    } else {
+        (&n3, &mut n2)
+    };
+    let out = n1.ok(&["cluster", "remove", &victim.name.clone()]).await;
+    assert!(out.contains("removed"), "{out}");
+    let gone = victim.name.clone();
+    leader
+        .wait_status("member gone", Duration::from_secs(10), |v| {
+            v["members"]
+                .as_array()
+                .is_some_and(|m| m.iter().all(|x| x["name"] != gone.as_str()))
+        })
+        .await;
+    victim.kill();
+    std::fs::remove_dir_all(victim.dir.join("data")).unwrap();
+    let started = Instant::now();
+    let out = victim
+        .ok(&["cluster", "join", &leader.cluster.clone()])
+        .await;
+    assert!(out.contains("joined cluster"), "{out}");
+    victim.start();
+    let target = leader.status().await.unwrap()["last_applied"]
+        .as_u64()
+        .unwrap();
+    victim
+        .wait_status("re-joined node caught up", Duration::from_secs(60), |v| {
+            v["last_applied"].as_u64() >= Some(target)
+        })
+        .await;
+    eprintln!(
+        "re-join with 10,000+ users caught up in {:?}",
+        started.elapsed()
+    );
+    let show = victim.ok(&["user", "show", "seeded00042"]).await;
+    assert!(show.contains("seeded00042"), "{show}");
+    let seed = seed_of(&n1, "alice").await;
+    assert_eq!(
+        victim.login("alice", "alice-pw", &seed).await,
+        "Access-Accept"
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// Enrols `user` afresh through `node` (forwarded if needed) and returns the new seed.
+async fn seed_of(node: &Node, user: &str) -> Vec<u8> {
+    let uri = node.ok(&["user", "enroll-totp", user]).await;
+    seed_from_uri(uri.lines().next().unwrap())
+}
