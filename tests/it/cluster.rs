@@ -477,3 +477,159 @@ async fn seed_of(node: &Node, user: &str) -> Vec<u8> {
     let uri = node.ok(&["user", "enroll-totp", user]).await;
     seed_from_uri(uri.lines().next().unwrap())
 }
+
+/// A TLS client for `node`'s cluster port trusting `ca`, presenting `cert`/`key` (or nothing).
+fn foreign_client(ca: &Path, cert_key: Option<(&Path, &Path)>) -> tokio_rustls::TlsConnector {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let b = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_root_certificates(roots);
+    let cfg = match cert_key {
+        Some((c, k)) => b
+            .with_client_auth_cert(
+                CertificateDer::pem_file_iter(c)
+                    .unwrap()
+                    .map(|x| x.unwrap())
+                    .collect(),
+                PrivateKeyDer::from_pem_file(k).unwrap(),
+            )
+            .unwrap(),
+        None => b.with_no_client_auth(),
+    };
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg))
+}
+
+/// Connects with `tls`, sends one well-formed Vote frame, and returns what came back (None:
+/// the connection was refused or closed without an answer).
+async fn try_vote(addr: &str, tls: tokio_rustls::TlsConnector) -> Option<String> {
+    use mfagate::cluster::rpc::{read_frame, write_frame, Envelope, Request};
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = mfagate::cluster::tls::server_name("n1").unwrap();
+    let mut s = tls.connect(name, tcp).await.ok()?;
+    let env = Envelope {
+        epoch: 1,
+        from: 42,
+        request: Request::Vote(openraft::raft::VoteRequest::new(
+            openraft::Vote::new(99, 42),
+            None,
+        )),
+    };
+    write_frame(&mut s, &env, &[]).await.ok()?;
+    match tokio::time::timeout(Duration::from_secs(3), read_frame(&mut s)).await {
+        Ok(Ok(Some((h, _)))) => Some(String::from_utf8_lossy(&h).into_owned()),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cluster_port_refuses_strangers_and_stays_up() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let root = temp_dir("cluster-refuse");
+    let ca = make_ca(&root).await;
+    let mut n1 = Node::new(&root, "n1", &ca).await;
+    n1.ok(&["cluster", "init"]).await;
+    n1.start();
+    let before = n1
+        .wait_status("leader", Duration::from_secs(15), |v| v["role"] == "leader")
+        .await;
+
+    // A certificate from another cluster's CA, for a node of the same name.
+    let other_ca = root.join("other-ca");
+    let (ok, _, err) = run({
+        let mut c = mfagate();
+        c.args(["cluster", "init-ca", "--out"]).arg(&other_ca);
+        c
+    })
+    .await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = run({
+        let mut c = mfagate();
+        c.args(["cluster", "issue-cert", "n1", "--address", "127.0.0.1:1"])
+            .arg("--ca")
+            .arg(&other_ca)
+            .arg("--out")
+            .arg(root.join("other"));
+        c
+    })
+    .await;
+    assert!(ok, "{err}");
+    let other = root.join("other");
+    let ours = ca.join("ca.pem");
+    assert_eq!(
+        try_vote(
+            &n1.cluster,
+            foreign_client(&ours, Some((&other.join("n1.pem"), &other.join("n1.key"))))
+        )
+        .await,
+        None,
+        "a certificate from another CA"
+    );
+    // No client certificate at all.
+    assert_eq!(
+        try_vote(&n1.cluster, foreign_client(&ours, None)).await,
+        None
+    );
+    // Plain TCP and garbage.
+    let mut tcp = tokio::net::TcpStream::connect(&n1.cluster).await.unwrap();
+    tcp.write_all(b"GET / HTTP/1.0\r\n\r\n\x00\xff\x16\x03\x01garbage")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(6), tcp.read(&mut buf))
+        .await
+        .expect("the garbage connection is closed, not left hanging")
+        .unwrap_or(0);
+    assert!(n < 64, "no protocol answer to garbage");
+    // A valid certificate of our CA whose name is no member: refused before Raft sees it.
+    let (ok, _, err) = run({
+        let mut c = mfagate();
+        c.args([
+            "cluster",
+            "issue-cert",
+            "intruder",
+            "--address",
+            "127.0.0.1:1",
+        ])
+        .arg("--ca")
+        .arg(&ca)
+        .arg("--out")
+        .arg(root.join("intruder"));
+        c
+    })
+    .await;
+    assert!(ok, "{err}");
+    let i = root.join("intruder");
+    let answer = try_vote(
+        &n1.cluster,
+        foreign_client(
+            &ours,
+            Some((&i.join("intruder.pem"), &i.join("intruder.key"))),
+        ),
+    )
+    .await
+    .expect("a member-less certificate gets a refusal");
+    assert!(
+        answer.contains("Refused") && answer.contains("not a member"),
+        "{answer}"
+    );
+
+    // Still the same leader in the same term: the vote for term 99 never reached Raft.
+    let after = n1.status().await.expect("the node is still up");
+    assert_eq!(after["role"], "leader");
+    assert_eq!(after["term"], before["term"]);
+    let log = n1.log();
+    assert!(
+        log.matches("cluster: refused a connection").count() >= 3,
+        "each refusal is logged: {log}"
+    );
+    assert!(log.contains("names no member"), "{log}");
+    n1.kill();
+    let _ = std::fs::remove_dir_all(&root);
+}
