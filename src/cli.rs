@@ -93,6 +93,14 @@ enum ClusterCmd {
     },
     /// Take a member out of the cluster.
     Remove { node: String },
+    /// Disaster recovery: re-form the cluster with this node as its only voter, under a new
+    /// epoch, when a majority of voters is gone for good (run it with mfagate stopped). Nodes
+    /// of the old epoch are fenced; bring them back with `cluster join --force`.
+    Promote {
+        /// Required: this overrides the cluster's majority.
+        #[arg(long)]
+        force: bool,
+    },
     /// Every member: role, term, epoch, applied index, lag.
     Status {
         #[arg(long, value_enum, default_value = "text")]
@@ -372,6 +380,32 @@ fn cluster_command(cfg: Config, cmd: ClusterCmd) -> anyhow::Result<()> {
                     "joined cluster {} as node id {} (leader {}); start mfagate: it receives the \
                      directory from the leader",
                     j.cluster_id, j.node_id, j.leader
+                );
+                Ok(())
+            })
+        }
+        ClusterCmd::Promote { force } => {
+            if !force {
+                bail!("cluster promote re-forms the cluster around this node alone and fences the others: run it only when a majority of voters is gone for good, with --force");
+            }
+            let rt = runtime(None)?;
+            rt.block_on(async {
+                let store = open_stopped(&cfg)?;
+                let id = crate::cluster::identity::promote(&store).await?;
+                let others: Vec<&str> = id.fence_targets.iter().map(|n| n.name.as_str()).collect();
+                println!(
+                    "node {} will start as the only voter of cluster {} in epoch {}; the old \
+                     members ({}) are fenced when they come back: re-join each with \
+                     `mfagate cluster join {} --force`",
+                    cfg.node_name,
+                    id.cluster_id,
+                    id.epoch,
+                    if others.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        others.join(", ")
+                    },
+                    cfg.cluster.as_ref().map_or("", |c| c.advertise.as_str())
                 );
                 Ok(())
             })

@@ -29,6 +29,10 @@ pub struct ClusterIdentity {
     /// The members when this node joined (see `ClusterNode::join_members`).
     #[serde(default)]
     pub join_members: Vec<NodeInfo>,
+    /// After `cluster promote --force`: the members of the old epoch, told that they are
+    /// fenced whenever they can be reached.
+    #[serde(default)]
+    pub fence_targets: Vec<NodeInfo>,
 }
 
 pub fn random_u64() -> u64 {
@@ -83,11 +87,45 @@ pub async fn init(store: &Store) -> Result<ClusterIdentity, ClusterError> {
         fenced: false,
         bootstrap: true,
         join_members: Vec::new(),
+        fence_targets: Vec::new(),
     };
     let saved = id.clone();
     store
         .write(move |tx| {
             tx.reset_raft(&[])?;
+            tx.set_raft_meta(IDENTITY, &saved)
+        })
+        .await?;
+    Ok(id)
+}
+
+/// `mfagate cluster promote --force`: when a majority of voters is gone for good, this node
+/// re-forms the cluster alone, with its copy of the directory, under the next epoch. Members
+/// of the old epoch are fenced as soon as they reach it (or it reaches them).
+pub async fn promote(store: &Store) -> Result<ClusterIdentity, ClusterError> {
+    let Some(old) = load(store)? else {
+        return Err(ClusterError::Setup(
+            "this node is not in a cluster: there is nothing to promote".into(),
+        ));
+    };
+    let me = old.node_id;
+    let fence_targets: Vec<NodeInfo> = super::storage::members(store)?
+        .into_iter()
+        .filter(|(id, _)| *id != me)
+        .map(|(_, n)| n)
+        .collect();
+    let id = ClusterIdentity {
+        epoch: old.epoch + 1,
+        fenced: false,
+        bootstrap: true,
+        join_members: Vec::new(),
+        fence_targets,
+        ..old
+    };
+    let saved = id.clone();
+    store
+        .write(move |tx| {
+            tx.reset_raft(&[IDENTITY])?;
             tx.set_raft_meta(IDENTITY, &saved)
         })
         .await?;
@@ -174,6 +212,7 @@ async fn accept_join(data_dir: &Path, store: &Store, j: &Joined) -> Result<(), C
         fenced: false,
         bootstrap: false,
         join_members: j.members.clone(),
+        fence_targets: Vec::new(),
     };
     store
         .write(move |tx| {

@@ -51,6 +51,8 @@ impl Identity {
 pub struct Network {
     pub tls: ClusterTls,
     pub me: Arc<Identity>,
+    /// Where being fenced is recorded, so a restart does not forget it.
+    pub store: crate::store::Store,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -61,6 +63,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             peer: Peer::new(self.tls.clone(), &node.address, &node.name),
             target,
             me: self.me.clone(),
+            store: self.store.clone(),
         }
     }
 }
@@ -69,6 +72,7 @@ pub struct PeerNetwork {
     peer: Peer,
     target: NodeId,
     me: Arc<Identity>,
+    store: crate::store::Store,
 }
 
 /// Why a call got no usable answer.
@@ -93,6 +97,7 @@ impl PeerNetwork {
         match self.peer.call(&env, blob, timeout).await {
             Ok((Response::Fenced { epoch }, _)) => {
                 self.me.fenced.store(true, Ordering::SeqCst);
+                let _ = super::identity::set_fenced(&self.store).await;
                 tracing::error!(
                     peer = self.target,
                     epoch,

@@ -50,6 +50,8 @@ pub struct ClusterNode {
     /// Members named when this node joined, trusted until its own copy of the membership
     /// arrives with the first replicated entries.
     join_members: Vec<NodeInfo>,
+    /// Old-epoch members still to be told they are fenced (after a forced promotion).
+    fence_targets: std::sync::Mutex<Vec<NodeInfo>>,
     admin: OnceLock<AdminHandler>,
 }
 
@@ -117,6 +119,7 @@ impl ClusterNode {
         let network = Network {
             tls: tls.clone(),
             me: me.clone(),
+            store: store.clone(),
         };
         let (log, sm) = storage::new(store.clone());
         let raft = Raft::new(
@@ -137,6 +140,7 @@ impl ClusterNode {
             advertise: ccfg.advertise.clone(),
             data_dir: cfg.data_dir.clone(),
             join_members: id.join_members.clone(),
+            fence_targets: std::sync::Mutex::new(id.fence_targets.clone()),
             admin: OnceLock::new(),
         });
         if id.bootstrap {
@@ -365,13 +369,29 @@ impl ClusterNode {
                     return Ok((v, node));
                 }
                 Ok((Response::Refused(e), _)) => return Err(DirectoryError::Refused(e)),
-                Ok((Response::NotLeader { .. }, _)) | Err(_) => failed = Some(leader.name),
+                Ok((Response::NotLeader { .. }, _)) | Err(_) => {
+                    // With the only voter gone no election can happen: say so now.
+                    if self.only_voter_is(&leader.name) {
+                        return Err(DirectoryError::NoLeader(self.no_leader_report().await));
+                    }
+                    failed = Some(leader.name)
+                }
                 Ok((other, _)) => return Err(DirectoryError::Cluster(format!("{other:?}"))),
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(DirectoryError::NoLeader(self.no_leader_report().await));
             }
         }
+    }
+
+    fn only_voter_is(&self, name: &str) -> bool {
+        let m = self.metrics();
+        let membership = m.membership_config.membership();
+        let voters: Vec<NodeId> = membership.voter_ids().collect();
+        voters.len() == 1
+            && membership
+                .get_node(&voters[0])
+                .is_some_and(|n| n.name == name)
     }
 
     /// The current leader once it is known and is not `not`, or `None` at `deadline`.
@@ -451,6 +471,13 @@ impl ClusterNode {
                     return;
                 }
             };
+            let mine = self.me.epoch.load(Ordering::SeqCst);
+            if member.is_none() && env.epoch != 0 && env.epoch < mine {
+                // A member of the epoch this one replaced: tell it, so it stops acting on it.
+                tracing::warn!(peer = %addr, names = ?names, epoch = env.epoch, "cluster: a node of an older epoch called: told it is fenced");
+                let _ = rpc::write_frame(&mut conn, &Response::Fenced { epoch: mine }, &[]).await;
+                return;
+            }
             let (resp, out_blob) = if member.is_none()
                 && !matches!(env.request, Request::Join { .. })
             {
@@ -607,11 +634,19 @@ impl ClusterNode {
     /// learner), three from three nodes, five from five; learners become voters once caught up.
     async fn manage(self: Arc<Self>, cancel: CancellationToken) {
         let mut tick = tokio::time::interval(MANAGE_EVERY);
+        let mut fenced_saved = false;
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = tick.tick() => {}
             }
+            if self.me.is_fenced() {
+                if !fenced_saved {
+                    fenced_saved = identity::set_fenced(&self.store).await.is_ok();
+                }
+                continue;
+            }
+            self.fence_old_members().await;
             if !self.is_leader() {
                 continue;
             }
@@ -658,6 +693,27 @@ impl ClusterNode {
             tracing::info!(change = ?change, "cluster: adjusting voters");
             if let Err(e) = self.raft.change_membership(change, true).await {
                 tracing::debug!(error = %e, "cluster: voter change not made now; will retry");
+            }
+        }
+    }
+
+    /// Calls each old-epoch member still untold; one that answers has been told (its side
+    /// marks itself fenced on seeing the newer epoch) and is dropped from the list.
+    async fn fence_old_members(&self) {
+        let targets = match self.fence_targets.lock() {
+            Ok(t) => t.clone(),
+            Err(_) => return,
+        };
+        let mine = self.me.epoch.load(Ordering::SeqCst);
+        for n in targets {
+            let Ok(v) = self.peer_status(&n).await else {
+                continue;
+            };
+            if v["role"] == "fenced" || v["epoch"].as_u64() >= Some(mine) {
+                tracing::info!(node = %n.name, "cluster: an old-epoch member knows it is fenced");
+                if let Ok(mut t) = self.fence_targets.lock() {
+                    t.retain(|x| x.name != n.name);
+                }
             }
         }
     }

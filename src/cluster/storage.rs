@@ -74,6 +74,18 @@ pub struct StateMachine {
     store: Store,
 }
 
+/// The members in the membership this store last applied.
+pub fn members(store: &Store) -> Result<Vec<(NodeId, NodeInfo)>, StoreError> {
+    let m = store.read(|r| r.raft_meta::<StoredMembership>(MEMBERSHIP))?;
+    Ok(m.map(|m| {
+        m.membership()
+            .nodes()
+            .map(|(id, n)| (*id, n.clone()))
+            .collect()
+    })
+    .unwrap_or_default())
+}
+
 pub fn new(store: Store) -> (LogStore, StateMachine) {
     (
         LogStore {

@@ -633,3 +633,100 @@ async fn the_cluster_port_refuses_strangers_and_stays_up() {
     n1.kill();
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_voter_and_learner_forced_promotion_and_fencing() {
+    let root = temp_dir("cluster2");
+    let ca = make_ca(&root).await;
+    let mut n1 = Node::new(&root, "n1", &ca).await;
+    let mut n2 = Node::new(&root, "n2", &ca).await;
+    n1.ok(&["cluster", "init"]).await;
+    n1.start();
+    n1.wait_status("leader", Duration::from_secs(15), |v| v["role"] == "leader")
+        .await;
+    n2.ok(&["cluster", "join", &n1.cluster.clone()]).await;
+    n2.start();
+    let (carol, _) = add_enrolled(&n1, "carol", "carol-pw").await;
+    let (dave, _) = add_enrolled(&n1, "dave", "dave-pw").await;
+    // Two nodes: the first votes, the second is a learner (and stays one).
+    let st = n1
+        .wait_status("n2 a caught-up learner", Duration::from_secs(20), |v| {
+            v["members"].as_array().is_some_and(|m| {
+                m.iter()
+                    .any(|x| x["name"] == "n2" && x["role"] == "learner" && x["lag_entries"] == 0)
+            })
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let st2 = n1.status().await.unwrap();
+    assert_eq!(voters(&st2), 1, "two nodes keep one voter: {st2}");
+    assert_eq!(n2.login("carol", "carol-pw", &carol).await, "Access-Accept");
+    let _ = st;
+
+    // The voter dies: the learner keeps logging users in, and refuses writes at once, naming
+    // the voter.
+    n1.kill();
+    assert_eq!(n2.login("dave", "dave-pw", &dave).await, "Access-Accept");
+    let started = Instant::now();
+    let (ok, _, err) = run(n2.cli(&["user", "add", "erin"])).await;
+    assert!(!ok, "a write without a voter");
+    assert!(
+        err.contains("last known leader: n1") && err.contains("nodes that answer: n2"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Disaster recovery on the learner.
+    n2.kill();
+    let (ok, _, err) = run(n2.cli(&["cluster", "promote"])).await;
+    assert!(!ok && err.contains("--force"), "{err}");
+    let out = n2.ok(&["cluster", "promote", "--force"]).await;
+    assert!(out.contains("epoch 2") && out.contains("n1"), "{out}");
+    n2.start();
+    n2.wait_status("promoted leader", Duration::from_secs(15), |v| {
+        v["role"] == "leader" && v["epoch"] == 2
+    })
+    .await;
+    let (erin, by) = add_enrolled(&n2, "erin", "erin-pw").await;
+    assert_eq!(by, "n2");
+    // The directory from before the promotion is all there.
+    n2.ok(&["user", "show", "carol"]).await;
+
+    // The old voter comes back in the old epoch: fenced, refuses writes, still logs users in.
+    n1.start();
+    n1.wait_status("fenced", Duration::from_secs(15), |v| v["role"] == "fenced")
+        .await;
+    let (ok, _, err) = run(n1.cli(&["user", "add", "frank"])).await;
+    assert!(!ok && err.contains("fenced"), "{err}");
+    assert_eq!(n1.login("carol", "carol-pw", &carol).await, "Access-Accept");
+    assert!(n1.log().contains("this node is fenced"), "{}", n1.log());
+    // Still fenced after a restart.
+    n1.kill();
+    let (ok, out, _) = run(n1.cli(&["cluster", "status", "--format", "json"])).await;
+    assert!(ok && out.contains("\"fenced\""), "{out}");
+
+    // Re-joining brings it back into the new epoch with the new directory.
+    let (ok, _, err) = run(n1.cli(&["cluster", "join", &n2.cluster.clone()])).await;
+    assert!(!ok && err.contains("--force"), "{err}");
+    n1.ok(&["cluster", "join", &n2.cluster.clone(), "--force"])
+        .await;
+    n1.start();
+    n1.wait_status("re-joined", Duration::from_secs(20), |v| {
+        v["epoch"] == 2 && v["role"] == "learner" && v["leader"] == "n2"
+    })
+    .await;
+    let until = Instant::now() + Duration::from_secs(5);
+    while !run(n1.cli(&["user", "show", "erin"])).await.0 {
+        assert!(
+            Instant::now() < until,
+            "erin did not reach the re-joined node"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(n1.login("erin", "erin-pw", &erin).await, "Access-Accept");
+    let _ = std::fs::remove_dir_all(&root);
+}
