@@ -90,6 +90,8 @@ pub enum Request {
     ClusterRemove {
         name: String,
     },
+    /// A consistent copy of the store, with its key.
+    Backup,
 }
 
 impl Request {
@@ -269,6 +271,20 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
                 None => Err("this node is not in a cluster (`mfagate cluster init` on the first node, `mfagate cluster join ADDRESS` on the others)".into()),
             },
         },
+        Request::Backup => {
+            // Queued audit records are committed first, so the copy has them.
+            ctx.store.write(|_| Ok(())).await.map_err(|e| e.to_string())?;
+            let store = ctx.store.clone();
+            let (node, now) = (ctx.cfg.node_name.clone(), ctx.clock.now_ms());
+            let b = tokio::task::spawn_blocking(move || {
+                store.backup(&node, now, crate::cluster::identity::IDENTITY)
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+            tracing::info!(users = b.tables.directory.users.len(), "backup taken");
+            serde_json::to_value(b).map_err(|e| e.to_string())
+        }
         Request::ClusterRemove { name } => match ctx.directory.node() {
             Some(n) => n.remove(&name).await.map_err(|e| e.to_string()),
             None => Err("this node is not running in a cluster".into()),
@@ -596,6 +612,7 @@ fn request_name(r: &Request) -> &'static str {
         Request::SyncApprove { .. } => "sync approve",
         Request::ClusterStatus => "cluster status",
         Request::ClusterRemove { .. } => "cluster remove",
+        Request::Backup => "backup",
     }
 }
 

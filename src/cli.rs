@@ -55,6 +55,16 @@ enum Command {
     /// Import and sync users from Active Directory ([[sync]] items).
     #[command(subcommand)]
     Sync(SyncCmd),
+    /// Write a consistent copy of the store, with its key, to FILE (mode 0600); works while
+    /// mfagate runs.
+    Backup { file: PathBuf },
+    /// Restore a backup into this node's data directory (mfagate stopped).
+    Restore {
+        file: PathBuf,
+        /// Replace a store that is not empty.
+        #[arg(long)]
+        force: bool,
+    },
     /// Several nodes as one: certificates, forming and joining a cluster, its status.
     #[command(subcommand)]
     Cluster(ClusterCmd),
@@ -332,6 +342,60 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             init_tracing_cli();
             cluster_command(cfg, cmd)
         }
+        Command::Backup { file } => {
+            init_tracing_cli();
+            let v = admin_call(cfg, Request::Backup)?;
+            let b: crate::store::Backup = serde_json::from_value(v)?;
+            write_private(&file, &serde_json::to_vec(&b)?)?;
+            println!(
+                "backup written to {} ({} users, {} authentication records{}); it holds the \
+                 seed key (the cluster key in a cluster): keep it as safe as the key itself",
+                file.display(),
+                b.tables.directory.users.len(),
+                b.tables.auth_log.len(),
+                if b.tables.cluster.is_some() {
+                    ", cluster identity"
+                } else {
+                    ""
+                }
+            );
+            Ok(())
+        }
+        Command::Restore { file, force } => {
+            init_tracing_cli();
+            let text =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let b: crate::store::Backup = serde_json::from_slice(&text)
+                .with_context(|| format!("{} is not an mfagate backup", file.display()))?;
+            b.check().map_err(|e| anyhow!("{}: {e}", file.display()))?;
+            let rt = runtime(None)?;
+            rt.block_on(async {
+                let store = open_stopped(&cfg)?;
+                let users = store.read(|r| r.user_count())?;
+                let clustered = crate::cluster::identity::load(&store)?.is_some();
+                if (users > 0 || clustered) && !force {
+                    bail!(
+                        "the store in {} is not empty ({users} users{}): pass --force to replace it",
+                        cfg.data_dir.display(),
+                        if clustered { ", a cluster member" } else { "" }
+                    );
+                }
+                let (n, cluster) = (b.tables.directory.users.len(), b.tables.cluster.is_some());
+                store.restore(b, crate::cluster::identity::IDENTITY).await?;
+                println!(
+                    "restored {n} users into {}{}",
+                    cfg.data_dir.display(),
+                    if cluster {
+                        "; it was a cluster member: run `mfagate cluster promote --force` here \
+                         to re-form the cluster around this node, start it, then re-join the \
+                         others with `mfagate cluster join ADDRESS --force`"
+                    } else {
+                        ""
+                    }
+                );
+                Ok(())
+            })
+        }
         Command::Report(ReportCmd::Auth {
             since,
             format,
@@ -435,6 +499,23 @@ async fn open_store_waiting(cfg: &Config) -> anyhow::Result<Store> {
             r => return Ok(r?),
         }
     }
+}
+
+/// Writes `data` to `path`, readable by the owner only (also when the file existed).
+fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+    let mut f = crate::config::private_file_options()
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    f.write_all(data)?;
+    f.sync_all()?;
+    Ok(())
 }
 
 /// Opens the store for a command that needs mfagate stopped, saying so when it is not.

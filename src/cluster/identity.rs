@@ -14,7 +14,8 @@ use crate::config::{split_host_port, Config};
 use crate::store::model::{hex, unhex};
 use crate::store::{DirectoryDump, Store, StoreError};
 
-const IDENTITY: &str = "identity";
+/// The Raft metadata entry holding [`ClusterIdentity`].
+pub const IDENTITY: &str = "identity";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClusterIdentity {
@@ -204,7 +205,7 @@ async fn accept_join(data_dir: &Path, store: &Store, j: &Joined) -> Result<(), C
     let key = unhex(&j.key)
         .filter(|k| k.len() == 32)
         .ok_or_else(|| ClusterError::Setup("the leader sent no usable cluster key".into()))?;
-    write_key(&data_dir.join("seed.key"), &key)?;
+    crate::store::replace_key_file(&data_dir.join("seed.key"), &key)?;
     let id = ClusterIdentity {
         node_id: j.node_id,
         epoch: j.epoch,
@@ -221,22 +222,6 @@ async fn accept_join(data_dir: &Path, store: &Store, j: &Joined) -> Result<(), C
             tx.set_raft_meta(IDENTITY, &id)
         })
         .await?;
-    Ok(())
-}
-
-/// Replaces the key file in one step (write aside, fsync, rename), owner-only.
-fn write_key(path: &Path, key: &[u8]) -> Result<(), ClusterError> {
-    use std::io::Write;
-    let tmp = path.with_extension("key.new");
-    let io = |e: std::io::Error| ClusterError::Setup(format!("{}: {e}", path.display()));
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = crate::config::private_file_options()
-        .create_new(true)
-        .open(&tmp)
-        .map_err(io)?;
-    f.write_all(key).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)?;
     Ok(())
 }
 

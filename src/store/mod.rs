@@ -10,6 +10,7 @@
 //!
 //! Reads use read transactions directly from the caller's thread; they never wait for writes.
 
+mod backup;
 pub mod model;
 mod raft;
 mod seal;
@@ -27,9 +28,10 @@ use redb::{
 };
 use tokio::sync::oneshot;
 
+pub use backup::{Backup, Tables as BackupTables};
 use model::*;
 pub use raft::DirectoryDump;
-pub use seal::SeedSealer;
+pub use seal::{replace_key_file, SeedSealer};
 use tables::*;
 
 /// redb's page cache.
@@ -244,6 +246,40 @@ impl Store {
             durable: false,
         })?;
         done_rx.recv().map_err(|_| StoreError::Closed)
+    }
+
+    /// A consistent copy of the store (one read transaction) with the seed key; `cluster_key`
+    /// names the cluster identity's Raft metadata entry.
+    pub fn backup(&self, node: &str, now_ms: u64, cluster_key: &str) -> Result<Backup, StoreError> {
+        let key_path = self.data_dir().join("seed.key");
+        let key = std::fs::read(&key_path)
+            .map_err(|e| StoreError::KeyFile(format!("{}: {e}", key_path.display())))?;
+        let tables = self.read(|r| r.backup_tables(cluster_key))?;
+        Ok(Backup {
+            format: backup::FORMAT.into(),
+            version: backup::VERSION,
+            node: node.to_owned(),
+            created_ms: now_ms,
+            key: hex(&key),
+            tables,
+        })
+    }
+
+    /// Replaces this store's contents with `b` (its key file too: the running process keeps
+    /// the key it opened with, so restore into a store no daemon uses).
+    pub async fn restore(self, b: Backup, cluster_key: &'static str) -> Result<(), StoreError> {
+        let key = unhex(&b.key).ok_or(StoreError::Change("the backup's key is not hex"))?;
+        seal::replace_key_file(&self.data_dir().join("seed.key"), &key)?;
+        self.write(move |tx| tx.restore_tables(&b.tables, cluster_key))
+            .await
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.inner
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
     }
 
     pub fn read<T>(

@@ -98,6 +98,29 @@ impl SeedSealer {
     }
 }
 
+/// Replaces the key file in one step (write aside, fsync, rename), owner-only: joining a
+/// cluster takes its key, a restore takes the backup's.
+pub fn replace_key_file(path: &Path, key: &[u8]) -> Result<(), StoreError> {
+    let io = |e: std::io::Error| StoreError::KeyFile(format!("{}: {e}", path.display()));
+    if key.len() != 32 {
+        return Err(StoreError::KeyFile(format!(
+            "{}: a key is 32 bytes, not {}",
+            path.display(),
+            key.len()
+        )));
+    }
+    let tmp = path.with_extension("key.new");
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = private_file_options()
+        .create_new(true)
+        .open(&tmp)
+        .map_err(io)?;
+    f.write_all(key).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)?;
+    Ok(())
+}
+
 fn hmac_sha1(key: &[u8], parts: &[&[u8]]) -> [u8; 20] {
     use hmac::{Hmac, Mac};
     let mut m = <Hmac<sha1::Sha1> as Mac>::new_from_slice(key)

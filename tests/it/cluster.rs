@@ -730,3 +730,149 @@ async fn two_nodes_voter_and_learner_forced_promotion_and_fencing() {
     assert_eq!(n1.login("erin", "erin-pw", &erin).await, "Access-Accept");
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_during_writes_restores_every_acknowledged_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let gw = std::sync::Arc::new(start("").await);
+    let seed = gw.add_user("alice", "alice-pw").await;
+    let file = gw.dir.join("backup.json");
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let writer = {
+        let (gw, acked) = (gw.clone(), acked.clone());
+        tokio::spawn(async move {
+            for i in 0..400 {
+                let name = format!("w{i:03}");
+                let r = gw
+                    .admin(mfagate::admin::Request::UserAdd {
+                        name: name.clone(),
+                        password: None,
+                        method: None,
+                        phone: None,
+                        provider: None,
+                    })
+                    .await;
+                if r.is_ok() {
+                    acked.lock().unwrap().push(name);
+                }
+            }
+        })
+    };
+    while acked.lock().unwrap().len() < 50 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let before: Vec<String> = acked.lock().unwrap().clone();
+    let mut cmd = mfagate();
+    cmd.arg("backup").arg(&file).arg("-c").arg(&gw.config_path);
+    let (ok, out, err) = run(cmd).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("users") && out.contains("keep it as safe"),
+        "{out}"
+    );
+    writer.await.unwrap();
+    let during = acked.lock().unwrap().len();
+    assert!(
+        during > before.len(),
+        "the backup ran while users were being added"
+    );
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains("alice-pw"), "no password in a backup");
+
+    // Into a fresh data directory.
+    let fresh = temp_dir("restore");
+    let cfg_text = std::fs::read_to_string(&gw.config_path).unwrap();
+    let old_dir = gw.cfg.data_dir.display().to_string();
+    let new_dir = fresh.join("data").display().to_string();
+    let cfg2 = fresh.join("mfagate.toml");
+    std::fs::write(&cfg2, cfg_text.replace(&old_dir, &new_dir)).unwrap();
+    let restore = |force: bool| {
+        let mut c = mfagate();
+        c.arg("restore").arg(&file).arg("-c").arg(&cfg2);
+        if force {
+            c.arg("--force");
+        }
+        c
+    };
+    let (ok, out, err) = run(restore(false)).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("restored"), "{out}");
+    let mut list = mfagate();
+    list.args(["user", "list", "--format", "json", "-c"])
+        .arg(&cfg2);
+    let (ok, out, err) = run(list).await;
+    assert!(ok, "{err}");
+    let restored: std::collections::BTreeSet<String> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["name"].as_str().map(str::to_owned))
+        .collect();
+    for u in &before {
+        assert!(
+            restored.contains(u),
+            "{u}, acknowledged before the backup, is missing"
+        );
+    }
+    assert!(restored.contains("alice"));
+    // The seed opens with the restored key.
+    {
+        let store = mfagate::store::Store::open(&fresh.join("data")).unwrap();
+        let u = store.read(|r| r.user("alice")).unwrap().unwrap();
+        let opened = store
+            .sealer()
+            .open(u.totp.as_ref().unwrap(), "alice")
+            .unwrap();
+        assert_eq!(opened, seed);
+    }
+    // Over a store that is not empty: refused, unless forced.
+    let (ok, _, err) = run(restore(false)).await;
+    assert!(
+        !ok && err.contains("not empty") && err.contains("--force"),
+        "{err}"
+    );
+    let (ok, _, err) = run(restore(true)).await;
+    assert!(ok, "{err}");
+    let _ = std::fs::remove_dir_all(&fresh);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_is_restored_on_one_node_promoted_and_rejoined() {
+    let root = temp_dir("cluster-restore");
+    let ca = make_ca(&root).await;
+    let mut n1 = Node::new(&root, "n1", &ca).await;
+    let mut n2 = Node::new(&root, "n2", &ca).await;
+    n1.ok(&["cluster", "init"]).await;
+    n1.start();
+    n1.wait_status("leader", Duration::from_secs(15), |v| v["role"] == "leader")
+        .await;
+    let (gus, _) = add_enrolled(&n1, "gus", "gus-pw").await;
+    let file = root.join("n1.backup");
+    let out = n1.ok(&["backup", file.to_str().unwrap()]).await;
+    assert!(out.contains("cluster identity"), "{out}");
+    // The disk is lost.
+    n1.kill();
+    std::fs::remove_dir_all(n1.dir.join("data")).unwrap();
+    let out = n1.ok(&["restore", file.to_str().unwrap()]).await;
+    assert!(out.contains("cluster promote --force"), "{out}");
+    let out = n1.ok(&["cluster", "promote", "--force"]).await;
+    assert!(out.contains("epoch 2"), "{out}");
+    n1.start();
+    n1.wait_status("restored leader", Duration::from_secs(15), |v| {
+        v["role"] == "leader" && v["epoch"] == 2
+    })
+    .await;
+    assert_eq!(n1.login("gus", "gus-pw", &gus).await, "Access-Accept");
+    n2.ok(&["cluster", "join", &n1.cluster.clone()]).await;
+    n2.start();
+    let until = Instant::now() + Duration::from_secs(20);
+    while !run(n2.cli(&["user", "show", "gus"])).await.0 {
+        assert!(Instant::now() < until, "gus did not reach n2\n{}", n2.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(n2.login("gus", "gus-pw", &gus).await, "Access-Accept");
+    let _ = std::fs::remove_dir_all(&root);
+}
