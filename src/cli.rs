@@ -557,18 +557,21 @@ fn print_cluster_status(v: &Value) -> anyhow::Result<()> {
     };
     writeln!(
         out,
-        "{:<24} {:<26} {:<12} {:<10} {:<12} REACHABLE",
-        "MEMBER", "ADDRESS", "ROLE", "APPLIED", "LAG"
+        "{:<20} {:<24} {:<12} {:<6} {:<6} {:<9} {:<16} REACHABLE",
+        "MEMBER", "ADDRESS", "ROLE", "TERM", "EPOCH", "APPLIED", "LAG entries/ms"
     )?;
     for m in v["members"].as_array().into_iter().flatten() {
         let name = s(m, "name");
         let peer = peers.iter().find(|p| p["name"] == name.as_str());
-        let applied = if name == s(v, "node") {
-            s(v, "last_applied")
-        } else {
-            peer.map(|p| s(&p["status"], "last_applied"))
-                .unwrap_or_else(|| "-".into())
+        let own = |k: &str| {
+            if name == s(v, "node") {
+                s(v, k)
+            } else {
+                peer.map(|p| s(&p["status"], k))
+                    .unwrap_or_else(|| "-".into())
+            }
         };
+        let (applied, term, epoch) = (own("last_applied"), own("term"), own("epoch"));
         let role = peer
             .and_then(|p| p["status"]["role"].as_str().map(str::to_owned))
             .filter(|r| r == "fenced")
@@ -580,12 +583,14 @@ fn print_cluster_status(v: &Value) -> anyhow::Result<()> {
         };
         writeln!(
             out,
-            "{:<24} {:<26} {:<12} {:<10} {:<12} {}",
+            "{:<20} {:<24} {:<12} {:<6} {:<6} {:<9} {:<16} {}",
             name,
             s(m, "address"),
             role,
+            term,
+            epoch,
             applied,
-            s(m, "lag_entries"),
+            format!("{}/{}", s(m, "lag_entries"), s(m, "lag_ms")),
             reach(&name)
         )?;
     }

@@ -19,6 +19,9 @@ use crate::store::Store;
 /// How many change-log entries of its own a node keeps (the future replication feed).
 const CHANGELOG_KEEP: u64 = 1_000_000;
 const HOUSEKEEPING_EVERY_MS: u64 = 60_000;
+/// How often a cluster member that is not the leader checks whether it has become one, for
+/// the scheduled sync.
+const LEADER_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -121,6 +124,9 @@ impl Running {
     pub async fn join(self) {
         for t in self.tasks {
             let _ = t.await;
+        }
+        if let Some(c) = self.cluster {
+            let _ = c.raft.shutdown().await;
         }
     }
 }
@@ -277,15 +283,24 @@ async fn scheduled_sync(
     let crate::config::PrimaryConfig::Ad(ad_cfg) = &cfg.primary else {
         return;
     };
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(item.interval_ms));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let interval = std::time::Duration::from_millis(item.interval_ms);
+    let mut due = tokio::time::Instant::now();
     loop {
+        // In a cluster a member that is not the leader looks again shortly: when it becomes
+        // the leader (at start, after a failover) it takes over a run that is due.
+        let wake = match directory.node() {
+            Some(_) => due.min(tokio::time::Instant::now() + LEADER_POLL),
+            None => due,
+        };
         tokio::select! {
             _ = cancel.cancelled() => break,
-            _ = tick.tick() => {}
+            _ = tokio::time::sleep_until(wake) => {}
         }
-        // In a cluster the leader alone syncs: every node reading AD and proposing the same
-        // changes would only make conflicts.
+        if tokio::time::Instant::now() < due {
+            continue;
+        }
+        // The leader alone syncs: every node reading AD and proposing the same changes would
+        // only make conflicts.
         if directory.node().is_some_and(|n| !n.is_leader()) {
             continue;
         }
@@ -305,5 +320,6 @@ async fn scheduled_sync(
                 tracing::warn!(item = %item.name, error = %e, "sync failed; will retry at the next interval");
             },
         }
+        due = tokio::time::Instant::now() + interval;
     }
 }

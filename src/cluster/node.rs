@@ -50,6 +50,8 @@ pub struct ClusterNode {
     /// Members named when this node joined, trusted until its own copy of the membership
     /// arrives with the first replicated entries.
     join_members: Vec<NodeInfo>,
+    /// When each recent log index was appended here (leader side), for lag in milliseconds.
+    appended: std::sync::Mutex<std::collections::VecDeque<(u64, std::time::Instant)>>,
     /// Old-epoch members still to be told they are fenced (after a forced promotion).
     fence_targets: std::sync::Mutex<Vec<NodeInfo>>,
     admin: OnceLock<AdminHandler>,
@@ -141,6 +143,7 @@ impl ClusterNode {
             data_dir: cfg.data_dir.clone(),
             join_members: id.join_members.clone(),
             fence_targets: std::sync::Mutex::new(id.fence_targets.clone()),
+            appended: std::sync::Mutex::new(std::collections::VecDeque::new()),
             admin: OnceLock::new(),
         });
         if id.bootstrap {
@@ -151,6 +154,7 @@ impl ClusterNode {
         }
         tokio::spawn(node.clone().serve(listener, cancel.clone()));
         tokio::spawn(node.clone().manage(cancel.clone()));
+        tokio::spawn(node.clone().track_appends(cancel.clone()));
         let stopping = node.clone();
         tokio::spawn(async move {
             cancel.cancelled().await;
@@ -718,6 +722,40 @@ impl ClusterNode {
         }
     }
 
+    /// Notes when each new log index appeared, so a follower's lag can be told in time: the
+    /// age of the oldest entry it does not have yet.
+    async fn track_appends(self: Arc<Self>, cancel: CancellationToken) {
+        const KEEP: usize = 100_000;
+        let mut rx = self.raft.metrics();
+        let mut last = None;
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                r = rx.changed() => if r.is_err() { return },
+            }
+            let idx = rx.borrow().last_log_index;
+            if idx > last {
+                if let (Some(i), Ok(mut q)) = (idx, self.appended.lock()) {
+                    q.push_back((i, std::time::Instant::now()));
+                    while q.len() > KEEP {
+                        q.pop_front();
+                    }
+                }
+                last = idx;
+            }
+        }
+    }
+
+    /// Milliseconds since the first entry after `matched` was appended here (0: none missing).
+    fn lag_ms(&self, matched: u64, last: u64) -> Option<u64> {
+        if matched >= last {
+            return Some(0);
+        }
+        let q = self.appended.lock().ok()?;
+        let since = q.iter().find(|(i, _)| *i > matched).map(|(_, t)| *t)?;
+        Some(since.elapsed().as_millis() as u64)
+    }
+
     /// This node's view: role, term, epoch, applied index, members, lag (on the leader).
     pub fn local_status(&self) -> Value {
         let m = self.metrics();
@@ -738,11 +776,14 @@ impl ClusterNode {
         let members: Vec<Value> = membership
             .nodes()
             .map(|(id, n)| {
-                let lag = m.replication.as_ref().map(|r| {
-                    let matched = r.get(id).cloned().flatten().map(|l| l.index).unwrap_or(0);
-                    last.saturating_sub(matched)
-                });
-                json!({ "id": id, "name": n.name, "address": n.address, "role": role(*id), "lag_entries": lag })
+                let matched = m
+                    .replication
+                    .as_ref()
+                    .map(|r| r.get(id).cloned().flatten().map(|l| l.index).unwrap_or(0));
+                let lag = matched.map(|x| last.saturating_sub(x));
+                let lag_ms = matched.and_then(|x| self.lag_ms(x, last));
+                json!({ "id": id, "name": n.name, "address": n.address, "role": role(*id),
+                        "lag_entries": lag, "lag_ms": lag_ms })
             })
             .collect();
         json!({
@@ -755,6 +796,7 @@ impl ClusterNode {
             "cluster_id": self.cluster_id,
             "leader": self.leader().map(|(_, n)| n.name),
             "last_log_index": m.last_log_index,
+            "users": self.store.read(|r| r.user_count()).ok(),
             "last_applied": m.last_applied.map(|l| l.index),
             "millis_since_quorum_ack": m.millis_since_quorum_ack,
             "members": members,

@@ -323,6 +323,13 @@ async fn three_nodes_share_one_directory_and_survive_the_leader() {
         );
     }
 
+    let text = n3.ok(&["cluster", "status"]).await;
+    assert!(text.starts_with("node n3 (follower), epoch 1"), "{text}");
+    for m in ["n1 ", "n2 ", "n3 "] {
+        assert!(text.lines().any(|l| l.starts_with(m)), "{m} in\n{text}");
+    }
+    assert_eq!(text.matches("yes (").count(), 2, "{text}");
+
     // Added on the leader: logs in on each follower within 1 s.
     let (seed, by) = add_enrolled(&n1, "alice", "alice-pw").await;
     assert_eq!(by, "n1");
@@ -362,10 +369,30 @@ async fn three_nodes_share_one_directory_and_survive_the_leader() {
     let mut acknowledged = Vec::new();
     let mut killed_at = None;
     let mut first_after_kill = None;
+    let mut elected = None;
     for i in 0..40 {
         if i == 10 {
             n1.kill();
-            killed_at = Some(Instant::now());
+            let k = Instant::now();
+            killed_at = Some(k);
+            // Meanwhile, when does a follower see a new leader?
+            let cfg = n3.config.clone();
+            elected = Some(tokio::spawn(async move {
+                loop {
+                    let mut c = mfagate();
+                    c.args(["cluster", "status", "--format", "json", "-c"])
+                        .arg(&cfg);
+                    let (_, out, _) = run(c).await;
+                    let v: Value = serde_json::from_str(out.trim()).unwrap_or(Value::Null);
+                    if v["leader"] == "n2" || v["leader"] == "n3" {
+                        return k.elapsed();
+                    }
+                    if k.elapsed() > Duration::from_secs(30) {
+                        return k.elapsed();
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }));
         }
         let name = format!("loop{i:02}");
         let (ok, out, err) = run(n2.cli(&["user", "add", &name])).await;
@@ -386,6 +413,12 @@ async fn three_nodes_share_one_directory_and_survive_the_leader() {
         }
     }
     let failover = first_after_kill.expect("no add succeeded after the leader died");
+    let election = elected.unwrap().await.unwrap();
+    assert!(
+        election < Duration::from_secs(5),
+        "a new leader {election:?} after the leader died"
+    );
+    eprintln!("failover: a follower saw a new leader {election:?} after SIGKILL");
     assert!(
         failover < Duration::from_secs(8),
         "writes resumed {failover:?} after the leader died"
@@ -398,6 +431,17 @@ async fn three_nodes_share_one_directory_and_survive_the_leader() {
     eprintln!(
         "failover: writes resumed {failover:?} after SIGKILL; new leader {}",
         st["leader"]
+    );
+    let text = n2.ok(&["cluster", "status"]).await;
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("n1 ") && l.contains("unreachable") && l.ends_with("NO")),
+        "the dead leader is shown unreachable:\n{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("n3 ") && l.contains("yes (")),
+        "{text}"
     );
     // The old leader comes back as a follower and catches up.
     n1.start();
