@@ -27,8 +27,9 @@ use crate::config::{ClusterConfig, Config};
 use crate::store::model::{hex, DirectoryOutcome, DirectoryWrite};
 use crate::store::Store;
 
-/// Directory writes (and forwarded admin commands) give up after this long without a leader.
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Directory writes (and forwarded admin commands) give up after this long without a leader;
+/// with the report of who answers (probed at once, [`STATUS_TIMEOUT`]) they fail within 5 s.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(4);
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 const STATUS_TIMEOUT: Duration = Duration::from_millis(800);
 const MANAGE_EVERY: Duration = Duration::from_millis(1000);
@@ -69,10 +70,13 @@ impl std::fmt::Debug for ClusterNode {
 fn raft_config(cluster_id: &str) -> Result<openraft::Config, ClusterError> {
     openraft::Config {
         cluster_name: cluster_id.to_owned(),
-        // A dead leader is noticed within 1-2 s and replaced well inside 5 s on a LAN.
-        heartbeat_interval: 250,
-        election_timeout_min: 1000,
-        election_timeout_max: 2000,
+        // A dead leader is replaced within about two election timeouts: a follower refuses
+        // votes while its leader's lease (election_timeout_max) runs, so the first candidate
+        // may need a second round. 0.8-1.6 s keeps that well inside 5 s, and heartbeats every
+        // 200 ms leave room for a busy 2-core node before a spurious election.
+        heartbeat_interval: 200,
+        election_timeout_min: 800,
+        election_timeout_max: 1600,
         install_snapshot_timeout: 120_000,
         max_payload_entries: 64,
         snapshot_policy: SnapshotPolicy::LogsSinceLast(5000),
@@ -301,12 +305,17 @@ impl ClusterNode {
             .leader()
             .map(|(_, n)| n.to_string())
             .unwrap_or_else(|| "none".into());
+        let others: Vec<NodeInfo> = self
+            .members()
+            .into_iter()
+            .map(|(_, n)| n)
+            .filter(|n| n.name != self.me.name)
+            .collect();
+        let probes = others.iter().map(|n| self.peer_status(n));
+        let answers = futures_util::future::join_all(probes).await;
         let mut answering = vec![format!("{} (this node)", self.me.name)];
-        for (_, n) in self.members() {
-            if n.name == self.me.name {
-                continue;
-            }
-            if self.peer_status(&n).await.is_ok() {
+        for (n, a) in others.iter().zip(answers) {
+            if a.is_ok() {
                 answering.push(n.name.clone());
             }
         }

@@ -213,6 +213,45 @@ pub async fn make_ca(root: &Path) -> PathBuf {
     ca
 }
 
+/// `issue-cert NODE` from the CA in `ca` into `out` (127.0.0.1:1: never dialled).
+async fn issue_cert(ca: &Path, node: &str, out: &Path) {
+    let mut c = mfagate();
+    c.args(["cluster", "issue-cert", node, "--address", "127.0.0.1:1"])
+        .arg("--ca")
+        .arg(ca)
+        .arg("--out")
+        .arg(out);
+    let (ok, _, err) = run(c).await;
+    assert!(ok, "issue-cert {node}: {err}");
+}
+
+/// A CA and two nodes; the first is initialised as a one-node cluster, started, and leads.
+async fn first_of_two(tag: &str) -> (PathBuf, Node, Node) {
+    let root = temp_dir(tag);
+    let ca = make_ca(&root).await;
+    let mut n1 = Node::new(&root, "n1", &ca).await;
+    let n2 = Node::new(&root, "n2", &ca).await;
+    n1.ok(&["cluster", "init"]).await;
+    n1.start();
+    n1.wait_status("leader", Duration::from_secs(15), |v| v["role"] == "leader")
+        .await;
+    (root, n1, n2)
+}
+
+/// Waits until `user show USER` succeeds on `node`.
+async fn wait_user(node: &Node, user: &str, within: Duration) {
+    let until = Instant::now() + within;
+    while !run(node.cli(&["user", "show", user])).await.0 {
+        assert!(
+            Instant::now() < until,
+            "{user} did not reach {} within {within:?}\n{}",
+            node.name,
+            node.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn voters(v: &Value) -> usize {
     v["members"]
         .as_array()
@@ -513,6 +552,34 @@ async fn three_nodes_share_one_directory_and_survive_the_leader() {
         victim.login("alice", "alice-pw", &seed).await,
         "Access-Accept"
     );
+
+    // A lost majority: two of three gone. The survivor (the re-joined node) still logs users
+    // in, and a directory change fails within 5 s, naming the last leader and who answers.
+    let survivor_name = victim.name.clone();
+    n1.kill();
+    let (survivor, other) = if survivor_name == "n2" {
+        (&n2, &mut n3)
+    } else {
+        (&n3, &mut n2)
+    };
+    other.kill();
+    let started = Instant::now();
+    let (ok, _, err) = run(survivor.cli(&["user", "add", "nobody"])).await;
+    let took = started.elapsed();
+    assert!(!ok, "a write without a majority");
+    assert!(
+        err.contains("last known leader:") && err.contains("nodes that answer:"),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(5), "refused after {took:?}");
+    eprintln!(
+        "without a majority, a write is refused after {took:?}: {}",
+        err.trim()
+    );
+    assert_eq!(
+        survivor.login("pre", "pre-password", &pre_seed).await,
+        "Access-Accept"
+    );
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -585,25 +652,8 @@ async fn the_cluster_port_refuses_strangers_and_stays_up() {
         .await;
 
     // A certificate from another cluster's CA, for a node of the same name.
-    let other_ca = root.join("other-ca");
-    let (ok, _, err) = run({
-        let mut c = mfagate();
-        c.args(["cluster", "init-ca", "--out"]).arg(&other_ca);
-        c
-    })
-    .await;
-    assert!(ok, "{err}");
-    let (ok, _, err) = run({
-        let mut c = mfagate();
-        c.args(["cluster", "issue-cert", "n1", "--address", "127.0.0.1:1"])
-            .arg("--ca")
-            .arg(&other_ca)
-            .arg("--out")
-            .arg(root.join("other"));
-        c
-    })
-    .await;
-    assert!(ok, "{err}");
+    let other_ca = make_ca(&root.join("other-cluster")).await;
+    issue_cert(&other_ca, "n1", &root.join("other")).await;
     let other = root.join("other");
     let ours = ca.join("ca.pem");
     assert_eq!(
@@ -632,23 +682,7 @@ async fn the_cluster_port_refuses_strangers_and_stays_up() {
         .unwrap_or(0);
     assert!(n < 64, "no protocol answer to garbage");
     // A valid certificate of our CA whose name is no member: refused before Raft sees it.
-    let (ok, _, err) = run({
-        let mut c = mfagate();
-        c.args([
-            "cluster",
-            "issue-cert",
-            "intruder",
-            "--address",
-            "127.0.0.1:1",
-        ])
-        .arg("--ca")
-        .arg(&ca)
-        .arg("--out")
-        .arg(root.join("intruder"));
-        c
-    })
-    .await;
-    assert!(ok, "{err}");
+    issue_cert(&ca, "intruder", &root.join("intruder")).await;
     let i = root.join("intruder");
     let answer = try_vote(
         &n1.cluster,
@@ -680,14 +714,7 @@ async fn the_cluster_port_refuses_strangers_and_stays_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_voter_and_learner_forced_promotion_and_fencing() {
-    let root = temp_dir("cluster2");
-    let ca = make_ca(&root).await;
-    let mut n1 = Node::new(&root, "n1", &ca).await;
-    let mut n2 = Node::new(&root, "n2", &ca).await;
-    n1.ok(&["cluster", "init"]).await;
-    n1.start();
-    n1.wait_status("leader", Duration::from_secs(15), |v| v["role"] == "leader")
-        .await;
+    let (root, mut n1, mut n2) = first_of_two("cluster2").await;
     n2.ok(&["cluster", "join", &n1.cluster.clone()]).await;
     n2.start();
     let (carol, _) = add_enrolled(&n1, "carol", "carol-pw").await;
@@ -763,14 +790,7 @@ async fn two_nodes_voter_and_learner_forced_promotion_and_fencing() {
         v["epoch"] == 2 && v["role"] == "learner" && v["leader"] == "n2"
     })
     .await;
-    let until = Instant::now() + Duration::from_secs(5);
-    while !run(n1.cli(&["user", "show", "erin"])).await.0 {
-        assert!(
-            Instant::now() < until,
-            "erin did not reach the re-joined node"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_user(&n1, "erin", Duration::from_secs(5)).await;
     assert_eq!(n1.login("erin", "erin-pw", &erin).await, "Access-Accept");
     let _ = std::fs::remove_dir_all(&root);
 }
@@ -885,14 +905,7 @@ async fn backup_during_writes_restores_every_acknowledged_user() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_is_restored_on_one_node_promoted_and_rejoined() {
-    let root = temp_dir("cluster-restore");
-    let ca = make_ca(&root).await;
-    let mut n1 = Node::new(&root, "n1", &ca).await;
-    let mut n2 = Node::new(&root, "n2", &ca).await;
-    n1.ok(&["cluster", "init"]).await;
-    n1.start();
-    n1.wait_status("leader", Duration::from_secs(15), |v| v["role"] == "leader")
-        .await;
+    let (root, mut n1, mut n2) = first_of_two("cluster-restore").await;
     let (gus, _) = add_enrolled(&n1, "gus", "gus-pw").await;
     let file = root.join("n1.backup");
     let out = n1.ok(&["backup", file.to_str().unwrap()]).await;
@@ -912,11 +925,7 @@ async fn a_cluster_is_restored_on_one_node_promoted_and_rejoined() {
     assert_eq!(n1.login("gus", "gus-pw", &gus).await, "Access-Accept");
     n2.ok(&["cluster", "join", &n1.cluster.clone()]).await;
     n2.start();
-    let until = Instant::now() + Duration::from_secs(20);
-    while !run(n2.cli(&["user", "show", "gus"])).await.0 {
-        assert!(Instant::now() < until, "gus did not reach n2\n{}", n2.log());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_user(&n2, "gus", Duration::from_secs(20)).await;
     assert_eq!(n2.login("gus", "gus-pw", &gus).await, "Access-Accept");
     let _ = std::fs::remove_dir_all(&root);
 }
