@@ -5,6 +5,8 @@
 #     see scripts/start-samba-ad.sh; openssl makes its TLS certificates),
 #   - OpenLDAP's slapd (a fast AD-like peer on 3890/6360 with 100k users for
 #     the directory import benchmark, see scripts/start-slapd.sh),
+#   - Debian's pam_radius_auth (libpam-radius-auth) and pamtester: the PAM module
+#     SSH and sudo use, driven like a login (tests/it/pam.rs),
 #   - a Python venv with pyrad/pycryptodome/pyotp for tests/py/radius_client.py,
 #     ldap3 for tests/py/ldap_client.py (the LDAP front-end's tests) and duo-client
 #     (Duo's reference client: signatures are cross-checked against it).
@@ -21,7 +23,8 @@ export DEBIAN_FRONTEND=noninteractive
 # samba-ad-provision: the schema/LDIF files `samba-tool domain provision` reads.
 # No krb5-user: the tests do LDAP simple binds only, and provisioning needs no
 # Kerberos tools (it would also ask debconf questions).
-APT_PKGS=(freeradius freeradius-utils samba samba-ad-dc samba-ad-provision ldap-utils slapd openssl curl)
+APT_PKGS=(freeradius freeradius-utils samba samba-ad-dc samba-ad-provision ldap-utils slapd openssl curl
+  libpam-radius-auth pamtester)
 PY_PKGS=(pyrad pycryptodome pyotp ldap3==2.9.1 duo-client==5.7.0)
 PY_IMPORTS="import pyrad, Crypto, pyotp, ldap3, duo_client"
 

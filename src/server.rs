@@ -169,7 +169,8 @@ pub async fn start(
             clients,
             pipeline.clone(),
             clock.clone(),
-        ));
+            store.clone(),
+        )?);
         for s in listeners.radius {
             if let Ok(a) = s.local_addr() {
                 tracing::info!(address = %a, "radius: listening");

@@ -57,10 +57,6 @@ const PUSH_POLL_MAX: Duration = Duration::from_secs(2);
 /// How long the answer to a push challenge waits for the phone before asking again (NASes
 /// often give up after a few seconds).
 const PUSH_COLLECT_WAIT: Duration = Duration::from_secs(2);
-const PUSH_PROMPT: &str = "Approve the request on your phone, then press Enter";
-const CALL_PROMPT: &str = "Answer the call and approve, then press Enter";
-const PUSH_PROMPT_AGAIN: &str =
-    "Not approved yet: approve the request on your phone, then press Enter";
 const SMS_OVER_LDAP: &str =
     "SMS is not offered over LDAP: a simple bind cannot carry the challenge";
 
@@ -593,7 +589,7 @@ impl Pipeline {
     ) -> Result<Decision, AuthError> {
         let id = self.challenge_id()?;
         let challenge = self.new_challenge(audit, user);
-        let prompt = self.cfg.factor.challenge_prompt.clone();
+        let prompt = self.cfg.factor.prompts.totp.clone();
         let reason = "password accepted, code requested";
         self.open_challenge(audit, user, id, challenge, reason, prompt)
             .await
@@ -732,7 +728,7 @@ impl Pipeline {
                 return self.finish_reject(audit, reason).await;
             }
             Started::Delivered { to } => {
-                let prompt = format!("Enter the code sent to {to}");
+                let prompt = self.cfg.factor.prompts.sms.replace("{to}", &to);
                 return self
                     .open_challenge(
                         audit,
@@ -754,7 +750,9 @@ impl Pipeline {
                     challenge.attempts_left = self.cfg.factor.challenge_max_attempts;
                 }
                 challenge.factor = Some(pending(transaction, false));
-                let prompt = prompt.unwrap_or_else(|| self.cfg.factor.challenge_prompt.clone());
+                let prompt = prompt
+                    .map(|p| crate::config::terminal_prompt(&p))
+                    .unwrap_or_else(|| self.cfg.factor.prompts.totp.clone());
                 let reason = format!(
                     "password accepted; code requested through {}",
                     provider.name()
@@ -771,13 +769,14 @@ impl Pipeline {
             .await?;
         if audit.req.push_mode == PushMode::Challenge && !in_bind {
             let reason = "push sent; waiting for the answer to the challenge";
+            let prompts = &self.cfg.factor.prompts;
             let prompt = if method == Method::Phone {
-                CALL_PROMPT
+                &prompts.phone
             } else {
-                PUSH_PROMPT
+                &prompts.push
             };
             return self
-                .open_challenge(audit, user, id, challenge, reason, prompt.into())
+                .open_challenge(audit, user, id, challenge, reason, prompt.clone())
                 .await;
         }
         let limit = Duration::from_secs(self.cfg.factor.push.timeout_secs);
@@ -860,7 +859,7 @@ impl Pipeline {
         if words.is_empty() {
             prompt
         } else {
-            format!("{prompt} (or type {})", words.join(" or "))
+            crate::config::prompt_with(&prompt, &format!("(or type {})", words.join(" or ")))
         }
     }
 
@@ -891,7 +890,7 @@ impl Pipeline {
             self.trace(audit, AuthResult::Challenge, reason);
             return Ok(Decision::Challenge {
                 state: id,
-                prompt: PUSH_PROMPT_AGAIN.into(),
+                prompt: self.cfg.factor.prompts.push_pending.clone(),
             });
         }
         self.settle_push(audit, user, id, challenge, outcome).await

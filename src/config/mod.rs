@@ -89,12 +89,23 @@ pub struct RadiusClient {
     pub name: String,
     pub network: IpNet,
     pub secret: SecretSource,
-    pub require_message_authenticator: bool,
+    pub require_message_authenticator: MaPolicy,
     pub otp_mode: OtpMode,
     pub otp_delimiter: String,
     /// What to do when the second factor's cloud cannot be reached.
     pub failmode: FailMode,
     pub push_mode: PushMode,
+}
+
+/// Whether a client's requests must carry Message-Authenticator (BlastRADIUS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaPolicy {
+    /// Always (the default).
+    Required,
+    /// Not until the client has sent one signed request (FreeRADIUS 3.2.5's "auto"); a request
+    /// without it that carries Proxy-State is always dropped.
+    Auto,
+    Off,
 }
 
 /// How a push is carried over RADIUS: `Wait` holds the Access-Request until the user answers;
@@ -332,12 +343,64 @@ impl Method {
     }
 }
 
+/// What an Access-Challenge says, per method (`[factor.prompts]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompts {
+    pub totp: String,
+    /// `{to}` is the masked phone number.
+    pub sms: String,
+    pub push: String,
+    pub phone: String,
+    /// A push or call asked again because the user pressed Enter before approving.
+    pub push_pending: String,
+}
+
+impl Default for Prompts {
+    /// Every default ends in ": ": pam_radius (SSH, sudo) prints the Reply-Message and reads
+    /// the answer on the same line, so the typed code needs the space; VPN clients show it
+    /// as the input field's label, where the colon reads naturally too. One style for every
+    /// client leaves no per-client knob to get wrong.
+    fn default() -> Self {
+        Self {
+            totp: "Enter the code from your authenticator app: ".into(),
+            sms: "Enter the code sent to {to}: ".into(),
+            push: "Approve the request on your phone, then press Enter: ".into(),
+            phone: "Answer the call and approve, then press Enter: ".into(),
+            push_pending: "Not approved yet: approve the request on your phone, then press Enter: "
+                .into(),
+        }
+    }
+}
+
+/// A provider's own prompt (privacyIDEA's, Duo's), made to end like ours: ": " unless it
+/// already ends in ':', '?' or '>' (then only the space is added).
+pub fn terminal_prompt(p: &str) -> String {
+    let t = p.trim_end();
+    if t.ends_with([':', '?', '>']) {
+        format!("{t} ")
+    } else {
+        format!("{t}: ")
+    }
+}
+
+/// `prompt` with `extra` put before its closing ": " (or "? ", "> "), e.g.
+/// "Enter the code (or type sms): ".
+pub fn prompt_with(prompt: &str, extra: &str) -> String {
+    let t = prompt.trim_end();
+    match t.char_indices().last() {
+        Some((i, c)) if matches!(c, ':' | '?' | '>') => {
+            format!("{} {extra}{c} ", t[..i].trim_end())
+        }
+        _ => format!("{t} {extra}"),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct FactorConfig {
     pub default_method: Method,
     pub challenge_ttl_secs: u64,
     pub challenge_max_attempts: u32,
-    pub challenge_prompt: String,
+    pub prompts: Prompts,
     pub totp: TotpConfig,
     pub max_failures: u32,
     pub lockout_secs: u64,
@@ -621,6 +684,30 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prompts_end_for_a_terminal_and_take_choices_before_the_colon() {
+        assert_eq!(
+            terminal_prompt("enter the code we sent"),
+            "enter the code we sent: "
+        );
+        assert_eq!(terminal_prompt("please enter otp: "), "please enter otp: ");
+        assert_eq!(terminal_prompt("Code?"), "Code? ");
+        let d = Prompts::default();
+        assert!(d.totp.ends_with(": ") && d.push.ends_with(": ") && d.sms.contains("{to}: "));
+        assert_eq!(
+            prompt_with(&d.totp, "(or type sms)"),
+            "Enter the code from your authenticator app (or type sms): "
+        );
+        assert_eq!(
+            prompt_with("Token?", "(or type push)"),
+            "Token (or type push)? "
+        );
+        assert_eq!(
+            prompt_with("Token", "(or type push)"),
+            "Token (or type push)"
+        );
+    }
 
     #[test]
     fn cidr_matching() {

@@ -118,6 +118,14 @@ struct Radius {
     reply_cache_max_entries: Option<usize>,
 }
 
+/// A setting that is `true`/`false` or a word (`require_message_authenticator = "auto"`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum BoolOrWord {
+    Bool(bool),
+    Word(String),
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Client {
@@ -128,7 +136,7 @@ struct Client {
     secret_env: Option<String>,
     #[serde(default)]
     create_secret_file: bool,
-    require_message_authenticator: Option<bool>,
+    require_message_authenticator: Option<BoolOrWord>,
     otp_mode: Option<String>,
     otp_delimiter: Option<String>,
     failmode: Option<String>,
@@ -173,11 +181,69 @@ struct Local {
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+struct PromptsRaw {
+    totp: Option<String>,
+    sms: Option<String>,
+    push: Option<String>,
+    phone: Option<String>,
+    push_pending: Option<String>,
+}
+
+impl PromptsRaw {
+    /// `legacy`: `factor.challenge_prompt`, the TOTP prompt before `[factor.prompts]`.
+    fn validate(self, legacy: Option<String>) -> Result<Prompts, ConfigError> {
+        if legacy.is_some() && self.totp.is_some() {
+            return Err(invalid(
+                "factor.challenge_prompt",
+                "set either factor.challenge_prompt or factor.prompts.totp, not both",
+            ));
+        }
+        let d = Prompts::default();
+        let one = |v: Option<String>, key: &str, default: String| {
+            let v = v.unwrap_or(default);
+            if v.trim().is_empty() || v.len() > 1000 || v.chars().any(|c| c.is_control()) {
+                return Err(invalid(
+                    key,
+                    "must be 1-1000 bytes long without control characters",
+                ));
+            }
+            Ok(v)
+        };
+        let totp_key = if legacy.is_some() {
+            "factor.challenge_prompt"
+        } else {
+            "factor.prompts.totp"
+        };
+        let sms = one(self.sms, "factor.prompts.sms", d.sms)?;
+        if sms.replace("{to}", "").contains(['{', '}']) {
+            return Err(invalid(
+                "factor.prompts.sms",
+                "the only placeholder is {to} (the masked phone number)",
+            ));
+        }
+        Ok(Prompts {
+            totp: one(legacy.or(self.totp), totp_key, d.totp)?,
+            sms,
+            push: one(self.push, "factor.prompts.push", d.push)?,
+            phone: one(self.phone, "factor.prompts.phone", d.phone)?,
+            push_pending: one(
+                self.push_pending,
+                "factor.prompts.push_pending",
+                d.push_pending,
+            )?,
+        })
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 struct Factor {
     default_method: Option<String>,
     challenge_ttl_secs: Option<u64>,
     challenge_max_attempts: Option<u32>,
     challenge_prompt: Option<String>,
+    #[serde(default)]
+    prompts: PromptsRaw,
     max_failures: Option<u32>,
     lockout_secs: Option<u64>,
     #[serde(default)]
@@ -718,15 +784,7 @@ impl Root {
                 "must be non-empty and contain no ':'",
             ));
         }
-        let prompt = f
-            .challenge_prompt
-            .unwrap_or_else(|| "Enter the code from your authenticator app".into());
-        if prompt.is_empty() || prompt.len() > 1000 {
-            return Err(invalid(
-                "factor.challenge_prompt",
-                "must be 1-1000 bytes long",
-            ));
-        }
+        let prompts = f.prompts.validate(f.challenge_prompt)?;
         let factor = FactorConfig {
             default_method,
             challenge_ttl_secs: in_range(
@@ -741,7 +799,7 @@ impl Root {
                 1,
                 10,
             )?,
-            challenge_prompt: prompt,
+            prompts,
             totp: TotpConfig {
                 issuer,
                 digits,
@@ -1167,13 +1225,32 @@ fn validate_radius(r: Radius, warnings: &mut Vec<String>) -> Result<RadiusConfig
         if let SecretSource::Value(v) = &secret {
             warn_short_secret(&key("secret"), v.expose(), warnings);
         }
-        let require_ma = c.require_message_authenticator.unwrap_or(true);
-        if !require_ma {
-            warnings.push(format!(
-                "{}: false leaves this client open to BlastRADIUS (CVE-2024-3596) forgeries",
-                key("require_message_authenticator")
-            ));
-        }
+        let require_ma = match c.require_message_authenticator {
+            None | Some(BoolOrWord::Bool(true)) => MaPolicy::Required,
+            Some(BoolOrWord::Bool(false)) => {
+                warnings.push(format!(
+                    "{} (client \"{name}\"): false leaves this client open to BlastRADIUS \
+                     (CVE-2024-3596) forgeries",
+                    key("require_message_authenticator")
+                ));
+                MaPolicy::Off
+            }
+            Some(BoolOrWord::Word(w)) if w == "auto" => {
+                warnings.push(format!(
+                    "{} (client \"{name}\"): \"auto\" accepts requests without \
+                     Message-Authenticator (open to BlastRADIUS forgeries) until the client \
+                     sends one signed request; then unsigned ones are dropped",
+                    key("require_message_authenticator")
+                ));
+                MaPolicy::Auto
+            }
+            Some(BoolOrWord::Word(w)) => {
+                return Err(invalid(
+                    key("require_message_authenticator"),
+                    format!("\"{w}\" is not true, false or \"auto\""),
+                ))
+            }
+        };
         let otp_mode = match c.otp_mode.as_deref() {
             None | Some("challenge") => OtpMode::Challenge,
             Some("append") => OtpMode::Append,

@@ -202,7 +202,7 @@ mod tests {
             default_method: crate::config::Method::Totp,
             challenge_ttl_secs: 300,
             challenge_max_attempts: 3,
-            challenge_prompt: "x".into(),
+            prompts: Default::default(),
             totp: cfg(6),
             max_failures: 5,
             lockout_secs: 60,

@@ -64,6 +64,8 @@ pub struct Tables {
     pub auth_log: Vec<((u64, u64, u64), AuthRecord)>,
     /// The cluster identity (JSON), when the node was in a cluster.
     pub cluster: Option<serde_json::Value>,
+    #[serde(default)]
+    pub signing_clients: Vec<(String, u64)>,
 }
 
 fn rows<K, V, T>(
@@ -108,6 +110,9 @@ impl Reader {
             })?,
             auth_log: rows(&self.txn.open_table(AUTH_LOG)?, |k, v| Ok((k, json(v)?)))?,
             cluster: self.raft_meta(cluster_key)?,
+            signing_clients: rows(&self.txn.open_table(SIGNING_CLIENTS)?, |k, v| {
+                Ok((k.to_owned(), v))
+            })?,
         })
     }
 }
@@ -145,6 +150,10 @@ impl Tx<'_> {
         for (k, r) in &t.auth_log {
             let b = serde_json::to_vec(r)?;
             self.auth_log()?.insert(*k, b.as_slice())?;
+        }
+        self.signing_clients()?.retain(|_, _| false)?;
+        for (k, ms) in &t.signing_clients {
+            self.signing_clients()?.insert(k.as_str(), *ms)?;
         }
         self.reset_raft(&[])?;
         if let Some(c) = &t.cluster {

@@ -307,6 +307,7 @@ fn init_tables(db: &Database) -> Result<(u64, u64), StoreError> {
         txn.open_table(RAFT_LOG)?;
         txn.open_table(RAFT_META)?;
         txn.open_table(RAFT_SNAPSHOT)?;
+        txn.open_table(SIGNING_CLIENTS)?;
         let existing = meta.get("node_id")?.map(|v| be_u64(v.value()));
         let node_id = match existing {
             Some(id) => id,
@@ -438,6 +439,7 @@ pub struct Tx<'a> {
     raft_log: Option<Table<'a, u64, &'static [u8]>>,
     raft_meta: Option<Table<'a, &'static str, &'static [u8]>>,
     raft_snapshot: Option<Table<'a, &'static str, &'static [u8]>>,
+    signing_clients: Option<Table<'a, &'static str, u64>>,
 }
 
 type AuthLogTable<'a> = Table<'a, (u64, u64, u64), &'static [u8]>;
@@ -476,6 +478,7 @@ impl<'a> Tx<'a> {
             raft_log: None,
             raft_meta: None,
             raft_snapshot: None,
+            signing_clients: None,
         }
     }
 
@@ -496,6 +499,15 @@ impl<'a> Tx<'a> {
     table_accessor!(raft_log, RAFT_LOG, u64, &'static [u8]);
     table_accessor!(raft_meta, RAFT_META, &'static str, &'static [u8]);
     table_accessor!(raft_snapshot, RAFT_SNAPSHOT, &'static str, &'static [u8]);
+    table_accessor!(signing_clients, SIGNING_CLIENTS, &'static str, u64);
+
+    /// Records that RADIUS client `name` signs its requests (kept on the first time only).
+    pub fn remember_signing_client(&mut self, name: &str, now_ms: u64) -> Result<(), StoreError> {
+        if self.signing_clients()?.get(name)?.is_none() {
+            self.signing_clients()?.insert(name, now_ms)?;
+        }
+        Ok(())
+    }
 
     fn log(&mut self, change: &Change) -> Result<u64, StoreError> {
         *self.seq += 1;
@@ -784,6 +796,16 @@ pub struct Reader {
 impl Reader {
     pub fn user(&self, key: &str) -> Result<Option<UserRecord>, StoreError> {
         get_json(&self.txn.open_table(USERS)?, key)
+    }
+
+    /// RADIUS clients known to sign their requests (see [`SIGNING_CLIENTS`]).
+    pub fn signing_clients(&self) -> Result<Vec<String>, StoreError> {
+        let t = self.txn.open_table(SIGNING_CLIENTS)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            out.push(row?.0.value().to_owned());
+        }
+        Ok(out)
     }
 
     pub fn user_count(&self) -> Result<u64, StoreError> {

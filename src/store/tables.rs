@@ -28,6 +28,11 @@ pub const PUSH_STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("push_
 /// (time ms, node id, change-log sequence) → JSON [`super::model::AuthRecord`].
 pub const AUTH_LOG: TableDefinition<(u64, u64, u64), &[u8]> = TableDefinition::new("auth_log");
 
+/// RADIUS client name → when it first sent a request with a valid Message-Authenticator
+/// (ms): with `require_message_authenticator = "auto"` its unsigned requests are dropped from
+/// then on. This node's own knowledge of its clients, so not in the change log.
+pub const SIGNING_CLIENTS: TableDefinition<&str, u64> = TableDefinition::new("signing_clients");
+
 // --- replication feed ---
 /// (node id, sequence) → JSON [`super::model::Change`], appended in the same transaction as
 /// the change it describes.

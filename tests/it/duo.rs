@@ -409,7 +409,7 @@ async fn duo_push_challenge_mode_for_short_nas_timeouts() {
     assert_eq!(r["code"], "Access-Challenge", "{r}");
     assert_eq!(
         r["reply_message"],
-        "Approve the request on your phone, then press Enter (or type phone)"
+        "Approve the request on your phone, then press Enter (or type phone): "
     );
     let state = r["state"].as_str().unwrap().to_owned();
     // …and Enter (any text) collects the approval.
@@ -626,7 +626,7 @@ async fn duo_sms_passcodes_and_a_users_own_provider() {
     assert_eq!(r["code"], "Access-Challenge", "{r}");
     assert_eq!(
         r["reply_message"],
-        "Enter a passcode from the text message Duo sent"
+        "Enter a passcode from the text message Duo sent: "
     );
     let state = r["state"].as_str().unwrap().to_owned();
     let r = ask(&gw, "gina", "111111", Some(&state)).await;
@@ -643,7 +643,7 @@ async fn duo_sms_passcodes_and_a_users_own_provider() {
     let r = ask(&gw, "kim", "pw-kim", None).await;
     assert_eq!(
         r["reply_message"],
-        "Approve the request on your phone, then press Enter (or type sms or phone)"
+        "Approve the request on your phone, then press Enter (or type sms or phone): "
     );
     let state = r["state"].as_str().unwrap().to_owned();
     let r = ask(&gw, "kim", "sms", Some(&state)).await;
@@ -663,7 +663,7 @@ async fn duo_sms_passcodes_and_a_users_own_provider() {
     let r = ask(&gw, "kim", "pw-kim", None).await;
     assert_eq!(
         r["reply_message"],
-        "Approve the request on your phone, then press Enter (or type phone)"
+        "Approve the request on your phone, then press Enter (or type phone): "
     );
 
     // From the SMS prompt back to the user's own method: a new push, approved.

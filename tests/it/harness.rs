@@ -108,6 +108,11 @@ lockout_secs = 600
     );
     let config_path = dir.join("mfagate.toml");
     std::fs::write(&config_path, toml).unwrap();
+    start_from(dir, config_path).await
+}
+
+/// Starts a gateway on an existing configuration and data directory.
+async fn start_from(dir: PathBuf, config_path: PathBuf) -> Gateway {
     let cfg = Arc::new(Config::load(&config_path).unwrap());
     let clock = Arc::new(ManualClock::new(T0_MS));
     let store = Store::open(&cfg.data_dir).unwrap();
@@ -203,6 +208,13 @@ impl Gateway {
         let dir = self.dir.clone();
         self.stop_keep_dir().await;
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// Stops the daemon and starts it again on the same data directory (a restart).
+    pub async fn restart(self) -> Gateway {
+        let (dir, config_path) = (self.dir.clone(), self.config_path.clone());
+        self.stop_keep_dir().await;
+        start_from(dir, config_path).await
     }
 
     /// Stops the daemon and releases the store, leaving the data directory in place.

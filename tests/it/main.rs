@@ -10,6 +10,7 @@ mod duo;
 mod harness;
 mod http_sink;
 mod ldap;
+mod pam;
 mod privacyidea;
 mod radius_flows;
 mod radius_wire;

@@ -273,7 +273,7 @@ async fn privacyidea_outages_and_odd_answers_reject() {
     // A challenge (no service account: an empty pass triggers it), then an answer about
     // another transaction: not an answer to ours.
     let challenge = r#"{"result":{"status":true,"value":false,"authentication":"CHALLENGE"},
-        "detail":{"transaction_id":"T1","message":"enter the code we sent"}}"#;
+        "detail":{"transaction_id":"T1","message":"enter the code we sent: "}}"#;
     let answer_for = |t: &str| {
         format!(
             r#"{{"result":{{"status":true,"value":true,"authentication":"ACCEPT"}},"detail":{{"transaction_id":"{t}"}}}}"#
@@ -296,7 +296,7 @@ async fn privacyidea_outages_and_odd_answers_reject() {
         )
         .await;
         assert_eq!(r["code"], "Access-Challenge", "{r}");
-        assert_eq!(r["reply_message"], "enter the code we sent");
+        assert_eq!(r["reply_message"], "enter the code we sent: ");
         let state = r["state"].as_str().unwrap().to_owned();
         sink.set_body(&answer_for(txid));
         let r = pap(&gw, "pat", "123456", Some(&state)).await;
@@ -515,7 +515,7 @@ async fn privacyidea_push_token_answered_on_the_phone() {
     assert_eq!(r["code"], "Access-Challenge", "{r}");
     assert_eq!(
         r["reply_message"],
-        "Approve the request on your phone, then press Enter"
+        "Approve the request on your phone, then press Enter: "
     );
     let state = r["state"].as_str().unwrap().to_owned();
     let r = login(challenge, "", Some(&state)).await;

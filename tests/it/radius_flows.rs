@@ -20,7 +20,7 @@ async fn challenge_flow_accepts_password_then_code_once() {
     assert_eq!(r["ma_first"], true);
     assert_eq!(
         r["reply_message"],
-        "Enter the code from your authenticator app"
+        "Enter the code from your authenticator app: "
     );
     let state = r["state"].as_str().unwrap().to_owned();
     assert_eq!(state.len(), 48, "node id + 128 random bits");

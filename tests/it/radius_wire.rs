@@ -371,3 +371,84 @@ async fn a_flood_beyond_max_in_flight_is_shed_not_queued() {
     assert!(r.is_some(), "server stopped answering after the flood");
     gw.stop().await;
 }
+
+/// `require_message_authenticator = "auto"` on the wire: unsigned requests pass until the
+/// client signs one, never with Proxy-State, and not at all once it has signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_mode_learns_that_a_client_signs() {
+    use mfagate::frontend::radius::codec::*;
+    let gw = start("require_message_authenticator = \"auto\"").await;
+    gw.add_user("dora", "dora-password").await;
+    let request = |proxy_state: bool, signed: bool| {
+        let mut ra = [0u8; 16];
+        getrandom_fill(&mut ra);
+        let mut attrs = Vec::new();
+        push_attr(&mut attrs, ATTR_USER_NAME, b"dora");
+        push_attr(
+            &mut attrs,
+            ATTR_USER_PASSWORD,
+            &hide_user_password(b"dora-password", SECRET.as_bytes(), &ra),
+        );
+        if proxy_state {
+            push_attr(&mut attrs, ATTR_PROXY_STATE, b"proxied-by-someone");
+        }
+        encode_request(
+            ACCESS_REQUEST,
+            ra[0],
+            &ra,
+            &attrs,
+            SECRET.as_bytes(),
+            signed,
+        )
+        .unwrap()
+    };
+    let wait = Duration::from_millis(500);
+    // Unsigned with Proxy-State: always dropped.
+    assert!(
+        raw_exchange(gw.addr, "127.0.0.1:0", &request(true, false), wait)
+            .await
+            .is_none()
+    );
+    // Unsigned without: answered while the client has never signed.
+    assert!(
+        raw_exchange(gw.addr, "127.0.0.1:0", &request(false, false), wait)
+            .await
+            .is_some()
+    );
+    // One signed request...
+    assert!(
+        raw_exchange(gw.addr, "127.0.0.1:0", &request(false, true), wait)
+            .await
+            .is_some()
+    );
+    // ...and unsigned ones are dropped from then on, across a restart.
+    assert!(
+        raw_exchange(gw.addr, "127.0.0.1:0", &request(false, false), wait)
+            .await
+            .is_none()
+    );
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while gw.store.read(|r| r.signing_clients()).unwrap().is_empty() {
+        assert!(std::time::Instant::now() < until);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let gw = gw.restart().await;
+    assert!(
+        raw_exchange(gw.addr, "127.0.0.1:0", &request(false, false), wait)
+            .await
+            .is_none()
+    );
+    assert!(
+        raw_exchange(gw.addr, "127.0.0.1:0", &request(false, true), wait)
+            .await
+            .is_some()
+    );
+    // The other client (127.0.0.2, "true" by default) is not affected by what "vpn" learned,
+    // and the start warned about "auto" naming the client.
+    assert!(gw
+        .cfg
+        .warnings
+        .iter()
+        .any(|w| w.contains("client \"vpn\"") && w.contains("\"auto\"")));
+    gw.stop().await;
+}

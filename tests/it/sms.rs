@@ -60,7 +60,7 @@ async fn login(gw: &Gateway, sink: &Sink, name: &str) -> (String, String) {
     let before = sink.requests().len();
     let r = pap(gw, name, &format!("pw-{name}"), None).await;
     assert_eq!(r["code"], "Access-Challenge", "{r}");
-    assert_eq!(r["reply_message"], "Enter the code sent to ***-**12");
+    assert_eq!(r["reply_message"], "Enter the code sent to ***-**12: ");
     let reqs = sink.requests();
     assert_eq!(reqs.len(), before + 1, "one SMS per login");
     let code = code_in(&reqs[before]);
@@ -334,7 +334,7 @@ async fn a_user_with_several_methods_chooses_at_the_prompt() {
     assert_eq!(r["code"], "Access-Challenge", "{r}");
     assert_eq!(
         r["reply_message"],
-        "Enter the code from your authenticator app (or type sms)"
+        "Enter the code from your authenticator app (or type sms): "
     );
     let state = r["state"].as_str().unwrap().to_owned();
     // "sms": a text message is sent, and a new challenge asks for its code.
@@ -342,7 +342,7 @@ async fn a_user_with_several_methods_chooses_at_the_prompt() {
     assert_eq!(r["code"], "Access-Challenge", "{r}");
     assert_eq!(
         r["reply_message"],
-        "Enter the code sent to ***-**12 (or type totp)"
+        "Enter the code sent to ***-**12 (or type totp): "
     );
     let sms_state = r["state"].as_str().unwrap().to_owned();
     let code = code_in(&sink.requests()[0]);

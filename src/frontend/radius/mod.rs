@@ -7,12 +7,16 @@
 //! parse, code, Message-Authenticator, User-Password shape; only then the duplicate cache and
 //! a slot among `max_in_flight`. Anything that fails before the cache is dropped silently and
 //! leaves no trace in it.
+//!
+//! Which clients sign their requests (`require_message_authenticator = "auto"`) is wire
+//! state, not a decision, so the front-end keeps it itself, in the store's own table: a
+//! restart must not forget that a client signs.
 
 pub mod cache;
 pub mod codec;
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::net::UdpSocket;
@@ -21,7 +25,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{split_appended_code, AuthRequest, Credential, Decision, Pipeline};
 use crate::clock::SharedClock;
-use crate::config::{canonical_ip, OtpMode, RadiusClient, RadiusConfig, Secret};
+use crate::config::{canonical_ip, MaPolicy, OtpMode, RadiusClient, RadiusConfig, Secret};
+use crate::store::Store;
 use cache::{Begin, ReplyCache};
 use codec::*;
 
@@ -47,6 +52,9 @@ pub struct Stats {
 
 pub struct RadiusFrontend {
     clients: Vec<Client>,
+    /// Per client: it has sent a request with a valid Message-Authenticator ("auto" mode).
+    signs: Vec<AtomicBool>,
+    store: Store,
     pipeline: Arc<Pipeline>,
     clock: SharedClock,
     cache: Mutex<ReplyCache>,
@@ -88,8 +96,16 @@ impl RadiusFrontend {
         clients: Vec<Client>,
         pipeline: Arc<Pipeline>,
         clock: SharedClock,
-    ) -> Self {
-        Self {
+        store: Store,
+    ) -> Result<Self, crate::store::StoreError> {
+        let known = store.read(|r| r.signing_clients())?;
+        let signs = clients
+            .iter()
+            .map(|c| AtomicBool::new(known.contains(&c.cfg.name)))
+            .collect();
+        Ok(Self {
+            signs,
+            store,
             clients,
             pipeline,
             clock,
@@ -100,6 +116,52 @@ impl RadiusFrontend {
             in_flight: Arc::new(Semaphore::new(cfg.max_in_flight)),
             log_limit: Mutex::new(LogLimiter::default()),
             stats: Stats::default(),
+        })
+    }
+
+    /// "auto" mode: the first valid signed request from a client makes signing required for
+    /// it, durably (written off the request's path; the flag in memory takes effect at once).
+    fn learn_signing(&self, ci: usize) {
+        let client = &self.clients[ci];
+        if client.cfg.require_message_authenticator != MaPolicy::Auto
+            || self.signs[ci].swap(true, Ordering::SeqCst)
+        {
+            return;
+        }
+        tracing::info!(client = %client.cfg.name, "radius: this client signs its requests (Message-Authenticator): from now on its unsigned requests are dropped");
+        let (store, name, now) = (
+            self.store.clone(),
+            client.cfg.name.clone(),
+            self.clock.now_ms(),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = store
+                .write(move |tx| tx.remember_signing_client(&name, now))
+                .await
+            {
+                tracing::error!(error = %e, "radius: could not record that a client signs its requests");
+            }
+        });
+    }
+
+    /// Why an unsigned request must be dropped, if it must.
+    fn unsigned_refusal(&self, ci: usize, pkt: &Packet<'_>) -> Option<&'static str> {
+        if pkt.code == STATUS_SERVER {
+            // RFC 5997 §3 requires Message-Authenticator in every Status-Server.
+            return Some("a Status-Server without Message-Authenticator");
+        }
+        match self.clients[ci].cfg.require_message_authenticator {
+            MaPolicy::Required => Some("a request without Message-Authenticator"),
+            MaPolicy::Off => None,
+            // Like FreeRADIUS's limit_proxy_state: a forged reply to a proxied request is
+            // what BlastRADIUS needs, so unsigned requests that were proxied never pass.
+            MaPolicy::Auto if pkt.attr(ATTR_PROXY_STATE).is_some() => {
+                Some("a request with Proxy-State but without Message-Authenticator")
+            }
+            MaPolicy::Auto if self.signs[ci].load(Ordering::SeqCst) => Some(
+                "a request without Message-Authenticator (this client has signed its requests before)",
+            ),
+            MaPolicy::Auto => None,
         }
     }
 
@@ -215,17 +277,14 @@ impl RadiusFrontend {
                 );
                 return Screened::Drop;
             }
-        } else if client.cfg.require_message_authenticator || pkt.code == STATUS_SERVER {
-            // RFC 5997 §3 requires Message-Authenticator in every Status-Server.
+            self.learn_signing(ci);
+        } else if let Some(why) = self.unsigned_refusal(ci, &pkt) {
             self.stats
                 .missing_authenticator
                 .fetch_add(1, Ordering::Relaxed);
             self.note(
                 Noise::BadPacket,
-                &format!(
-                    "dropped a request without Message-Authenticator from client \"{}\"",
-                    client.cfg.name
-                ),
+                &format!("dropped {why} from client \"{}\"", client.cfg.name),
                 src,
             );
             return Screened::Drop;
