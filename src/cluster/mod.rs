@@ -9,6 +9,7 @@
 
 pub mod certs;
 pub mod identity;
+pub mod login_state;
 pub mod network;
 pub mod node;
 pub mod rpc;

@@ -44,8 +44,8 @@ pub struct ClusterNode {
     pub raft: Raft,
     pub me: Arc<Identity>,
     pub cluster_id: String,
-    tls: ClusterTls,
-    store: Store,
+    pub(super) tls: ClusterTls,
+    pub(super) store: Store,
     advertise: String,
     data_dir: PathBuf,
     /// Members named when this node joined, trusted until its own copy of the membership
@@ -159,6 +159,7 @@ impl ClusterNode {
         tokio::spawn(node.clone().serve(listener, cancel.clone()));
         tokio::spawn(node.clone().manage(cancel.clone()));
         tokio::spawn(node.clone().track_appends(cancel.clone()));
+        tokio::spawn(super::login_state::ship(node.clone(), cancel.clone()));
         let stopping = node.clone();
         tokio::spawn(async move {
             cancel.cancelled().await;
@@ -251,7 +252,7 @@ impl ClusterNode {
         self.raft.metrics().borrow().clone()
     }
 
-    fn members(&self) -> Vec<(NodeId, NodeInfo)> {
+    pub(super) fn members(&self) -> Vec<(NodeId, NodeInfo)> {
         let m = self.metrics();
         let mut v: Vec<(NodeId, NodeInfo)> = m
             .membership_config
@@ -538,6 +539,11 @@ impl ClusterNode {
             Request::Join { name, address } => self.join(name, address, names).await,
             Request::Admin(req) => self.admin(req).await,
             Request::Status => Response::Status(self.local_status()),
+            Request::LoginState {
+                origin,
+                entries,
+                upto,
+            } => super::login_state::receive(&self.store, origin, entries, upto).await,
         };
         (r, Vec::new())
     }

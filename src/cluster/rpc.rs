@@ -49,6 +49,13 @@ pub enum Request {
     Admin(serde_json::Value),
     /// This node's view of the cluster (`mfagate cluster status` asks every member).
     Status,
+    /// Login state: entries of the sender's change log (`origin`: its store's node id), and
+    /// the sequence up to which it has read its log for this batch. Empty: "how far are you".
+    LoginState {
+        origin: u64,
+        entries: Vec<(u64, crate::store::model::Change)>,
+        upto: u64,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -66,6 +73,10 @@ pub enum Response {
         node: String,
     },
     Status(serde_json::Value),
+    /// How far this node has merged the origin's log.
+    LoginStateAck {
+        applied: u64,
+    },
     /// This node is not the leader; ask this one.
     NotLeader {
         leader: Option<NodeInfo>,

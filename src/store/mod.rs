@@ -13,6 +13,7 @@
 mod backup;
 pub mod model;
 mod raft;
+mod replica;
 mod seal;
 pub mod tables;
 
@@ -102,6 +103,8 @@ struct Inner {
     node_id: u64,
     sealer: SeedSealer,
     path: PathBuf,
+    /// The last change-log sequence committed, for whoever ships the log to peers.
+    commits: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Drop for Inner {
@@ -149,9 +152,11 @@ impl Store {
         let db = Arc::new(db);
         let (tx, rx) = mpsc::channel::<Job>();
         let wdb = db.clone();
+        let commits = Arc::new(tokio::sync::watch::Sender::new(seq));
+        let wcommits = commits.clone();
         let writer = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer_loop(wdb, rx, node_id, seq))
+            .spawn(move || writer_loop(wdb, rx, node_id, seq, wcommits))
             .map_err(|e| StoreError::KeyFile(format!("cannot start writer thread: {e}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -161,8 +166,14 @@ impl Store {
                 node_id,
                 sealer,
                 path,
+                commits,
             }),
         })
+    }
+
+    /// Changes to this node's change-log sequence as commits land.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.commits.subscribe()
     }
 
     fn send(&self, job: Job) -> Result<(), StoreError> {
@@ -308,6 +319,7 @@ fn init_tables(db: &Database) -> Result<(u64, u64), StoreError> {
         txn.open_table(RAFT_META)?;
         txn.open_table(RAFT_SNAPSHOT)?;
         txn.open_table(SIGNING_CLIENTS)?;
+        txn.open_table(PEER_APPLIED)?;
         let existing = meta.get("node_id")?.map(|v| be_u64(v.value()));
         let node_id = match existing {
             Some(id) => id,
@@ -345,7 +357,13 @@ fn durable_checkpoint(db: &Database) {
     }
 }
 
-fn writer_loop(db: Arc<Database>, rx: mpsc::Receiver<Job>, node_id: u64, mut seq: u64) {
+fn writer_loop(
+    db: Arc<Database>,
+    rx: mpsc::Receiver<Job>,
+    node_id: u64,
+    mut seq: u64,
+    commits: Arc<tokio::sync::watch::Sender<u64>>,
+) {
     let mut last_durable = std::time::Instant::now();
     let mut pending_non_durable = false;
     loop {
@@ -405,14 +423,22 @@ fn writer_loop(db: Arc<Database>, rx: mpsc::Receiver<Job>, node_id: u64, mut seq
             txn.commit()?;
             Ok(())
         })();
-        if let Err(e) = &result {
-            tracing::error!(error = %e, "store: commit failed");
-            seq = start_seq;
-        } else if durable {
-            last_durable = std::time::Instant::now();
-            pending_non_durable = false;
-        } else {
-            pending_non_durable = true;
+        match &result {
+            Err(e) => {
+                tracing::error!(error = %e, "store: commit failed");
+                seq = start_seq;
+            }
+            Ok(()) => {
+                if seq != start_seq {
+                    commits.send_replace(seq);
+                }
+                if durable {
+                    last_durable = std::time::Instant::now();
+                    pending_non_durable = false;
+                } else {
+                    pending_non_durable = true;
+                }
+            }
         }
         for c in completions {
             c(result.as_ref().map(|_| ()));
@@ -440,6 +466,7 @@ pub struct Tx<'a> {
     raft_meta: Option<Table<'a, &'static str, &'static [u8]>>,
     raft_snapshot: Option<Table<'a, &'static str, &'static [u8]>>,
     signing_clients: Option<Table<'a, &'static str, u64>>,
+    peer_applied: Option<Table<'a, u64, u64>>,
 }
 
 type AuthLogTable<'a> = Table<'a, (u64, u64, u64), &'static [u8]>;
@@ -479,6 +506,7 @@ impl<'a> Tx<'a> {
             raft_meta: None,
             raft_snapshot: None,
             signing_clients: None,
+            peer_applied: None,
         }
     }
 
@@ -500,6 +528,7 @@ impl<'a> Tx<'a> {
     table_accessor!(raft_meta, RAFT_META, &'static str, &'static [u8]);
     table_accessor!(raft_snapshot, RAFT_SNAPSHOT, &'static str, &'static [u8]);
     table_accessor!(signing_clients, SIGNING_CLIENTS, &'static str, u64);
+    table_accessor!(peer_applied, PEER_APPLIED, u64, u64);
 
     /// Records that RADIUS client `name` signs its requests (kept on the first time only).
     pub fn remember_signing_client(&mut self, name: &str, now_ms: u64) -> Result<(), StoreError> {

@@ -34,6 +34,9 @@ pub const AUTH_LOG: TableDefinition<(u64, u64, u64), &[u8]> = TableDefinition::n
 pub const SIGNING_CLIENTS: TableDefinition<&str, u64> = TableDefinition::new("signing_clients");
 
 // --- replication feed ---
+/// Peer's store node id → the highest of its change-log sequences merged here (login state
+/// shipped between cluster members, `crate::cluster::login_state`).
+pub const PEER_APPLIED: TableDefinition<u64, u64> = TableDefinition::new("peer_applied");
 /// (node id, sequence) → JSON [`super::model::Change`], appended in the same transaction as
 /// the change it describes.
 pub const CHANGELOG: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("changelog");

@@ -45,6 +45,12 @@ pub struct Node {
 impl Node {
     /// Writes the node's certificate and configuration; does not start it.
     pub async fn new(root: &Path, name: &str, ca: &Path) -> Node {
+        Self::with(root, name, ca, "otp_mode = \"append\"", "").await
+    }
+
+    /// The same with the RADIUS client's settings `client` and `tail` (the `[factor]` table
+    /// onwards) chosen.
+    pub async fn with(root: &Path, name: &str, ca: &Path, client: &str, tail: &str) -> Node {
         let dir = root.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let radius = format!("127.0.0.1:{}", free_udp_port());
@@ -75,7 +81,7 @@ listen = ["{radius}"]
 name = "vpn"
 address = "127.0.0.1"
 secret = "{SECRET}"
-otp_mode = "append"
+{client}
 [primary]
 backend = "local"
 [primary.local]
@@ -86,6 +92,7 @@ listen = "{cluster}"
 ca_file = "{d}/certs/ca.pem"
 cert_file = "{d}/certs/{name}.pem"
 key_file = "{d}/certs/{name}.key"
+{tail}
 "#
             ),
         )
@@ -176,8 +183,14 @@ key_file = "{d}/certs/{name}.key"
     }
 
     pub async fn login(&self, user: &str, password: &str, seed: &[u8]) -> String {
+        self.login_at(user, password, seed, 0).await
+    }
+
+    /// The same with the code `offset` steps ahead: the replay guard is cluster-wide, so a
+    /// second node logging the same user in within one step takes the next step's code.
+    pub async fn login_at(&self, user: &str, password: &str, seed: &[u8], offset: u64) -> String {
         let cfg = Config::load(&self.config).unwrap();
-        let step = totp::step_at(SystemClock.now_ms(), &cfg.factor.totp);
+        let step = totp::step_at(SystemClock.now_ms(), &cfg.factor.totp) + offset;
         let code = totp::code_at(seed, step, &cfg.factor.totp);
         let r = pyrad(
             &self.radius,
@@ -346,7 +359,7 @@ async fn three_nodes_share_one_directory_and_survive_the_leader() {
         .wait_status("three voters", Duration::from_secs(30), |v| voters(v) == 3)
         .await;
     let applied = st["last_applied"].as_u64().unwrap();
-    for n in [&n2, &n3] {
+    for (i, n) in [&n2, &n3].into_iter().enumerate() {
         n.wait_status("caught up", Duration::from_secs(30), |v| {
             v["last_applied"].as_u64() >= Some(applied)
         })
@@ -355,7 +368,7 @@ async fn three_nodes_share_one_directory_and_survive_the_leader() {
         assert!(show.contains("seeded09999"), "{show}");
         // The pre-cluster user's seed opens with the cluster key on every node.
         assert_eq!(
-            n.login("pre", "pre-password", &pre_seed).await,
+            n.login_at("pre", "pre-password", &pre_seed, i as u64).await,
             "Access-Accept",
             "{}",
             n.name
@@ -372,11 +385,9 @@ async fn three_nodes_share_one_directory_and_survive_the_leader() {
     // Added on the leader: logs in on each follower within 1 s.
     let (seed, by) = add_enrolled(&n1, "alice", "alice-pw").await;
     assert_eq!(by, "n1");
-    for n in [&n2, &n3] {
+    for (i, n) in [&n2, &n3].into_iter().enumerate() {
         let until = Instant::now() + Duration::from_secs(1);
         loop {
-            // A second login in the same 30 s step on the same node is a replay: each node
-            // logs alice in once here.
             let (ok, out, _) = run(n.cli(&["user", "show", "alice"])).await;
             if ok && out.contains("totp_enrolled  true") {
                 break;
@@ -389,7 +400,7 @@ async fn three_nodes_share_one_directory_and_survive_the_leader() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert_eq!(
-            n.login("alice", "alice-pw", &seed).await,
+            n.login_at("alice", "alice-pw", &seed, i as u64).await,
             "Access-Accept",
             "{}",
             n.name
@@ -400,7 +411,10 @@ async fn three_nodes_share_one_directory_and_survive_the_leader() {
     let (seed, by) = add_enrolled(&n2, "bob", "bob-pw").await;
     assert_eq!(by, "n1", "user add on a follower is applied by the leader");
     assert_eq!(n2.login("bob", "bob-pw", &seed).await, "Access-Accept");
-    assert_eq!(n3.login("bob", "bob-pw", &seed).await, "Access-Accept");
+    assert_eq!(
+        n3.login_at("bob", "bob-pw", &seed, 1).await,
+        "Access-Accept"
+    );
     // A wrong password is still wrong everywhere.
     assert_eq!(n1.login("bob", "not-bobs", &seed).await, "Access-Reject");
 
@@ -547,11 +561,10 @@ async fn three_nodes_share_one_directory_and_survive_the_leader() {
     );
     let show = victim.ok(&["user", "show", "seeded00042"]).await;
     assert!(show.contains("seeded00042"), "{show}");
-    let seed = seed_of(&n1, "alice").await;
-    assert_eq!(
-        victim.login("alice", "alice-pw", &seed).await,
-        "Access-Accept"
-    );
+    // A user added (and enrolled) through another node after the re-join logs in there.
+    let (zed, _) = add_enrolled(&n1, "zed", "zed-pw").await;
+    wait_user(victim, "zed", Duration::from_secs(5)).await;
+    assert_eq!(victim.login("zed", "zed-pw", &zed).await, "Access-Accept");
 
     // A lost majority: two of three gone. The survivor (the re-joined node) still logs users
     // in, and a directory change fails within 5 s, naming the last leader and who answers.
@@ -577,17 +590,12 @@ async fn three_nodes_share_one_directory_and_survive_the_leader() {
         err.trim()
     );
     assert_eq!(
-        survivor.login("pre", "pre-password", &pre_seed).await,
+        survivor.login_at("zed", "zed-pw", &zed, 1).await,
         "Access-Accept"
     );
     let _ = std::fs::remove_dir_all(&root);
 }
 
-/// Enrols `user` afresh through `node` (forwarded if needed) and returns the new seed.
-async fn seed_of(node: &Node, user: &str) -> Vec<u8> {
-    let uri = node.ok(&["user", "enroll-totp", user]).await;
-    seed_from_uri(uri.lines().next().unwrap())
-}
 
 /// A TLS client for `node`'s cluster port trusting `ca`, presenting `cert`/`key` (or nothing).
 fn foreign_client(ca: &Path, cert_key: Option<(&Path, &Path)>) -> tokio_rustls::TlsConnector {
@@ -773,7 +781,10 @@ async fn two_nodes_voter_and_learner_forced_promotion_and_fencing() {
         .await;
     let (ok, _, err) = run(n1.cli(&["user", "add", "frank"])).await;
     assert!(!ok && err.contains("fenced"), "{err}");
-    assert_eq!(n1.login("carol", "carol-pw", &carol).await, "Access-Accept");
+    assert_eq!(
+        n1.login_at("carol", "carol-pw", &carol, 1).await,
+        "Access-Accept"
+    );
     assert!(n1.log().contains("this node is fenced"), "{}", n1.log());
     // Still fenced after a restart.
     n1.kill();
@@ -926,6 +937,159 @@ async fn a_cluster_is_restored_on_one_node_promoted_and_rejoined() {
     n2.ok(&["cluster", "join", &n1.cluster.clone()]).await;
     n2.start();
     wait_user(&n2, "gus", Duration::from_secs(20)).await;
-    assert_eq!(n2.login("gus", "gus-pw", &gus).await, "Access-Accept");
+    assert_eq!(n2.login_at("gus", "gus-pw", &gus, 1).await, "Access-Accept");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// One PAP request to `node` (challenge mode), with `state` when answering a challenge.
+async fn ask(node: &Node, user: &str, password: &str, state: Option<&str>) -> Value {
+    let mut args = vec!["--enforce-ma", "--user", user, "--password", password];
+    if let Some(s) = state {
+        args.extend(["--state", s]);
+    }
+    pyrad(&node.radius, SECRET, &args).await
+}
+
+/// Asks until the answer's code is `want` (login state from another node may take a moment
+/// to arrive), for at most 2 s; returns the last answer.
+async fn ask_until(node: &Node, user: &str, password: &str, state: &str, want: &str) -> Value {
+    let until = Instant::now() + Duration::from_secs(2);
+    loop {
+        let r = ask(node, user, password, Some(state)).await;
+        if r["code"] == want || Instant::now() > until {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_state_is_shared_sms_answered_elsewhere_and_codes_spent_everywhere() {
+    let sink = crate::http_sink::Sink::start().await;
+    let root = temp_dir("cluster-login");
+    let ca = make_ca(&root).await;
+    std::fs::write(root.join("sms.token"), "sms-token-0123\n").unwrap();
+    let tail = format!(
+        "[factor]\nsms_provider = \"sms\"\n[[factor.provider]]\nname = \"sms\"\nkind = \"sms_http\"\n\
+         secret_file = \"{}\"\nurl = \"{}\"\nmethod = \"POST\"\n\
+         headers = {{ \"Content-Type\" = \"application/json\" }}\n\
+         body = '{{\"to\":\"{{phone}}\",\"text\":\"Your code is {{code}}\"}}'\ntimeout_secs = 2\n",
+        root.join("sms.token").display(),
+        sink.url("/sms")
+    );
+    let mut nodes = Vec::new();
+    for name in ["n1", "n2", "n3"] {
+        nodes.push(Node::with(&root, name, &ca, "otp_mode = \"challenge\"", &tail).await);
+    }
+    nodes[0].ok(&["cluster", "init"]).await;
+    nodes[0].start();
+    nodes[0]
+        .wait_status("leader", Duration::from_secs(15), |v| v["role"] == "leader")
+        .await;
+    let leader = nodes[0].cluster.clone();
+    for n in nodes.iter_mut().skip(1) {
+        n.ok(&["cluster", "join", &leader]).await;
+        n.start();
+    }
+    nodes[0]
+        .wait_status("three voters", Duration::from_secs(30), |v| voters(v) == 3)
+        .await;
+    let (n1, n2, n3) = (&nodes[0], &nodes[1], &nodes[2]);
+    let (ok, _, err) = run_with_stdin(
+        n1.cli(&[
+            "user",
+            "add",
+            "sam",
+            "--password-stdin",
+            "--method",
+            "sms",
+            "--phone",
+            "+15550001012",
+        ]),
+        Some("sam-pw\n"),
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (tia, _) = add_enrolled(n1, "tia", "tia-pw").await;
+    for n in [n2, n3] {
+        wait_user(n, "tia", Duration::from_secs(5)).await;
+    }
+
+    // An SMS code sent by n1 is typed into a login that lands on n2.
+    let r = ask(n1, "sam", "sam-pw", None).await;
+    assert_eq!(r["code"], "Access-Challenge", "{r}");
+    let state = r["state"].as_str().unwrap().to_owned();
+    let text = sink.requests().last().unwrap().body.clone();
+    let code: String = text
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .rev()
+        .take(6)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let r = ask_until(n2, "sam", &code, &state, "Access-Accept").await;
+    assert_eq!(
+        r["code"], "Access-Accept",
+        "n1's SMS challenge answered on n2: {r}"
+    );
+    // Spent everywhere: the same answer on n3 (once n2's decision reached it) and on n1.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        ask(n3, "sam", &code, Some(&state)).await["code"],
+        "Access-Reject"
+    );
+    assert_eq!(
+        ask(n1, "sam", &code, Some(&state)).await["code"],
+        "Access-Reject"
+    );
+
+    // A TOTP code accepted on n1 is refused on n2 and n3 once n1's step has reached them.
+    let cfg = Config::load(&n1.config).unwrap();
+    let code = totp::code_at(
+        &tia,
+        totp::step_at(SystemClock.now_ms(), &cfg.factor.totp),
+        &cfg.factor.totp,
+    );
+    let r = ask(n1, "tia", "tia-pw", None).await;
+    let st = r["state"].as_str().unwrap().to_owned();
+    assert_eq!(
+        ask(n1, "tia", &code, Some(&st)).await["code"],
+        "Access-Accept"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for n in [n2, n3] {
+        let r = ask(n, "tia", "tia-pw", None).await;
+        let st = r["state"].as_str().unwrap().to_owned();
+        assert_eq!(
+            ask(n, "tia", &code, Some(&st)).await["code"],
+            "Access-Reject",
+            "{}: a code n1 accepted",
+            n.name
+        );
+    }
+
+    // Every node's report shows the whole cluster's decisions, with the node that made each.
+    let report = n3.ok(&["report", "auth", "--since", "1h"]).await;
+    for (node, result) in [
+        ("n1", "challenge"),
+        ("n2", "accept"),
+        ("n1", "accept"),
+        ("n3", "reject"),
+    ] {
+        assert!(
+            report
+                .lines()
+                .any(|l| l.contains(&format!(",{node},")) && l.contains(result)),
+            "{node} {result} in\n{report}"
+        );
+    }
+    let reasons = n1.ok(&["report", "auth", "--since", "1h"]).await;
+    assert!(
+        reasons.contains("replay") || reasons.contains("already used"),
+        "{reasons}"
+    );
+    drop(nodes);
     let _ = std::fs::remove_dir_all(&root);
 }
