@@ -57,6 +57,13 @@ impl Reader {
         Ok(out)
     }
 
+    /// The id of the user's newest SMS challenge.
+    pub fn sms_latest(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let t = self.txn.open_table(SMS_LATEST)?;
+        let v = t.get(key)?.map(|v| v.value().to_vec());
+        Ok(v)
+    }
+
     /// The highest sequence of `origin`'s change log merged here (0: none).
     pub fn peer_applied(&self, origin: u64) -> Result<u64, StoreError> {
         Ok(self
@@ -186,6 +193,213 @@ mod tests {
                 transaction: txid.map(str::to_owned),
                 out_of_band: true,
             }),
+        }
+    }
+
+    /// A small seeded generator (xorshift64*), so a failing seed can be replayed exactly.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    const USERS: [&str; 3] = ["u0", "u1", "u2"];
+
+    /// Each origin's change log: TOTP steps, challenges it creates (and later versions of
+    /// them or of other origins' challenges, as a node answering a challenge writes), newest
+    /// SMS markers after their challenge, and audit records.
+    fn logs(rng: &mut Rng, origins: &[u64]) -> Vec<(u64, Vec<(u64, Change)>)> {
+        let mut created: Vec<(String, ChallengeRecord)> = Vec::new();
+        let mut out = Vec::new();
+        for &o in origins {
+            let mut entries = Vec::new();
+            for seq in 1..=40 {
+                let user = USERS[rng.below(3) as usize].to_owned();
+                let change = match rng.below(4) {
+                    0 => Change::TotpStep {
+                        key: user,
+                        step: 1000 + rng.below(20),
+                    },
+                    1 if !created.is_empty() && rng.below(2) == 0 => {
+                        // A later version of an existing challenge.
+                        let (id, c) = created[rng.below(created.len() as u64) as usize].clone();
+                        Change::PutChallenge {
+                            id,
+                            challenge: ChallengeRecord {
+                                consumed: rng.below(2) == 0,
+                                attempts_left: rng.below(3) as u32,
+                                ..c
+                            },
+                        }
+                    }
+                    1 | 2 => {
+                        let id = format!("{o:016x}{seq:04x}");
+                        let mut c = challenge(false, 3, None);
+                        c.user_key = user.clone();
+                        c.created_ms = rng.below(50);
+                        created.push((id.clone(), c.clone()));
+                        entries.push((
+                            seq * 2,
+                            Change::PutChallenge {
+                                id: id.clone(),
+                                challenge: c,
+                            },
+                        ));
+                        Change::SmsLatest { key: user, id }
+                    }
+                    _ => Change::AuthLog {
+                        time_ms: rng.below(100),
+                        seq: seq * 2 + 1,
+                        record: AuthRecord {
+                            time_ms: 0,
+                            node: format!("{o}"),
+                            user,
+                            client_name: "vpn".into(),
+                            client_ip: "127.0.0.1".into(),
+                            method: "totp".into(),
+                            result: AuthResult::Accept,
+                            reason: String::new(),
+                            policy: None,
+                        },
+                    },
+                };
+                entries.push((seq * 2 + 1, change));
+            }
+            out.push((o, entries));
+        }
+        out
+    }
+
+    /// What the merge rules say every node must end with, computed without the store.
+    #[derive(Debug, PartialEq, Default)]
+    struct Model {
+        steps: std::collections::BTreeMap<String, u64>,
+        challenges: std::collections::BTreeMap<String, ChallengeRecord>,
+        sms: std::collections::BTreeMap<String, String>,
+        auth: std::collections::BTreeSet<(u64, u64, u64)>,
+    }
+
+    fn model(logs: &[(u64, Vec<(u64, Change)>)]) -> Model {
+        let mut m = Model::default();
+        for (o, entries) in logs {
+            for (_, c) in entries {
+                match c {
+                    Change::TotpStep { key, step } => {
+                        let e = m.steps.entry(key.clone()).or_default();
+                        *e = (*e).max(*step);
+                    }
+                    Change::PutChallenge { id, challenge } => {
+                        let e = m.challenges.entry(id.clone()).or_insert(challenge.clone());
+                        e.consumed |= challenge.consumed;
+                        e.attempts_left = e.attempts_left.min(challenge.attempts_left);
+                    }
+                    Change::AuthLog { time_ms, seq, .. } => {
+                        m.auth.insert((*time_ms, *o, *seq));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (_, entries) in logs {
+            for (_, c) in entries {
+                if let Change::SmsLatest { key, id } = c {
+                    let created = |i: &str| m.challenges[i].created_ms;
+                    let newer = match m.sms.get(key) {
+                        None => true,
+                        Some(cur) => (created(id), id.as_str()) > (created(cur), cur.as_str()),
+                    };
+                    if newer {
+                        m.sms.insert(key.clone(), id.clone());
+                    }
+                }
+            }
+        }
+        m
+    }
+
+    fn observed(store: &crate::store::Store, m: &Model) -> Model {
+        store
+            .read(|r| {
+                let mut o = Model::default();
+                for u in USERS {
+                    if let Some(s) = r.totp_step(u)? {
+                        o.steps.insert(u.to_owned(), s);
+                    }
+                    if let Some(id) = r.sms_latest(u)? {
+                        o.sms.insert(u.to_owned(), hex(&id));
+                    }
+                }
+                for id in m.challenges.keys() {
+                    if let Some(c) = r.challenge(&unhex(id).unwrap_or_default())? {
+                        o.challenges.insert(id.clone(), c);
+                    }
+                }
+                let t = r.txn.open_table(AUTH_LOG)?;
+                for row in t.iter()? {
+                    o.auth.insert(row?.0.value());
+                }
+                Ok(o)
+            })
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Seeded model test: three origins' logs are merged into three stores, each in its own
+    /// random interleaving (every origin's entries in order, as the shipper sends them), in
+    /// random batches, with random re-sends of what was already sent; every store must end
+    /// with exactly the model's state. More seeds: `MFAGATE_MERGE_SEEDS=1000 cargo test
+    /// --lib merge_rules`.
+    #[tokio::test]
+    async fn merge_rules_converge_in_any_order_against_a_model() {
+        let seeds: u64 = std::env::var("MFAGATE_MERGE_SEEDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20);
+        let origins = [11u64, 22, 33];
+        for seed in 1..=seeds {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let logs = logs(&mut rng, &origins);
+            let want = model(&logs);
+            let dir =
+                std::env::temp_dir().join(format!("mfagate-merge-{}-{seed}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            for node in 0..3 {
+                let store = crate::store::Store::open(&dir.join(node.to_string()))
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let mut next = [0usize; 3];
+                while next.iter().zip(&logs).any(|(n, (_, l))| *n < l.len()) {
+                    let i = rng.below(3) as usize;
+                    let (origin, log) = (&logs[i].0, &logs[i].1);
+                    if next[i] >= log.len() {
+                        continue;
+                    }
+                    // A re-send starts a little before what was sent already.
+                    let from = next[i].saturating_sub(if rng.below(4) == 0 { 3 } else { 0 });
+                    let to = (next[i] + 1 + rng.below(6) as usize).min(log.len());
+                    let batch = log[from..to].to_vec();
+                    let origin = *origin;
+                    store
+                        .write(move |tx| {
+                            for (seq, c) in &batch {
+                                tx.merge_peer_change(origin, *seq, c)?;
+                            }
+                            Ok(())
+                        })
+                        .await
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    next[i] = to;
+                }
+                let got = observed(&store, &want);
+                assert_eq!(got, want, "seed {seed}, node {node}");
+            }
+            let _ = std::fs::remove_dir_all(&dir);
         }
     }
 

@@ -596,7 +596,6 @@ async fn three_nodes_share_one_directory_and_survive_the_leader() {
     let _ = std::fs::remove_dir_all(&root);
 }
 
-
 /// A TLS client for `node`'s cluster port trusting `ca`, presenting `cert`/`key` (or nothing).
 fn foreign_client(ca: &Path, cert_key: Option<(&Path, &Path)>) -> tokio_rustls::TlsConnector {
     use rustls::pki_types::pem::PemObject;
