@@ -149,7 +149,11 @@ pub async fn start(
         _ => None,
     };
     let directory = Directory::new(store.clone(), node.clone())?;
-    let pipeline = Arc::new(Pipeline::new(cfg.clone(), store.clone(), clock.clone())?);
+    let mut pipeline = Pipeline::new(cfg.clone(), store.clone(), clock.clone())?;
+    if let Some(n) = &node {
+        pipeline = pipeline.with_claims(n.claims.clone());
+    }
+    let pipeline = Arc::new(pipeline);
     let mut tasks = Vec::new();
     let mut radius = None;
     if let Some(rcfg) = &cfg.radius {

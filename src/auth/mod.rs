@@ -12,6 +12,32 @@ use std::net::IpAddr;
 
 pub use pipeline::Pipeline;
 
+/// What a node's peers said about a one-time credential it is about to accept (see
+/// `crate::cluster::login_state`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerAck {
+    /// Every reachable peer merged the claim (or there are no peers).
+    Confirmed,
+    /// A peer already holds the same credential spent by another node.
+    Conflict(String),
+    /// No peer answered in time: the node decided alone.
+    Alone,
+}
+
+/// Peer acknowledgement of login-state writes, given to the pipeline by the cluster (the
+/// pipeline knows nothing else of it).
+pub trait PeerClaims: Send + Sync {
+    /// Waits until every reachable peer has merged this node's change-log entries in
+    /// (`after`, `upto`], or one reported a conflict among them, or the time is up.
+    fn confirm(
+        &self,
+        after: u64,
+        upto: u64,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = PeerAck> + Send + '_>>;
+    /// `cluster.require_peer_ack`: deciding alone is refused.
+    fn require_peer_ack(&self) -> bool;
+}
+
 use crate::config::Secret;
 
 #[derive(Debug)]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::bind_cache::{BindCache, BindKey};
-use super::{split_appended_code, AuthError, AuthRequest, Bound, Credential, Decision};
+use super::{split_appended_code, AuthError, AuthRequest, Bound, Credential, Decision, PeerAck};
 use crate::clock::SharedClock;
 use crate::config::{Config, FailMode, Method, PolicyAction, PolicyRule, PushMode, UnknownUsers};
 use crate::factor::totp::{self, CodeOutcome};
@@ -34,6 +34,8 @@ pub struct Pipeline {
     bind_cache: Option<BindCache>,
     /// Every `[[factor.provider]]`, by name.
     factors: HashMap<String, Arc<dyn SecondFactor>>,
+    /// In a cluster: peers acknowledge a spent one-time credential before it is accepted.
+    claims: Option<Arc<dyn super::PeerClaims>>,
 }
 
 /// DNs compare case-insensitively and without the spaces people put after commas.
@@ -103,7 +105,53 @@ impl Pipeline {
             primary,
             bind_cache,
             factors,
+            claims: None,
         })
+    }
+
+    /// Has every one-time credential acknowledged by the cluster's peers before acceptance.
+    pub fn with_claims(mut self, claims: Arc<dyn super::PeerClaims>) -> Self {
+        self.claims = Some(claims);
+        self
+    }
+
+    /// After a decision that spent a one-time credential was committed (its change-log
+    /// entries in (`after`, `upto`]): what the peers say. Accept stays accept only if no peer
+    /// holds the same credential spent by another node (and, with `require_peer_ack`, if one
+    /// answered); the record of the final verdict is written here.
+    async fn peers_agree(
+        &self,
+        audit: &Audit<'_>,
+        after: u64,
+        upto: u64,
+        reason: String,
+    ) -> Result<Decision, AuthError> {
+        let (result, reason) = match &self.claims {
+            None => (AuthResult::Accept, reason),
+            Some(c) => match c.confirm(after, upto).await {
+                PeerAck::Confirmed => (AuthResult::Accept, reason),
+                PeerAck::Conflict(peer) => (
+                    AuthResult::Reject,
+                    format!("code already used on another node (reported by {peer})"),
+                ),
+                PeerAck::Alone if c.require_peer_ack() => (
+                    AuthResult::Reject,
+                    "no cluster peer acknowledged the code (cluster.require_peer_ack)".to_owned(),
+                ),
+                PeerAck::Alone => (
+                    AuthResult::Accept,
+                    format!("{reason} (no peer acknowledged)"),
+                ),
+            },
+        };
+        let record = self.record(audit, result, &reason);
+        if result == AuthResult::Accept {
+            self.store
+                .write_detached(move |tx| tx.append_auth(&record))?;
+        } else {
+            self.store.write(move |tx| tx.append_auth(&record)).await?;
+        }
+        Ok(self.decided(audit, result, &reason))
     }
 
     pub async fn authenticate(&self, req: AuthRequest) -> Result<Decision, AuthError> {
@@ -607,6 +655,7 @@ impl Pipeline {
             policy: audit.policy.clone(),
             sms: None,
             factor: None,
+            consumed_by: None,
         }
     }
 
@@ -624,18 +673,27 @@ impl Pipeline {
     ) -> Result<Decision, AuthError> {
         let record = self.record(audit, AuthResult::Challenge, reason);
         let cid = id.clone();
-        self.store
+        let (after, upto) = self
+            .store
             .write(move |tx| {
+                let after = tx.seq();
+                // The challenge before the marker naming it: a peer merging the marker
+                // compares it with the user's current newest by creation time.
+                tx.put_challenge(&cid, &challenge)?;
                 if challenge.sms.is_some() {
                     tx.set_sms_latest(&challenge.user_key, &cid)?;
                 }
                 if !challenge.factor.as_ref().is_some_and(|f| f.out_of_band) {
                     release_reservation(tx, &challenge.user_key, &cid)?;
                 }
-                tx.put_challenge(&cid, &challenge)?;
-                tx.append_auth(&record)
+                tx.append_auth(&record)?;
+                Ok((after, tx.seq()))
             })
             .await?;
+        // The answer may land on another node: it should hold the challenge first.
+        if let Some(c) = &self.claims {
+            c.confirm(after, upto).await;
+        }
         self.trace(audit, AuthResult::Challenge, reason);
         Ok(Decision::Challenge {
             state: id,
@@ -1076,9 +1134,11 @@ impl Pipeline {
         let mut record = self.record(audit, AuthResult::Reject, "");
         let store = self.store.clone();
         let code = code.trim().to_owned();
-        let (result, reason) = self
+        let deferred = self.claims.is_some();
+        let (result, reason, after, upto) = self
             .store
             .write(move |tx| {
+                let after = tx.seq();
                 let verdict = (|| -> Result<(AuthResult, String), StoreError> {
                     let Some(mut c) = tx.challenge(&id)? else {
                         return Ok((AuthResult::Reject, STALE_CHALLENGE.to_owned()));
@@ -1123,12 +1183,19 @@ impl Pipeline {
                     })
                 })();
                 let (result, reason) = verdict?;
-                record.result = result;
-                record.reason = reason.clone();
-                tx.append_auth(&record)?;
-                Ok((result, reason))
+                let upto = tx.seq();
+                // An accept waits for the peers (`peers_agree` records it).
+                if !(deferred && result == AuthResult::Accept) {
+                    record.result = result;
+                    record.reason = reason.clone();
+                    tx.append_auth(&record)?;
+                }
+                Ok((result, reason, after, upto))
             })
             .await?;
+        if deferred && result == AuthResult::Accept {
+            return self.peers_agree(audit, after, upto, reason).await;
+        }
         Ok(self.decided(audit, result, &reason))
     }
 
@@ -1150,9 +1217,11 @@ impl Pipeline {
         };
         let fcfg = self.cfg.factor.clone();
         let mut record = self.record(audit, AuthResult::Reject, "");
-        let outcome = self
+        let deferred = self.claims.is_some();
+        let (outcome, after, upto) = self
             .store
             .write(move |tx| {
+                let after = tx.seq();
                 // Re-checked inside the transaction: two racing answers to one challenge
                 // cannot both spend its last attempt.
                 let challenge = match &challenge_id {
@@ -1164,7 +1233,7 @@ impl Pipeline {
                         _ => {
                             record.reason = STALE_CHALLENGE.into();
                             tx.append_auth(&record)?;
-                            return Ok(None);
+                            return Ok((None, after, after));
                         }
                     },
                 };
@@ -1185,11 +1254,18 @@ impl Pipeline {
                     tx.set_failures(&key, &failures)?;
                 }
                 (record.result, record.reason) = code_verdict(Some(outcome));
-                tx.append_auth(&record)?;
-                Ok(Some(outcome))
+                let upto = tx.seq();
+                // An accept waits for the peers (`peers_agree` records it).
+                if !(deferred && record.result == AuthResult::Accept) {
+                    tx.append_auth(&record)?;
+                }
+                Ok((Some(outcome), after, upto))
             })
             .await?;
         let (result, reason) = code_verdict(outcome);
+        if deferred && result == AuthResult::Accept {
+            return self.peers_agree(audit, after, upto, reason).await;
+        }
         Ok(self.decided(audit, result, &reason))
     }
 

@@ -7,16 +7,119 @@
 //! batch), so nothing is persisted on the sending side and a restarted peer catches up from
 //! the tail of every peer's log.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::node::ClusterNode;
 use super::rpc::{Peer, Request, Response};
+use crate::auth::{PeerAck, PeerClaims};
 use crate::store::model::Change;
 use crate::store::Store;
+
+/// What the shipper has learnt of each peer, shared with logins waiting for acknowledgement.
+#[derive(Default)]
+struct Progress {
+    /// Per peer: what it has merged of this node's log, and whether its last call answered.
+    peers: HashMap<String, (u64, bool)>,
+    /// Entries of this node's log a peer reported as conflicting, and which peer.
+    conflicts: BTreeMap<u64, String>,
+}
+
+/// Peer acknowledgement for the pipeline (`auth::PeerClaims`): a login waits for the entries
+/// of its decision to be merged by every peer that answers, up to `ack_timeout_ms`.
+pub struct Claims {
+    progress: Mutex<Progress>,
+    changed: Notify,
+    timeout: Duration,
+    require: bool,
+    /// Decisions made without any peer's acknowledgement (for `cluster status`).
+    pub alone: AtomicU64,
+}
+
+impl Claims {
+    pub fn new(timeout_ms: u64, require: bool) -> Arc<Self> {
+        Arc::new(Self {
+            progress: Mutex::new(Progress::default()),
+            changed: Notify::new(),
+            timeout: Duration::from_millis(timeout_ms),
+            require,
+            alone: AtomicU64::new(0),
+        })
+    }
+
+    fn update(&self, f: impl FnOnce(&mut Progress)) {
+        if let Ok(mut p) = self.progress.lock() {
+            f(&mut p);
+        }
+        self.changed.notify_waiters();
+    }
+
+    /// The verdict now; `None` while a peer that answers has yet to merge the entries
+    /// (`timed_out`: it gets no more time, and counts as unreachable).
+    fn verdict(&self, after: u64, upto: u64, timed_out: bool) -> Option<PeerAck> {
+        let p = self.progress.lock().ok()?;
+        if let Some((_, peer)) = p.conflicts.range(after + 1..=upto).next() {
+            return Some(PeerAck::Conflict(peer.clone()));
+        }
+        if p.peers.is_empty() {
+            return Some(PeerAck::Confirmed);
+        }
+        let acked = p.peers.values().filter(|(a, _)| *a >= upto).count();
+        let waiting = p.peers.values().filter(|(a, up)| *up && *a < upto).count();
+        if waiting > 0 && !timed_out {
+            return None;
+        }
+        Some(if acked > 0 {
+            PeerAck::Confirmed
+        } else {
+            PeerAck::Alone
+        })
+    }
+
+    fn counted(&self, v: PeerAck) -> PeerAck {
+        if v == PeerAck::Alone {
+            let n = self.alone.fetch_add(1, Ordering::Relaxed) + 1;
+            tracing::warn!(
+                decided_alone = n,
+                "cluster: no peer acknowledged a login's one-time credential in time; decided alone"
+            );
+        }
+        v
+    }
+}
+
+impl PeerClaims for Claims {
+    fn confirm(
+        &self,
+        after: u64,
+        upto: u64,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = PeerAck> + Send + '_>> {
+        Box::pin(async move {
+            let deadline = tokio::time::Instant::now() + self.timeout;
+            loop {
+                let notified = self.changed.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if let Some(v) = self.verdict(after, upto, false) {
+                    return self.counted(v);
+                }
+                if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                    let v = self.verdict(after, upto, true).unwrap_or(PeerAck::Alone);
+                    return self.counted(v);
+                }
+            }
+        })
+    }
+
+    fn require_peer_ack(&self) -> bool {
+        self.require
+    }
+}
 
 /// Entries per batch.
 const BATCH: usize = 500;
@@ -33,7 +136,7 @@ struct PeerLog {
 }
 
 /// Ships this node's login-state entries to every other member until `cancel`.
-pub async fn ship(node: Arc<ClusterNode>, cancel: CancellationToken) {
+pub async fn ship(node: Arc<ClusterNode>, claims: Arc<Claims>, cancel: CancellationToken) {
     let origin = node.store.node_id();
     let mut commits = node.store.commits();
     let mut peers: HashMap<String, PeerLog> = HashMap::new();
@@ -54,6 +157,7 @@ pub async fn ship(node: Arc<ClusterNode>, cancel: CancellationToken) {
                 .iter()
                 .any(|m| &m.name == name && m.address == p.address)
         });
+        claims.update(|pr| pr.peers.retain(|name, _| peers.contains_key(name)));
         for m in members {
             peers.entry(m.name.clone()).or_insert_with(|| PeerLog {
                 peer: Peer::new(node.tls.clone(), &m.address, &m.name),
@@ -63,19 +167,23 @@ pub async fn ship(node: Arc<ClusterNode>, cancel: CancellationToken) {
         }
         let rounds = peers
             .iter_mut()
-            .map(|(name, p)| ship_to(&node, origin, name, p));
+            .map(|(name, p)| ship_to(&node, &claims, origin, name, p));
         futures_util::future::join_all(rounds).await;
     }
 }
 
 /// Sends `p` everything it lacks, a batch at a time; stops at the first failure.
-async fn ship_to(node: &ClusterNode, origin: u64, name: &str, p: &mut PeerLog) {
+async fn ship_to(node: &ClusterNode, claims: &Claims, origin: u64, name: &str, p: &mut PeerLog) {
+    let unreachable = |pr: &mut Progress| pr.peers.entry(name.to_owned()).or_default().1 = false;
     loop {
         let after = match p.acked {
             Some(a) => a,
             None => match call(node, p, origin, Vec::new(), 0).await {
-                Some(a) => a,
-                None => return,
+                Some((a, _)) => a,
+                None => {
+                    claims.update(unreachable);
+                    return;
+                }
             },
         };
         p.acked = Some(after);
@@ -90,6 +198,9 @@ async fn ship_to(node: &ClusterNode, origin: u64, name: &str, p: &mut PeerLog) {
             }
         };
         let Some(upto) = batch.last().map(|(s, _)| *s) else {
+            claims.update(|pr| {
+                pr.peers.insert(name.to_owned(), (after, true));
+            });
             return;
         };
         let full = batch.len() == BATCH;
@@ -98,8 +209,21 @@ async fn ship_to(node: &ClusterNode, origin: u64, name: &str, p: &mut PeerLog) {
             .filter(|(_, c)| !c.is_directory())
             .collect();
         match call(node, p, origin, entries, upto).await {
-            Some(a) => p.acked = Some(a),
+            Some((a, conflicts)) => {
+                p.acked = Some(a);
+                claims.update(|pr| {
+                    pr.peers.insert(name.to_owned(), (a, true));
+                    for c in conflicts {
+                        pr.conflicts.insert(c, name.to_owned());
+                    }
+                    // Only recent conflicts matter to a login that is waiting.
+                    while pr.conflicts.len() > 10_000 {
+                        pr.conflicts.pop_first();
+                    }
+                });
+            }
             None => {
+                claims.update(unreachable);
                 tracing::debug!(peer = name, "cluster: login state not shipped; will retry");
                 return;
             }
@@ -116,14 +240,14 @@ async fn call(
     origin: u64,
     entries: Vec<(u64, Change)>,
     upto: u64,
-) -> Option<u64> {
+) -> Option<(u64, Vec<u64>)> {
     let env = node.me.envelope(Request::LoginState {
         origin,
         entries,
         upto,
     });
     match p.peer.call(&env, &[], SHIP_TIMEOUT).await {
-        Ok((Response::LoginStateAck { applied }, _)) => Some(applied),
+        Ok((Response::LoginStateAck { applied, conflicts }, _)) => Some((applied, conflicts)),
         Ok(_) | Err(_) => {
             p.acked = None;
             None
@@ -143,20 +267,24 @@ pub async fn receive(
     }
     let merged = store
         .write(move |tx| {
+            let mut conflicts = Vec::new();
             for (seq, c) in &entries {
-                tx.merge_peer_change(origin, *seq, c)?;
+                if tx.merge_peer_change(origin, *seq, c)? {
+                    conflicts.push(*seq);
+                }
             }
             if upto > 0 {
                 tx.set_peer_applied(origin, upto)?;
             }
-            Ok(())
+            Ok(conflicts)
         })
         .await;
-    if let Err(e) = merged {
-        return Response::Refused(format!("login state not merged: {e}"));
-    }
+    let conflicts = match merged {
+        Ok(c) => c,
+        Err(e) => return Response::Refused(format!("login state not merged: {e}")),
+    };
     match store.read(|r| r.peer_applied(origin)) {
-        Ok(applied) => Response::LoginStateAck { applied },
+        Ok(applied) => Response::LoginStateAck { applied, conflicts },
         Err(e) => Response::Refused(e.to_string()),
     }
 }

@@ -44,6 +44,8 @@ pub struct ClusterNode {
     pub raft: Raft,
     pub me: Arc<Identity>,
     pub cluster_id: String,
+    /// Peer acknowledgement of login-state writes, for the pipeline.
+    pub claims: Arc<super::login_state::Claims>,
     pub(super) tls: ClusterTls,
     pub(super) store: Store,
     advertise: String,
@@ -141,6 +143,7 @@ impl ClusterNode {
             raft,
             me,
             cluster_id: id.cluster_id.clone(),
+            claims: super::login_state::Claims::new(ccfg.ack_timeout_ms, ccfg.require_peer_ack),
             tls,
             store,
             advertise: ccfg.advertise.clone(),
@@ -159,7 +162,11 @@ impl ClusterNode {
         tokio::spawn(node.clone().serve(listener, cancel.clone()));
         tokio::spawn(node.clone().manage(cancel.clone()));
         tokio::spawn(node.clone().track_appends(cancel.clone()));
-        tokio::spawn(super::login_state::ship(node.clone(), cancel.clone()));
+        tokio::spawn(super::login_state::ship(
+            node.clone(),
+            node.claims.clone(),
+            cancel.clone(),
+        ));
         let stopping = node.clone();
         tokio::spawn(async move {
             cancel.cancelled().await;
@@ -812,6 +819,7 @@ impl ClusterNode {
             "leader": self.leader().map(|(_, n)| n.name),
             "last_log_index": m.last_log_index,
             "users": self.store.read(|r| r.user_count()).ok(),
+            "decided_without_peer_ack": self.claims.alone.load(Ordering::Relaxed),
             "last_applied": m.last_applied.map(|l| l.index),
             "millis_since_quorum_ack": m.millis_since_quorum_ack,
             "members": members,

@@ -73,9 +73,11 @@ pub enum Response {
         node: String,
     },
     Status(serde_json::Value),
-    /// How far this node has merged the origin's log.
+    /// How far this node has merged the origin's log, and which of the batch's entries
+    /// conflicted with what it holds (a credential another node spent).
     LoginStateAck {
         applied: u64,
+        conflicts: Vec<u64>,
     },
     /// This node is not the leader; ask this one.
     NotLeader {

@@ -20,6 +20,10 @@ pub struct ClusterConfig {
     pub ca_file: PathBuf,
     pub cert_file: PathBuf,
     pub key_file: PathBuf,
+    /// How long a login waits for peers to acknowledge a one-time credential.
+    pub ack_timeout_ms: u64,
+    /// Refuse a one-time credential no peer acknowledged (default: accept, warn, count).
+    pub require_peer_ack: bool,
 }
 
 #[derive(Deserialize)]
@@ -30,6 +34,9 @@ pub(super) struct ClusterRaw {
     ca_file: Option<PathBuf>,
     cert_file: Option<PathBuf>,
     key_file: Option<PathBuf>,
+    ack_timeout_ms: Option<u64>,
+    #[serde(default)]
+    require_peer_ack: bool,
 }
 
 /// Splits `HOST:PORT` (`[v6]:PORT` too) into host and port.
@@ -99,7 +106,16 @@ impl ClusterRaw {
                 )
             })
         };
+        let ack_timeout_ms = self.ack_timeout_ms.unwrap_or(250);
+        if !(10..=10_000).contains(&ack_timeout_ms) {
+            return Err(invalid(
+                "cluster.ack_timeout_ms",
+                format!("{ack_timeout_ms} is outside 10..=10000"),
+            ));
+        }
         Ok(ClusterConfig {
+            ack_timeout_ms,
+            require_peer_ack: self.require_peer_ack,
             listen,
             advertise,
             ca_file: file(self.ca_file, "ca_file", "the cluster CA certificate, PEM")?,

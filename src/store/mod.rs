@@ -320,6 +320,7 @@ fn init_tables(db: &Database) -> Result<(u64, u64), StoreError> {
         txn.open_table(RAFT_SNAPSHOT)?;
         txn.open_table(SIGNING_CLIENTS)?;
         txn.open_table(PEER_APPLIED)?;
+        txn.open_table(TOTP_STEP_ORIGIN)?;
         let existing = meta.get("node_id")?.map(|v| be_u64(v.value()));
         let node_id = match existing {
             Some(id) => id,
@@ -467,6 +468,7 @@ pub struct Tx<'a> {
     raft_snapshot: Option<Table<'a, &'static str, &'static [u8]>>,
     signing_clients: Option<Table<'a, &'static str, u64>>,
     peer_applied: Option<Table<'a, u64, u64>>,
+    totp_step_origin: Option<Table<'a, &'static str, u64>>,
 }
 
 type AuthLogTable<'a> = Table<'a, (u64, u64, u64), &'static [u8]>;
@@ -507,6 +509,7 @@ impl<'a> Tx<'a> {
             raft_snapshot: None,
             signing_clients: None,
             peer_applied: None,
+            totp_step_origin: None,
         }
     }
 
@@ -529,6 +532,12 @@ impl<'a> Tx<'a> {
     table_accessor!(raft_snapshot, RAFT_SNAPSHOT, &'static str, &'static [u8]);
     table_accessor!(signing_clients, SIGNING_CLIENTS, &'static str, u64);
     table_accessor!(peer_applied, PEER_APPLIED, u64, u64);
+    table_accessor!(totp_step_origin, TOTP_STEP_ORIGIN, &'static str, u64);
+
+    /// The last change-log sequence this transaction has written (or the one before it).
+    pub fn seq(&self) -> u64 {
+        *self.seq
+    }
 
     /// Records that RADIUS client `name` signs its requests (kept on the first time only).
     pub fn remember_signing_client(&mut self, name: &str, now_ms: u64) -> Result<(), StoreError> {
@@ -572,6 +581,8 @@ impl<'a> Tx<'a> {
             }
             Change::TotpStep { key, step } => {
                 self.totp_steps()?.insert(key.as_str(), *step)?;
+                let me = self.node_id;
+                self.totp_step_origin()?.insert(key.as_str(), me)?;
             }
             Change::FactorFailures { key, failures } => {
                 let bytes = serde_json::to_vec(failures)?;
@@ -671,9 +682,13 @@ impl<'a> Tx<'a> {
     }
 
     pub fn put_challenge(&mut self, id: &[u8], c: &ChallengeRecord) -> Result<(), StoreError> {
+        let mut c = c.clone();
+        if c.consumed && c.consumed_by.is_none() {
+            c.consumed_by = Some(self.node_id);
+        }
         self.apply_logged(Change::PutChallenge {
             id: hex(id),
-            challenge: c.clone(),
+            challenge: c,
         })
     }
 

@@ -66,6 +66,9 @@ pub struct ChallengeRecord {
     /// For a provider's factor: which provider and method, and its transaction.
     #[serde(default)]
     pub factor: Option<PendingFactor>,
+    /// The store node id of the node that consumed it (set where it is written consumed).
+    #[serde(default)]
+    pub consumed_by: Option<u64>,
 }
 
 /// A second factor that a provider (not mfagate) decides.

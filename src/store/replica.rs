@@ -24,8 +24,15 @@ pub fn merge_challenge(old: Option<ChallengeRecord>, new: ChallengeRecord) -> Ch
         .as_ref()
         .and_then(|f| f.transaction.clone())
         .or_else(|| old.factor.as_ref().and_then(|f| f.transaction.clone()));
+    // Both consumed (a conflict the sender is told of): the lower node id is kept, so every
+    // node ends with the same record.
+    let consumed_by = match (old.consumed_by, new.consumed_by) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     ChallengeRecord {
         consumed: old.consumed || new.consumed,
+        consumed_by,
         attempts_left: old.attempts_left.min(new.attempts_left),
         factor: new
             .factor
@@ -91,7 +98,11 @@ impl Tx<'_> {
     }
 
     /// Merges one entry of `origin`'s change log; an entry at or below what was merged from
-    /// `origin` before is skipped. Returns whether it was new.
+    /// `origin` before is skipped. Returns whether the entry *conflicts* with what this node
+    /// holds: a TOTP step at or below one another node's accepted code set, or a challenge
+    /// consumed here (or by a third node) that `origin` consumed too. A conflicting entry is
+    /// merged all the same (state converges); the conflict is the sender's cue to refuse
+    /// the login it was about to accept.
     pub fn merge_peer_change(
         &mut self,
         origin: u64,
@@ -106,16 +117,29 @@ impl Tx<'_> {
         if seq <= done {
             return Ok(false);
         }
+        let mut conflict = false;
         match change {
             Change::TotpStep { key, step } => {
                 let have = self.totp_steps()?.get(key.as_str())?.map(|v| v.value());
+                let by = self
+                    .totp_step_origin()?
+                    .get(key.as_str())?
+                    .map(|v| v.value());
+                conflict = have >= Some(*step) && by.is_some_and(|b| b != origin);
                 if have < Some(*step) {
                     self.totp_steps()?.insert(key.as_str(), *step)?;
+                    self.totp_step_origin()?.insert(key.as_str(), origin)?;
                 }
             }
             Change::PutChallenge { id, challenge } => {
                 let id = unhex(id).ok_or(StoreError::Change("challenge id is not hex"))?;
                 let old: Option<ChallengeRecord> = get_json(self.challenges()?, id.as_slice())?;
+                conflict = challenge.consumed
+                    && old.as_ref().is_some_and(|o| {
+                        o.consumed
+                            && o.consumed_by
+                                .is_some_and(|b| Some(b) != challenge.consumed_by)
+                    });
                 let merged = merge_challenge(old, challenge.clone());
                 let b = serde_json::to_vec(&merged)?;
                 self.challenges()?.insert(id.as_slice(), b.as_slice())?;
@@ -136,15 +160,18 @@ impl Tx<'_> {
                     .sms_newest()?
                     .get(key.as_str())?
                     .map(|v| v.value().to_vec());
-                let created = |tx: &mut Self, cid: &[u8]| -> Result<u64, StoreError> {
-                    let c: Option<ChallengeRecord> = get_json(tx.challenges()?, cid)?;
-                    Ok(c.map(|c| c.created_ms).unwrap_or(0))
-                };
+                // A challenge not here (yet, or purged) counts as created at `missing`: a
+                // marker's own challenge as the newest, the current one as the oldest.
+                let created =
+                    |tx: &mut Self, cid: &[u8], missing: u64| -> Result<u64, StoreError> {
+                        let c: Option<ChallengeRecord> = get_json(tx.challenges()?, cid)?;
+                        Ok(c.map(|c| c.created_ms).unwrap_or(missing))
+                    };
                 let newer = match &current {
                     None => true,
                     Some(cur) => {
-                        (created(self, &new_id)?, new_id.as_slice())
-                            > (created(self, cur)?, cur.as_slice())
+                        (created(self, &new_id, u64::MAX)?, new_id.as_slice())
+                            > (created(self, cur, 0)?, cur.as_slice())
                     }
                 };
                 if newer {
@@ -169,7 +196,7 @@ impl Tx<'_> {
             | Change::DeleteSyncApproval { .. } => {}
         }
         self.peer_applied()?.insert(origin, seq)?;
-        Ok(true)
+        Ok(conflict)
     }
 }
 
@@ -187,6 +214,7 @@ mod tests {
             consumed,
             policy: None,
             sms: None,
+            consumed_by: None,
             factor: Some(PendingFactor {
                 method: crate::config::Method::Push,
                 provider: "duo".into(),
@@ -300,6 +328,10 @@ mod tests {
                         let e = m.challenges.entry(id.clone()).or_insert(challenge.clone());
                         e.consumed |= challenge.consumed;
                         e.attempts_left = e.attempts_left.min(challenge.attempts_left);
+                        e.consumed_by = match (e.consumed_by, challenge.consumed_by) {
+                            (Some(a), Some(b)) => Some(a.min(b)),
+                            (a, b) => a.or(b),
+                        };
                     }
                     Change::AuthLog { time_ms, seq, .. } => {
                         m.auth.insert((*time_ms, *o, *seq));

@@ -19,6 +19,9 @@ pub const SYNC_APPROVALS: TableDefinition<&str, &[u8]> = TableDefinition::new("s
 pub const CHALLENGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("challenges");
 /// Lower-cased user name → highest TOTP time step accepted (RFC 6238 §5.2 replay guard).
 pub const TOTP_STEPS: TableDefinition<&str, u64> = TableDefinition::new("totp_steps");
+/// Lower-cased user name → store node id of the node whose accepted code set the user's TOTP
+/// step (a peer's claim on the same or an earlier step then conflicts).
+pub const TOTP_STEP_ORIGIN: TableDefinition<&str, u64> = TableDefinition::new("totp_step_origin");
 /// Lower-cased user name → JSON [`super::model::FactorFailures`].
 pub const FACTOR_FAILURES: TableDefinition<&str, &[u8]> = TableDefinition::new("factor_failures");
 /// Lower-cased user name → id of the user's newest SMS challenge (a new code voids the old).
