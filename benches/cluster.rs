@@ -8,7 +8,14 @@
 //!    runs it (followers never do), and the time is taken until every node holds every user;
 //!    with each node's peak RSS (aim: under 60 s and under 200 MB per node).
 //!
-//! `cargo bench --bench cluster`. Knobs: `BENCH_WRITES` (500), `BENCH_IMPORT_USERS` (100000).
+//! 3. Login throughput: the same `radclient -p 64` append-mode load (password + a fresh TOTP
+//!    code per request, so every accept is a replay-guard write that peers must acknowledge)
+//!    against a single node and against a node of a three-node cluster, with the ratio, the
+//!    server CPU per request, and the time one login takes sent one at a time (the cost of
+//!    waiting for the peers' acknowledgement).
+//!
+//! `cargo bench --bench cluster`. Knobs: `BENCH_WRITES` (500), `BENCH_IMPORT_USERS` (100000),
+//! `BENCH_LOGINS` (20000).
 
 mod common;
 
@@ -28,6 +35,50 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+fn free_udp_port() -> anyhow::Result<u16> {
+    Ok(std::net::UdpSocket::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+const SECRET: &str = "bench-secret-0123456789abcdef";
+
+/// A RADIUS listener in append mode over the local directory, with a cheap password hash.
+fn radius_tables(port: u16) -> String {
+    format!(
+        "[radius]\nlisten = [\"127.0.0.1:{port}\"]\n[[radius.clients]]\nname = \"bench\"\n\
+         address = \"127.0.0.1/32\"\nsecret = \"{SECRET}\"\notp_mode = \"append\"\n\
+         [primary]\nbackend = \"local\"\n[primary.local]\nhash_memory_kib = 64\n\
+         hash_iterations = 1\n"
+    )
+}
+
+/// Logins of every seeded user with a fresh code: (radclient -p 64 load, seconds per login
+/// sent one at a time).
+fn logins(node: &Node, port: u16, seeds: &[Vec<u8>]) -> anyhow::Result<(common::Load, f64)> {
+    use mfagate::clock::Clock;
+    let cfg = mfagate::config::Config::load(&node.config)?;
+    let step =
+        mfagate::factor::totp::step_at(mfagate::clock::SystemClock.now_ms(), &cfg.factor.totp);
+    let code =
+        |i: usize, step: u64| mfagate::factor::totp::code_at(&seeds[i - 1], step, &cfg.factor.totp);
+    let pid = node.child.as_ref().map_or(0, |c| c.id());
+    common::wait_ready(port, SECRET)?;
+    // One at a time first, 200 users, the next step's code (the load below uses this one's).
+    let serial = 200.min(seeds.len());
+    let files = common::write_requests(&node.dir.join("serial"), serial, |i| {
+        format!("pass{i:06},{}", code(i, step + 1))
+    })?;
+    let t = Instant::now();
+    let c = common::radclient(&files[0], port, 1, SECRET, 3)?;
+    anyhow::ensure!(c.accepted as usize == serial, "serial logins: {c:?}");
+    let per_login = t.elapsed().as_secs_f64() / serial as f64;
+    let files = common::write_requests(&node.dir.join("req"), seeds.len(), |i| {
+        format!("pass{i:06},{}", code(i, step))
+    })?;
+    Ok((common::load(&files, port, 64, SECRET, pid)?, per_login))
 }
 
 fn ok(mut c: Command) -> anyhow::Result<String> {
@@ -297,5 +348,70 @@ fn run(repo: &Path, root: &Path, writes: usize, users: usize) -> anyhow::Result<
     for n in &nodes {
         println!("  {} peak RSS {:.0} MB", n.name, n.peak_rss_mb());
     }
+    drop(nodes);
+    login_throughput(root, &ca)
+}
+
+fn login_throughput(root: &Path, ca: &Path) -> anyhow::Result<()> {
+    let users: usize = common::env_num("BENCH_LOGINS", 20_000);
+    let hash = mfagate::config::LocalPrimaryConfig {
+        hash_memory_kib: 64,
+        hash_iterations: 1,
+        hash_parallelism: 1,
+    };
+    let port = free_udp_port()?;
+    let mut single = Node::new(root, "lsingle", None, &radius_tables(port))?;
+    let cfg = mfagate::config::Config::load(&single.config)?;
+    let seeds = common::seed_users(&cfg, users, &hash)?;
+    single.start(&[])?;
+    let (one, one_serial) = logins(&single, port, &seeds)?;
+    drop(single);
+
+    let ports: Vec<u16> = (0..3).map(|_| free_udp_port()).collect::<Result<_, _>>()?;
+    let mut nodes = Vec::new();
+    for (i, name) in ["l1", "l2", "l3"].iter().enumerate() {
+        nodes.push(Node::new(root, name, Some(ca), &radius_tables(ports[i]))?);
+    }
+    let cfg = mfagate::config::Config::load(&nodes[0].config)?;
+    let seeds = common::seed_users(&cfg, users, &hash)?;
+    ok(nodes[0].cli(&["cluster", "init"]))?;
+    nodes[0].start(&[])?;
+    nodes[0].wait("leader", Duration::from_secs(60), |v| v["role"] == "leader")?;
+    let leader = nodes[0].cluster.clone();
+    for n in nodes.iter_mut().skip(1) {
+        ok(n.cli(&["cluster", "join", &leader]))?;
+        n.start(&[])?;
+    }
+    for n in &nodes {
+        n.wait("all users", Duration::from_secs(120), |v| {
+            v["users"].as_u64() >= Some(users as u64)
+        })?;
+    }
+    nodes[0].wait("three voters", Duration::from_secs(30), |v| {
+        v["members"].as_array().is_some_and(|m| {
+            m.iter()
+                .filter(|x| x["role"] == "leader" || x["role"] == "follower")
+                .count()
+                == 3
+        })
+    })?;
+    let (three, three_serial) = logins(&nodes[0], ports[0], &seeds)?;
+    let alone = nodes[0].status()["decided_without_peer_ack"]
+        .as_u64()
+        .unwrap_or(0);
+    println!("login throughput (append mode, TOTP, radclient -p 64, {users} logins):");
+    println!("  single node        {one}");
+    println!("  3-node cluster     {three}");
+    println!(
+        "  ratio 3-node/single: {:.2} (throughput), {:.1}x server CPU per request; decided without a peer's acknowledgement: {alone}",
+        three.rate / one.rate,
+        three.cpu_us_per_req / one.cpu_us_per_req
+    );
+    println!(
+        "  one login at a time: single {:.2} ms, 3-node {:.2} ms (the peers' acknowledgement adds {:.2} ms)",
+        one_serial * 1000.0,
+        three_serial * 1000.0,
+        (three_serial - one_serial) * 1000.0
+    );
     Ok(())
 }

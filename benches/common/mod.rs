@@ -3,9 +3,16 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use mfagate::clock::{Clock, SystemClock};
+use mfagate::config::{Config, LocalPrimaryConfig, Method};
+use mfagate::factor::totp;
+use mfagate::primary::local::hash_password;
+use mfagate::store::model::{user_key, UserRecord};
+use mfagate::store::Store;
 
 /// Accepted, rejected and lost counts from one `radclient -s` run.
 #[derive(Debug, Default, Clone, Copy)]
@@ -158,4 +165,145 @@ pub fn stop_slapd(repo: &Path, dir: &Path) {
         .arg("--clean")
         .stdout(Stdio::null())
         .status();
+}
+
+pub struct Load {
+    pub rate: f64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub lost: u64,
+    pub cpu_us_per_req: f64,
+    pub peak_rss_mb: f64,
+}
+
+impl std::fmt::Display for Load {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:>8.0} accepts/s  accepted={} rejected={} lost={}  server {:.0} us CPU/request, peak RSS {:.0} MB",
+            self.rate, self.accepted, self.rejected, self.lost, self.cpu_us_per_req, self.peak_rss_mb
+        )
+    }
+}
+
+/// Seeds `n` users `user000001`… with password `pass000001`… and a fresh TOTP seed each.
+pub fn seed_users(
+    cfg: &Config,
+    n: usize,
+    hash: &LocalPrimaryConfig,
+) -> anyhow::Result<Vec<Vec<u8>>> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let store = Store::open(&cfg.data_dir)?;
+    let t = Instant::now();
+    let now = SystemClock.now_ms();
+    let mut seeds = Vec::with_capacity(n);
+    let mut batch = Vec::new();
+    for i in 1..=n {
+        let name = format!("user{i:06}");
+        let key = user_key(&name);
+        let seed = totp::generate_seed()?.to_vec();
+        let user = UserRecord {
+            name,
+            enabled: true,
+            method: Method::Totp,
+            password_hash: Some(hash_password(hash, &format!("pass{i:06}"))?),
+            totp: Some(store.sealer().seal(&seed, &key)?),
+            created_ms: now,
+            updated_ms: now,
+            version: 1,
+            ..Default::default()
+        };
+        seeds.push(seed);
+        batch.push((key, user));
+        if batch.len() == 2000 || i == n {
+            let b = std::mem::take(&mut batch);
+            rt.block_on(store.write(move |tx| {
+                for (k, u) in &b {
+                    tx.put_user(k, u)?;
+                }
+                Ok(())
+            }))?;
+        }
+    }
+    drop(store);
+    println!("# seeded {n} users in {:.1}s", t.elapsed().as_secs_f64());
+    Ok(seeds)
+}
+
+const CHUNK: usize = 2000;
+
+/// Writes one request per user into files of `CHUNK` requests named `<prefix>-N.txt`.
+pub fn write_requests(
+    prefix: &Path,
+    n: usize,
+    password: impl Fn(usize) -> String,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for (c, start) in (1..=n).step_by(CHUNK).enumerate() {
+        let path = PathBuf::from(format!("{}-{c}.txt", prefix.display()));
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        for i in start..(start + CHUNK).min(n + 1) {
+            writeln!(
+                f,
+                "User-Name = \"user{i:06}\", User-Password = \"{}\", Message-Authenticator = 0x00\n",
+                password(i)
+            )?;
+        }
+        f.flush()?;
+        files.push(path);
+    }
+    Ok(files)
+}
+
+pub fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the parenthesised command name; utime and stime are 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Ok(f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0))
+}
+
+pub fn peak_rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+pub fn load(
+    files: &[PathBuf],
+    port: u16,
+    parallel: usize,
+    secret: &str,
+    server_pid: u32,
+) -> anyhow::Result<Load> {
+    // CLK_TCK is 100 on Linux.
+    let c0 = cpu_ticks(server_pid)?;
+    let t = Instant::now();
+    let (mut accepted, mut rejected, mut lost) = (0, 0, 0);
+    for file in files {
+        let c = radclient(file, port, parallel, secret, 3)?;
+        accepted += c.accepted;
+        rejected += c.rejected;
+        lost += c.lost;
+    }
+    let wall = t.elapsed().as_secs_f64();
+    let cpu_s = (cpu_ticks(server_pid)? - c0) as f64 / 100.0;
+    anyhow::ensure!(accepted > 0, "radclient reported no accepts");
+    Ok(Load {
+        rate: accepted as f64 / wall,
+        accepted,
+        rejected,
+        lost,
+        cpu_us_per_req: cpu_s * 1e6 / accepted as f64,
+        peak_rss_mb: peak_rss_mb(server_pid),
+    })
 }
