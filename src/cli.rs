@@ -533,13 +533,15 @@ fn print_cluster_status(v: &Value) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "node {} ({}), epoch {}, term {}, leader {}, applied {}",
+        "node {} ({}), epoch {}, term {}, leader {}, applied {}, users {}, logins decided without a peer's acknowledgement {}",
         s(v, "node"),
         s(v, "role"),
         s(v, "epoch"),
         s(v, "term"),
         s(v, "leader"),
-        s(v, "last_applied")
+        s(v, "last_applied"),
+        s(v, "users"),
+        s(v, "decided_without_peer_ack")
     )?;
     if let Some(n) = v.get("note").and_then(Value::as_str) {
         writeln!(out, "{n}")?;
