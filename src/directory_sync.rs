@@ -186,6 +186,11 @@ async fn covering_item(
     Ok(None)
 }
 
+/// One sync run at a time in this process: a run started by hand while the scheduled one is
+/// going would read the same users and then find every one of them changed by the other
+/// (its writes are guarded by the versions it read). The second waits and reads fresh data.
+static RUNNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Runs one item; `all_items` are every configured item (a user one item drops may still be
 /// in another's scope).
 #[allow(clippy::too_many_arguments)]
@@ -199,6 +204,7 @@ pub async fn run_item(
     user_filter: &str,
     dry_run: bool,
 ) -> Result<SyncOutcome, SyncError> {
+    let _one_at_a_time = RUNNING.lock().await;
     let (base, filter) = match &item.scope {
         SyncScope::Subtree(dn) => (dn.clone(), user_filter.to_owned()),
         SyncScope::Group(g) => (
