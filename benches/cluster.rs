@@ -66,7 +66,11 @@ fn logins(node: &Node, port: u16, seeds: &[Vec<u8>]) -> anyhow::Result<(common::
         |i: usize, step: u64| mfagate::factor::totp::code_at(&seeds[i - 1], step, &cfg.factor.totp);
     let pid = node.child.as_ref().map_or(0, |c| c.id());
     common::wait_ready(port, SECRET)?;
-    // One at a time first, 200 users, the next step's code (the load below uses this one's).
+    let files = common::write_requests(&node.dir.join("req"), seeds.len(), |i| {
+        format!("pass{i:06},{}", code(i, step))
+    })?;
+    let load = common::load(&files, port, 64, SECRET, pid)?;
+    // Then one at a time, 200 users with the next step's code (this one's is spent).
     let serial = 200.min(seeds.len());
     let files = common::write_requests(&node.dir.join("serial"), serial, |i| {
         format!("pass{i:06},{}", code(i, step + 1))
@@ -74,11 +78,7 @@ fn logins(node: &Node, port: u16, seeds: &[Vec<u8>]) -> anyhow::Result<(common::
     let t = Instant::now();
     let c = common::radclient(&files[0], port, 1, SECRET, 3)?;
     anyhow::ensure!(c.accepted as usize == serial, "serial logins: {c:?}");
-    let per_login = t.elapsed().as_secs_f64() / serial as f64;
-    let files = common::write_requests(&node.dir.join("req"), seeds.len(), |i| {
-        format!("pass{i:06},{}", code(i, step))
-    })?;
-    Ok((common::load(&files, port, 64, SECRET, pid)?, per_login))
+    Ok((load, t.elapsed().as_secs_f64() / serial as f64))
 }
 
 fn ok(mut c: Command) -> anyhow::Result<String> {
