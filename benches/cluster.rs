@@ -223,6 +223,15 @@ impl Drop for Node {
     }
 }
 
+/// How many members a status lists as voters (leader or follower).
+fn voters(status: &Value) -> usize {
+    status["members"].as_array().map_or(0, |m| {
+        m.iter()
+            .filter(|x| x["role"] == "leader" || x["role"] == "follower")
+            .count()
+    })
+}
+
 /// Sequential `user add`s through `node`; returns (p50, p99) in ms.
 fn write_latency(node: &Node, prefix: &str, n: usize) -> anyhow::Result<(f64, f64)> {
     let mut ms = Vec::with_capacity(n);
@@ -297,14 +306,7 @@ fn run(repo: &Path, root: &Path, writes: usize, users: usize) -> anyhow::Result<
         ok(n.cli(&["cluster", "join", &leader_addr]))?;
         n.start(&penv)?;
     }
-    nodes[0].wait("three voters", Duration::from_secs(30), |v| {
-        v["members"].as_array().is_some_and(|m| {
-            m.iter()
-                .filter(|x| x["role"] == "leader" || x["role"] == "follower")
-                .count()
-                == 3
-        })
-    })?;
+    nodes[0].wait("three voters", Duration::from_secs(30), |v| voters(v) == 3)?;
     let (l50, l99) = write_latency(&nodes[0], "l", writes)?;
     let (f50, f99) = write_latency(&nodes[1], "f", writes)?;
     println!("directory write latency (user add, sequential, {writes} each):");
@@ -387,14 +389,7 @@ fn login_throughput(root: &Path, ca: &Path) -> anyhow::Result<()> {
             v["users"].as_u64() >= Some(users as u64)
         })?;
     }
-    nodes[0].wait("three voters", Duration::from_secs(30), |v| {
-        v["members"].as_array().is_some_and(|m| {
-            m.iter()
-                .filter(|x| x["role"] == "leader" || x["role"] == "follower")
-                .count()
-                == 3
-        })
-    })?;
+    nodes[0].wait("three voters", Duration::from_secs(30), |v| voters(v) == 3)?;
     let (three, three_serial) = logins(&nodes[0], ports[0], &seeds)?;
     let alone = nodes[0].status()["decided_without_peer_ack"]
         .as_u64()
