@@ -404,13 +404,14 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
         Request::UserUnlock { name } => {
             let key = user_key(&name);
             let n = name.clone();
+            let now = ctx.clock.now_ms();
             ctx.store
                 .write(move |tx| {
                     if tx.user(&key)?.is_none() {
                         return Ok(Err(format!("no user \"{n}\"")));
                     }
-                    if tx.failures(&key)? != FactorFailures::default() {
-                        tx.set_failures(&key, &FactorFailures::default())?;
+                    if !tx.failures(&key)?.is_clear() {
+                        tx.set_failures(&key, &FactorFailures::cleared(now))?;
                     }
                     Ok(Ok(json!({ "unlocked": n })))
                 })

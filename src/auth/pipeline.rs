@@ -1020,6 +1020,7 @@ impl Pipeline {
         if fraud {
             tracing::warn!(user = %user.name, "push reported as fraud; second factor locked");
         }
+        let now = self.clock.now_ms();
         let record = self.record(audit, result, &reason);
         self.store
             .write(move |tx| {
@@ -1034,6 +1035,8 @@ impl Pipeline {
                     let locked = FactorFailures {
                         count: 0,
                         locked_until_ms: u64::MAX,
+                        last_ms: now,
+                        reset_ms: 0,
                     };
                     tx.set_failures(&key, &locked)?;
                 }
@@ -1166,11 +1169,11 @@ impl Pipeline {
                     c.consumed = matched || c.attempts_left == 0;
                     tx.put_challenge(&id, &c)?;
                     let next = if matched {
-                        FactorFailures::default()
+                        FactorFailures::cleared(now)
                     } else {
                         totp::after_failure(&failures, now, &fcfg)
                     };
-                    if next != failures {
+                    if next != failures && !(next.is_clear() && failures.is_clear()) {
                         tx.set_failures(&key, &next)?;
                     }
                     Ok(if matched {
@@ -1250,7 +1253,7 @@ impl Pipeline {
                     tx.set_totp_step(&key, step)?;
                 }
                 // Writing an unchanged all-zero counter on every success would double the log.
-                if failures != previous {
+                if failures != previous && !(failures.is_clear() && previous.is_clear()) {
                     tx.set_failures(&key, &failures)?;
                 }
                 (record.result, record.reason) = code_verdict(Some(outcome));

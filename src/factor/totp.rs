@@ -89,7 +89,7 @@ pub fn apply_attempt(
             return (
                 CodeOutcome::Accepted { step },
                 Some(step),
-                FactorFailures::default(),
+                FactorFailures::cleared(now_ms),
             )
         }
         Some(_) => CodeOutcome::Replayed,
@@ -114,6 +114,8 @@ pub fn after_failure(failures: &FactorFailures, now_ms: u64, cfg: &FactorConfig)
     FactorFailures {
         count,
         locked_until_ms,
+        last_ms: now_ms,
+        reset_ms: failures.reset_ms,
     }
 }
 
@@ -277,7 +279,7 @@ mod tests {
         );
         let (o, _, n) = apply_attempt(Some(11), Some(10), &st, 61_000, &f);
         assert_eq!(o, CodeOutcome::Accepted { step: 11 });
-        assert_eq!(n, FactorFailures::default());
+        assert!(n.is_clear() && n.reset_ms == 61_000, "{n:?}");
         let (_, _, n) = apply_attempt(None, Some(10), &st, 61_000, &f);
         assert_eq!(n.count, 1, "an expired lock restarts the count");
     }

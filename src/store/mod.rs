@@ -321,6 +321,7 @@ fn init_tables(db: &Database) -> Result<(u64, u64), StoreError> {
         txn.open_table(SIGNING_CLIENTS)?;
         txn.open_table(PEER_APPLIED)?;
         txn.open_table(TOTP_STEP_ORIGIN)?;
+        txn.open_table(PEER_FAILURES)?;
         let existing = meta.get("node_id")?.map(|v| be_u64(v.value()));
         let node_id = match existing {
             Some(id) => id,
@@ -469,6 +470,7 @@ pub struct Tx<'a> {
     signing_clients: Option<Table<'a, &'static str, u64>>,
     peer_applied: Option<Table<'a, u64, u64>>,
     totp_step_origin: Option<Table<'a, &'static str, u64>>,
+    peer_failures: Option<Table<'a, (&'static str, u64), &'static [u8]>>,
 }
 
 type AuthLogTable<'a> = Table<'a, (u64, u64, u64), &'static [u8]>;
@@ -510,6 +512,7 @@ impl<'a> Tx<'a> {
             signing_clients: None,
             peer_applied: None,
             totp_step_origin: None,
+            peer_failures: None,
         }
     }
 
@@ -533,6 +536,12 @@ impl<'a> Tx<'a> {
     table_accessor!(signing_clients, SIGNING_CLIENTS, &'static str, u64);
     table_accessor!(peer_applied, PEER_APPLIED, u64, u64);
     table_accessor!(totp_step_origin, TOTP_STEP_ORIGIN, &'static str, u64);
+    table_accessor!(
+        peer_failures,
+        PEER_FAILURES,
+        (&'static str, u64),
+        &'static [u8]
+    );
 
     /// The last change-log sequence this transaction has written (or the one before it).
     pub fn seq(&self) -> u64 {
@@ -726,14 +735,25 @@ impl<'a> Tx<'a> {
         })
     }
 
+    /// The user's failures on every node together ([`FactorFailures::combine`]).
     pub fn failures(&mut self, key: &str) -> Result<FactorFailures, StoreError> {
-        Ok(get_json(self.factor_failures()?, key)?.unwrap_or_default())
+        let own: FactorFailures = get_json(self.factor_failures()?, key)?.unwrap_or_default();
+        let mut all = vec![own];
+        for row in self.peer_failures()?.range((key, 0)..=(key, u64::MAX))? {
+            let (_, v) = row?;
+            all.push(serde_json::from_slice(v.value())?);
+        }
+        Ok(FactorFailures::combine(all))
     }
 
+    /// Makes the user's combined failures `f`, by recording this node's share of them.
     pub fn set_failures(&mut self, key: &str, f: &FactorFailures) -> Result<(), StoreError> {
+        let own: FactorFailures = get_json(self.factor_failures()?, key)?.unwrap_or_default();
+        let before = self.failures(key)?;
+        let share = FactorFailures::own_share(&own, &before, f);
         self.apply_logged(Change::FactorFailures {
             key: key.to_owned(),
-            failures: f.clone(),
+            failures: share,
         })
     }
 
@@ -890,8 +910,17 @@ impl Reader {
             .map(|v| v.value()))
     }
 
+    /// The user's failures on every node together ([`FactorFailures::combine`]).
     pub fn failures(&self, key: &str) -> Result<FactorFailures, StoreError> {
-        Ok(get_json(&self.txn.open_table(FACTOR_FAILURES)?, key)?.unwrap_or_default())
+        let own: FactorFailures =
+            get_json(&self.txn.open_table(FACTOR_FAILURES)?, key)?.unwrap_or_default();
+        let mut all = vec![own];
+        let t = self.txn.open_table(PEER_FAILURES)?;
+        for row in t.range((key, 0)..=(key, u64::MAX))? {
+            let (_, v) = row?;
+            all.push(serde_json::from_slice(v.value())?);
+        }
+        Ok(FactorFailures::combine(all))
     }
 
     pub fn sync_approval(&self, item: &str) -> Result<Option<SyncApproval>, StoreError> {

@@ -104,6 +104,77 @@ pub struct FactorFailures {
     pub count: u32,
     /// The second factor is refused until this instant (0 = not locked).
     pub locked_until_ms: u64,
+    /// When the latest of these failures (or the lock) happened: a count older than the
+    /// newest clear, on any node, no longer counts.
+    #[serde(default)]
+    pub last_ms: u64,
+    /// When the count was last cleared (a right code, `user unlock`).
+    #[serde(default)]
+    pub reset_ms: u64,
+}
+
+impl FactorFailures {
+    /// The state after a right code or an unlock at `now_ms`.
+    pub fn cleared(now_ms: u64) -> Self {
+        Self {
+            reset_ms: now_ms,
+            ..Self::default()
+        }
+    }
+
+    pub fn is_clear(&self) -> bool {
+        self.count == 0 && self.locked_until_ms == 0
+    }
+
+    /// A user's failures as every node's records add up: the counts of the records not older
+    /// than the newest clear anywhere are summed, the latest lock among them holds.
+    pub fn combine(records: impl IntoIterator<Item = FactorFailures>) -> FactorFailures {
+        let all: Vec<FactorFailures> = records.into_iter().collect();
+        let reset = all.iter().map(|f| f.reset_ms).max().unwrap_or(0);
+        let current = all.iter().filter(|f| f.last_ms >= reset);
+        FactorFailures {
+            count: current.clone().map(|f| f.count).sum(),
+            locked_until_ms: current.map(|f| f.locked_until_ms).max().unwrap_or(0),
+            last_ms: all.iter().map(|f| f.last_ms).max().unwrap_or(0),
+            reset_ms: reset,
+        }
+    }
+
+    /// What this node records when the combined state `before` becomes `next` here: only its
+    /// own share, so that the sum over the nodes is `next`.
+    pub fn own_share(own: &FactorFailures, before: &FactorFailures, next: &FactorFailures) -> Self {
+        if next.is_clear() {
+            return FactorFailures {
+                last_ms: own.last_ms,
+                reset_ms: next.reset_ms.max(own.reset_ms),
+                ..FactorFailures::default()
+            };
+        }
+        if next.count == 1 && before.count > 0 {
+            // A fresh count after an expired lock: what any node counted before is over.
+            return FactorFailures {
+                count: 1,
+                locked_until_ms: next.locked_until_ms,
+                last_ms: next.last_ms,
+                reset_ms: next.last_ms.saturating_sub(1),
+            };
+        }
+        if next.count == before.count + 1 {
+            let stale = own.last_ms < before.reset_ms;
+            return FactorFailures {
+                count: if stale { 1 } else { own.count + 1 },
+                locked_until_ms: next.locked_until_ms,
+                last_ms: next.last_ms,
+                reset_ms: own.reset_ms,
+            };
+        }
+        // A lock alone (a push reported as fraud).
+        FactorFailures {
+            locked_until_ms: next.locked_until_ms,
+            last_ms: next.last_ms.max(own.last_ms),
+            ..own.clone()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -272,4 +343,44 @@ pub fn unhex(s: &str) -> Option<Vec<u8>> {
 /// Active Directory does.
 pub fn user_key(name: &str) -> String {
     name.trim().to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(count: u32, last_ms: u64) -> FactorFailures {
+        FactorFailures {
+            count,
+            last_ms,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn failure_counts_add_up_across_nodes_and_a_clear_anywhere_ends_them() {
+        let (a, b, c) = (failed(2, 10), failed(2, 20), failed(1, 30));
+        assert_eq!(
+            FactorFailures::combine([a.clone(), b.clone(), c.clone()]).count,
+            5
+        );
+        // B clears at 100: every count before it is over, on every node.
+        let b = FactorFailures::own_share(
+            &b,
+            &FactorFailures::combine([b.clone(), a.clone(), c.clone()]),
+            &FactorFailures::cleared(100),
+        );
+        let all = FactorFailures::combine([a.clone(), b.clone(), c.clone()]);
+        assert!(all.is_clear(), "{all:?}");
+        // A fails again at 150: its old two do not come back.
+        let next = FactorFailures {
+            count: 1,
+            last_ms: 150,
+            reset_ms: all.reset_ms,
+            ..Default::default()
+        };
+        let a = FactorFailures::own_share(&a, &all, &next);
+        assert_eq!(a.count, 1);
+        assert_eq!(FactorFailures::combine([a, b, c]).count, 1);
+    }
 }

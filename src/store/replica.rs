@@ -5,8 +5,9 @@
 //!
 //! The rules: the highest consumed TOTP step wins; a consumed challenge stays consumed and
 //! its attempts left only go down; a user's newest SMS challenge is the one created last (by
-//! time, then id); authentication records are kept under their origin. Failure counters and
-//! push state stay per node for now; directory changes arrive through Raft, not here.
+//! time, then id); authentication records are kept under their origin; failure counters are
+//! kept per (user, node) and added up, a clear on any node ending the counts before it.
+//! Push state stays per node for now; directory changes arrive through Raft, not here.
 
 use redb::ReadableTable;
 
@@ -187,9 +188,14 @@ impl Tx<'_> {
                 self.auth_log()?
                     .insert((*time_ms, origin, *rec_seq), b.as_slice())?;
             }
+            Change::FactorFailures { key, failures } => {
+                // Each node's own share, kept per node; readers add them up.
+                let b = serde_json::to_vec(failures)?;
+                self.peer_failures()?
+                    .insert((key.as_str(), origin), b.as_slice())?;
+            }
             // Per node for now (see the module doc); directory data comes through Raft.
-            Change::FactorFailures { .. }
-            | Change::PushState { .. }
+            Change::PushState { .. }
             | Change::PutUser { .. }
             | Change::DeleteUser { .. }
             | Change::SyncApproval { .. }

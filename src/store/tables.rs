@@ -22,6 +22,10 @@ pub const TOTP_STEPS: TableDefinition<&str, u64> = TableDefinition::new("totp_st
 /// Lower-cased user name → store node id of the node whose accepted code set the user's TOTP
 /// step (a peer's claim on the same or an earlier step then conflicts).
 pub const TOTP_STEP_ORIGIN: TableDefinition<&str, u64> = TableDefinition::new("totp_step_origin");
+/// (lower-cased user name, peer's store node id) → that peer's JSON
+/// [`super::model::FactorFailures`] for the user; this node's own are in `FACTOR_FAILURES`.
+pub const PEER_FAILURES: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("peer_failures");
 /// Lower-cased user name → JSON [`super::model::FactorFailures`].
 pub const FACTOR_FAILURES: TableDefinition<&str, &[u8]> = TableDefinition::new("factor_failures");
 /// Lower-cased user name → id of the user's newest SMS challenge (a new code voids the old).

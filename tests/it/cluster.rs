@@ -418,6 +418,48 @@ async fn three_nodes_share_one_directory_and_survive_the_leader() {
     // A wrong password is still wrong everywhere.
     assert_eq!(n1.login("bob", "not-bobs", &seed).await, "Access-Reject");
 
+    // max_failures (5) wrong codes spread over the three nodes lock the factor on all three;
+    // an unlock on one node ends it on all.
+    let (ulf, _) = add_enrolled(&n1, "ulf", "ulf-pw").await;
+    wait_user(&n3, "ulf", Duration::from_secs(5)).await;
+    let wrong = |n: &Node| {
+        let (radius, c) = (n.radius.clone(), n.name.clone());
+        async move {
+            let r = pyrad(
+                &radius,
+                SECRET,
+                &[
+                    "--enforce-ma",
+                    "--user",
+                    "ulf",
+                    "--password",
+                    "ulf-pw,000000",
+                ],
+            )
+            .await;
+            assert_eq!(r["code"], "Access-Reject", "{c}");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    };
+    for n in [&n1, &n1, &n2, &n2, &n3] {
+        wrong(n).await;
+    }
+    for (i, n) in [&n1, &n2, &n3].into_iter().enumerate() {
+        assert_eq!(
+            n.login_at("ulf", "ulf-pw", &ulf, i as u64).await,
+            "Access-Reject",
+            "{}: locked after 5 wrong codes across the cluster",
+            n.name
+        );
+        let show = n.ok(&["user", "show", "ulf"]).await;
+        assert!(show.contains("failed_codes   5"), "{}: {show}", n.name);
+    }
+    n2.ok(&["user", "unlock", "ulf"]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(n3.login_at("ulf", "ulf-pw", &ulf, 1).await, "Access-Accept");
+    let show = n1.ok(&["user", "show", "ulf"]).await;
+    assert!(show.contains("failed_codes   0"), "{show}");
+
     // SIGKILL the leader in the middle of a loop of adds through a follower.
     let mut acknowledged = Vec::new();
     let mut killed_at = None;
