@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::rpc::{Envelope, Joined, Peer, Request, Response};
-use super::tls::{self, ClusterTls};
+use super::tls::ClusterTls;
 use super::types::NodeInfo;
 use super::ClusterError;
 use crate::config::{split_host_port, Config};
@@ -223,11 +223,4 @@ async fn accept_join(data_dir: &Path, store: &Store, j: &Joined) -> Result<(), C
         })
         .await?;
     Ok(())
-}
-
-/// The host part of a `HOST:PORT`, as a TLS server name check would use it.
-pub fn host_of(address: &str) -> Option<String> {
-    split_host_port(address)
-        .map(|(h, _)| h.to_owned())
-        .filter(|h| tls::server_name(h).is_ok())
 }

@@ -89,7 +89,7 @@ impl PeerNetwork {
         timeout: Duration,
     ) -> Result<Response, CallFailed> {
         if self.me.is_fenced() {
-            return Err(CallFailed::Other(RpcError::Tls(
+            return Err(CallFailed::Other(RpcError::Protocol(
                 "this node is fenced: it left an older cluster epoch".into(),
             )));
         }
@@ -104,7 +104,7 @@ impl PeerNetwork {
                     "cluster: a peer is in a newer cluster epoch: this node is fenced and refuses \
                      directory writes; bring it back with `mfagate cluster join`"
                 );
-                Err(CallFailed::Other(RpcError::Tls("fenced".into())))
+                Err(CallFailed::Other(RpcError::Protocol("fenced".into())))
             }
             Ok((r, _)) => Ok(r),
             Err(e @ (RpcError::Io(_) | RpcError::Timeout(_) | RpcError::Tls(_))) => {
@@ -123,7 +123,7 @@ fn rpc_error<E: std::error::Error>(f: CallFailed) -> RPCError<NodeId, NodeInfo, 
 }
 
 fn unexpected(r: &Response) -> RpcError {
-    RpcError::Tls(format!("unexpected answer: {r:?}"))
+    RpcError::Protocol(format!("unexpected answer: {r:?}"))
 }
 
 impl RaftNetwork<TypeConfig> for PeerNetwork {

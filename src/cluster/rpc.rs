@@ -127,6 +127,9 @@ pub enum RpcError {
     Timeout(Duration),
     #[error("{0}")]
     Tls(String),
+    /// An answer that makes no sense for the request, or a peer that refuses to talk.
+    #[error("{0}")]
+    Protocol(String),
 }
 
 pub async fn write_frame<W: AsyncWrite + Unpin>(

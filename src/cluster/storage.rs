@@ -15,7 +15,7 @@ use openraft::{
 };
 
 use super::types::*;
-use crate::store::model::{DirectoryOutcome, DirectoryWrite};
+use crate::store::model::DirectoryOutcome;
 use crate::store::{DirectoryDump, Store, StoreError};
 
 const VOTE: &str = "vote";
@@ -291,7 +291,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     last = Some(e.log_id);
                     out.push(match &e.payload {
                         EntryPayload::Blank => DirectoryOutcome::default(),
-                        EntryPayload::Normal(w) => apply_write(tx, w)?,
+                        EntryPayload::Normal(w) => tx.apply_directory(w, false)?,
                         EntryPayload::Membership(m) => {
                             let sm = StoredMembership::new(Some(e.log_id), m.clone());
                             tx.set_raft_meta(MEMBERSHIP, &sm)?;
@@ -355,15 +355,6 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             _ => None,
         })
     }
-}
-
-/// A directory write from the log; a write that fails its guards changes nothing and says why
-/// (the proposer reads the answer and retries on fresh data).
-fn apply_write(
-    tx: &mut crate::store::Tx<'_>,
-    w: &DirectoryWrite,
-) -> Result<DirectoryOutcome, StoreError> {
-    tx.apply_directory(w, false)
 }
 
 #[cfg(test)]

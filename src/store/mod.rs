@@ -738,12 +738,7 @@ impl<'a> Tx<'a> {
     /// The user's failures on every node together ([`FactorFailures::combine`]).
     pub fn failures(&mut self, key: &str) -> Result<FactorFailures, StoreError> {
         let own: FactorFailures = get_json(self.factor_failures()?, key)?.unwrap_or_default();
-        let mut all = vec![own];
-        for row in self.peer_failures()?.range((key, 0)..=(key, u64::MAX))? {
-            let (_, v) = row?;
-            all.push(serde_json::from_slice(v.value())?);
-        }
-        Ok(FactorFailures::combine(all))
+        combined_failures(own, self.peer_failures()?, key)
     }
 
     /// Makes the user's combined failures `f`, by recording this node's share of them.
@@ -849,6 +844,20 @@ where
     }
 }
 
+/// This node's failures for `key` with every peer's share from `peers` ([`PEER_FAILURES`]).
+fn combined_failures(
+    own: FactorFailures,
+    peers: &impl ReadableTable<(&'static str, u64), &'static [u8]>,
+    key: &str,
+) -> Result<FactorFailures, StoreError> {
+    let mut all = vec![own];
+    for row in peers.range((key, 0)..=(key, u64::MAX))? {
+        let (_, v) = row?;
+        all.push(serde_json::from_slice(v.value())?);
+    }
+    Ok(FactorFailures::combine(all))
+}
+
 /// A change-log entry with its (node id, sequence) key.
 pub type ChangeEntry = ((u64, u64), Change);
 
@@ -914,13 +923,7 @@ impl Reader {
     pub fn failures(&self, key: &str) -> Result<FactorFailures, StoreError> {
         let own: FactorFailures =
             get_json(&self.txn.open_table(FACTOR_FAILURES)?, key)?.unwrap_or_default();
-        let mut all = vec![own];
-        let t = self.txn.open_table(PEER_FAILURES)?;
-        for row in t.range((key, 0)..=(key, u64::MAX))? {
-            let (_, v) = row?;
-            all.push(serde_json::from_slice(v.value())?);
-        }
-        Ok(FactorFailures::combine(all))
+        combined_failures(own, &self.txn.open_table(PEER_FAILURES)?, key)
     }
 
     pub fn sync_approval(&self, item: &str) -> Result<Option<SyncApproval>, StoreError> {
