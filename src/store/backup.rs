@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::model::*;
 use super::raft::DirectoryDump;
 use super::tables::*;
-use super::{Reader, StoreError, Tx};
+use super::{seal, Reader, Store, StoreError, Tx};
 
 pub const FORMAT: &str = "mfagate-backup";
 pub const VERSION: u32 = 1;
@@ -160,5 +160,33 @@ impl Tx<'_> {
             self.set_raft_meta(cluster_key, c)?;
         }
         Ok(())
+    }
+}
+
+impl Store {
+    /// A consistent copy of the store (one read transaction) with the seed key; `cluster_key`
+    /// names the cluster identity's Raft metadata entry.
+    pub fn backup(&self, node: &str, now_ms: u64, cluster_key: &str) -> Result<Backup, StoreError> {
+        let key_path = self.data_dir().join("seed.key");
+        let key = std::fs::read(&key_path)
+            .map_err(|e| StoreError::KeyFile(format!("{}: {e}", key_path.display())))?;
+        let tables = self.read(|r| r.backup_tables(cluster_key))?;
+        Ok(Backup {
+            format: FORMAT.into(),
+            version: VERSION,
+            node: node.to_owned(),
+            created_ms: now_ms,
+            key: hex(&key),
+            tables,
+        })
+    }
+
+    /// Replaces this store's contents with `b` (its key file too: the running process keeps
+    /// the key it opened with, so restore into a store no daemon uses).
+    pub async fn restore(self, b: Backup, cluster_key: &'static str) -> Result<(), StoreError> {
+        let key = unhex(&b.key).ok_or(StoreError::Change("the backup's key is not hex"))?;
+        seal::replace_key_file(&self.data_dir().join("seed.key"), &key)?;
+        self.write(move |tx| tx.restore_tables(&b.tables, cluster_key))
+            .await
     }
 }
