@@ -3,6 +3,7 @@
 //! same code), and every message names the key it is about.
 
 mod cluster;
+mod prompts;
 mod raw;
 mod secret;
 
@@ -10,6 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 pub use cluster::{split_host_port, ClusterConfig};
+pub use prompts::{prompt_with, terminal_prompt, Prompts};
 pub use secret::Secret;
 
 /// Shared secrets shorter than this are refused; RFC 2865 asks for at least 16 octets.
@@ -340,58 +342,6 @@ impl Method {
             Method::Phone => "phone",
             Method::Privacyidea => "privacyidea",
         }
-    }
-}
-
-/// What an Access-Challenge says, per method (`[factor.prompts]`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Prompts {
-    pub totp: String,
-    /// `{to}` is the masked phone number.
-    pub sms: String,
-    pub push: String,
-    pub phone: String,
-    /// A push or call asked again because the user pressed Enter before approving.
-    pub push_pending: String,
-}
-
-impl Default for Prompts {
-    /// Every default ends in ": ": pam_radius (SSH, sudo) prints the Reply-Message and reads
-    /// the answer on the same line, so the typed code needs the space; VPN clients show it
-    /// as the input field's label, where the colon reads naturally too. One style for every
-    /// client leaves no per-client knob to get wrong.
-    fn default() -> Self {
-        Self {
-            totp: "Enter the code from your authenticator app: ".into(),
-            sms: "Enter the code sent to {to}: ".into(),
-            push: "Approve the request on your phone, then press Enter: ".into(),
-            phone: "Answer the call and approve, then press Enter: ".into(),
-            push_pending: "Not approved yet: approve the request on your phone, then press Enter: "
-                .into(),
-        }
-    }
-}
-
-/// A provider's own prompt (privacyIDEA's, Duo's), made to end like ours: ": " unless it
-/// already ends in ':', '?' or '>' (then only the space is added).
-pub fn terminal_prompt(p: &str) -> String {
-    let t = p.trim_end();
-    if t.ends_with([':', '?', '>']) {
-        format!("{t} ")
-    } else {
-        format!("{t}: ")
-    }
-}
-
-/// `prompt` with `extra` put before its closing ": " (or "? ", "> "), e.g.
-/// "Enter the code (or type sms): ".
-pub fn prompt_with(prompt: &str, extra: &str) -> String {
-    let t = prompt.trim_end();
-    match t.char_indices().last() {
-        Some((i, c)) if matches!(c, ':' | '?' | '>') => {
-            format!("{} {extra}{c} ", t[..i].trim_end())
-        }
-        _ => format!("{t} {extra}"),
     }
 }
 

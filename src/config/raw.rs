@@ -181,69 +181,13 @@ struct Local {
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct PromptsRaw {
-    totp: Option<String>,
-    sms: Option<String>,
-    push: Option<String>,
-    phone: Option<String>,
-    push_pending: Option<String>,
-}
-
-impl PromptsRaw {
-    /// `legacy`: `factor.challenge_prompt`, the TOTP prompt before `[factor.prompts]`.
-    fn validate(self, legacy: Option<String>) -> Result<Prompts, ConfigError> {
-        if legacy.is_some() && self.totp.is_some() {
-            return Err(invalid(
-                "factor.challenge_prompt",
-                "set either factor.challenge_prompt or factor.prompts.totp, not both",
-            ));
-        }
-        let d = Prompts::default();
-        let one = |v: Option<String>, key: &str, default: String| {
-            let v = v.unwrap_or(default);
-            if v.trim().is_empty() || v.len() > 1000 || v.chars().any(|c| c.is_control()) {
-                return Err(invalid(
-                    key,
-                    "must be 1-1000 bytes long without control characters",
-                ));
-            }
-            Ok(v)
-        };
-        let totp_key = if legacy.is_some() {
-            "factor.challenge_prompt"
-        } else {
-            "factor.prompts.totp"
-        };
-        let sms = one(self.sms, "factor.prompts.sms", d.sms)?;
-        if sms.replace("{to}", "").contains(['{', '}']) {
-            return Err(invalid(
-                "factor.prompts.sms",
-                "the only placeholder is {to} (the masked phone number)",
-            ));
-        }
-        Ok(Prompts {
-            totp: one(legacy.or(self.totp), totp_key, d.totp)?,
-            sms,
-            push: one(self.push, "factor.prompts.push", d.push)?,
-            phone: one(self.phone, "factor.prompts.phone", d.phone)?,
-            push_pending: one(
-                self.push_pending,
-                "factor.prompts.push_pending",
-                d.push_pending,
-            )?,
-        })
-    }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct Factor {
     default_method: Option<String>,
     challenge_ttl_secs: Option<u64>,
     challenge_max_attempts: Option<u32>,
     challenge_prompt: Option<String>,
     #[serde(default)]
-    prompts: PromptsRaw,
+    prompts: super::prompts::PromptsRaw,
     max_failures: Option<u32>,
     lockout_secs: Option<u64>,
     #[serde(default)]
