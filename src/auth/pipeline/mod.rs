@@ -10,8 +10,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod codes;
+mod peers;
+
 use super::bind_cache::{BindCache, BindKey};
-use super::{split_appended_code, AuthError, AuthRequest, Bound, Credential, Decision, PeerAck};
+use super::{split_appended_code, AuthError, AuthRequest, Bound, Credential, Decision};
 use crate::clock::SharedClock;
 use crate::config::{Config, FailMode, Method, PolicyAction, PolicyRule, PushMode, UnknownUsers};
 use crate::factor::totp::{self, CodeOutcome};
@@ -113,45 +116,6 @@ impl Pipeline {
     pub fn with_claims(mut self, claims: Arc<dyn super::PeerClaims>) -> Self {
         self.claims = Some(claims);
         self
-    }
-
-    /// After a decision that spent a one-time credential was committed (its change-log
-    /// entries in (`after`, `upto`]): what the peers say. Accept stays accept only if no peer
-    /// holds the same credential spent by another node (and, with `require_peer_ack`, if one
-    /// answered); the record of the final verdict is written here.
-    async fn peers_agree(
-        &self,
-        audit: &Audit<'_>,
-        after: u64,
-        upto: u64,
-        reason: String,
-    ) -> Result<Decision, AuthError> {
-        let (result, reason) = match &self.claims {
-            None => (AuthResult::Accept, reason),
-            Some(c) => match c.confirm(after, upto).await {
-                PeerAck::Confirmed => (AuthResult::Accept, reason),
-                PeerAck::Conflict(peer) => (
-                    AuthResult::Reject,
-                    format!("code already used on another node (reported by {peer})"),
-                ),
-                PeerAck::Alone if c.require_peer_ack() => (
-                    AuthResult::Reject,
-                    "no cluster peer acknowledged the code (cluster.require_peer_ack)".to_owned(),
-                ),
-                PeerAck::Alone => (
-                    AuthResult::Accept,
-                    format!("{reason} (no peer acknowledged)"),
-                ),
-            },
-        };
-        let record = self.record(audit, result, &reason);
-        if result == AuthResult::Accept {
-            self.store
-                .write_detached(move |tx| tx.append_auth(&record))?;
-        } else {
-            self.store.write(move |tx| tx.append_auth(&record)).await?;
-        }
-        Ok(self.decided(audit, result, &reason))
     }
 
     pub async fn authenticate(&self, req: AuthRequest) -> Result<Decision, AuthError> {
@@ -1121,157 +1085,6 @@ impl Pipeline {
         self.finish(audit, result, &reason).await
     }
 
-    /// The answer to an SMS challenge: the challenge must still be open and the user's newest,
-    /// the code's hash must match; every attempt spends one of the challenge's attempts and
-    /// counts towards the second factor's lockout, in one transaction with the audit record.
-    async fn check_sms_code(
-        &self,
-        audit: &Audit<'_>,
-        user: &UserRecord,
-        code: &str,
-        id: Vec<u8>,
-    ) -> Result<Decision, AuthError> {
-        let key = user_key(&user.name);
-        let now = self.clock.now_ms();
-        let fcfg = self.cfg.factor.clone();
-        let mut record = self.record(audit, AuthResult::Reject, "");
-        let store = self.store.clone();
-        let code = code.trim().to_owned();
-        let deferred = self.claims.is_some();
-        let (result, reason, after, upto) = self
-            .store
-            .write(move |tx| {
-                let after = tx.seq();
-                let verdict = (|| -> Result<(AuthResult, String), StoreError> {
-                    let Some(mut c) = tx.challenge(&id)? else {
-                        return Ok((AuthResult::Reject, STALE_CHALLENGE.to_owned()));
-                    };
-                    if c.consumed || c.attempts_left == 0 || c.expires_ms <= now {
-                        return Ok((AuthResult::Reject, STALE_CHALLENGE.to_owned()));
-                    }
-                    if tx.sms_latest(&key)?.as_deref() != Some(id.as_slice()) {
-                        return Ok((
-                            AuthResult::Reject,
-                            "SMS code replaced by a newer one".to_owned(),
-                        ));
-                    }
-                    let failures = tx.failures(&key)?;
-                    if totp::is_locked(&failures, now) {
-                        return Ok((AuthResult::Reject, CodeOutcome::Locked.reason().to_owned()));
-                    }
-                    let matched = c.sms.as_ref().is_some_and(|h| {
-                        let salt = unhex(&h.salt).unwrap_or_default();
-                        let expected = unhex(&h.mac).unwrap_or_default();
-                        let got = store.sealer().code_mac(&id, &salt, &code);
-                        bool::from(got.as_slice().ct_eq(expected.as_slice()))
-                    });
-                    c.attempts_left -= 1;
-                    c.consumed = matched || c.attempts_left == 0;
-                    tx.put_challenge(&id, &c)?;
-                    let next = if matched {
-                        FactorFailures::cleared(now)
-                    } else {
-                        totp::after_failure(&failures, now, &fcfg)
-                    };
-                    if next != failures && !(next.is_clear() && failures.is_clear()) {
-                        tx.set_failures(&key, &next)?;
-                    }
-                    Ok(if matched {
-                        (
-                            AuthResult::Accept,
-                            "password and SMS code accepted".to_owned(),
-                        )
-                    } else {
-                        (AuthResult::Reject, CodeOutcome::Wrong.reason().to_owned())
-                    })
-                })();
-                let (result, reason) = verdict?;
-                let upto = tx.seq();
-                // An accept waits for the peers (`peers_agree` records it).
-                if !(deferred && result == AuthResult::Accept) {
-                    record.result = result;
-                    record.reason = reason.clone();
-                    tx.append_auth(&record)?;
-                }
-                Ok((result, reason, after, upto))
-            })
-            .await?;
-        if deferred && result == AuthResult::Accept {
-            return self.peers_agree(audit, after, upto, reason).await;
-        }
-        Ok(self.decided(audit, result, &reason))
-    }
-
-    async fn check_code(
-        &self,
-        audit: &Audit<'_>,
-        user: &UserRecord,
-        code: &str,
-        challenge_id: Option<Vec<u8>>,
-    ) -> Result<Decision, AuthError> {
-        let key = user_key(&user.name);
-        let now = self.clock.now_ms();
-        let matched = match &user.totp {
-            Some(sealed) => {
-                let seed = self.store.sealer().open(sealed, &key)?;
-                totp::matching_step(&seed, code.trim(), now, &self.cfg.factor.totp)
-            }
-            None => None,
-        };
-        let fcfg = self.cfg.factor.clone();
-        let mut record = self.record(audit, AuthResult::Reject, "");
-        let deferred = self.claims.is_some();
-        let (outcome, after, upto) = self
-            .store
-            .write(move |tx| {
-                let after = tx.seq();
-                // Re-checked inside the transaction: two racing answers to one challenge
-                // cannot both spend its last attempt.
-                let challenge = match &challenge_id {
-                    None => None,
-                    Some(id) => match tx.challenge(id)? {
-                        Some(c) if !c.consumed && c.attempts_left > 0 && c.expires_ms > now => {
-                            Some((id, c))
-                        }
-                        _ => {
-                            record.reason = STALE_CHALLENGE.into();
-                            tx.append_auth(&record)?;
-                            return Ok((None, after, after));
-                        }
-                    },
-                };
-                let previous = tx.failures(&key)?;
-                let (outcome, step, failures) =
-                    totp::apply_attempt(matched, tx.totp_step(&key)?, &previous, now, &fcfg);
-                if let Some((id, mut c)) = challenge {
-                    c.attempts_left -= 1;
-                    c.consumed =
-                        matches!(outcome, CodeOutcome::Accepted { .. }) || c.attempts_left == 0;
-                    tx.put_challenge(id, &c)?;
-                }
-                if let Some(step) = step {
-                    tx.set_totp_step(&key, step)?;
-                }
-                // Writing an unchanged all-zero counter on every success would double the log.
-                if failures != previous && !(failures.is_clear() && previous.is_clear()) {
-                    tx.set_failures(&key, &failures)?;
-                }
-                (record.result, record.reason) = code_verdict(Some(outcome));
-                let upto = tx.seq();
-                // An accept waits for the peers (`peers_agree` records it).
-                if !(deferred && record.result == AuthResult::Accept) {
-                    tx.append_auth(&record)?;
-                }
-                Ok((Some(outcome), after, upto))
-            })
-            .await?;
-        let (result, reason) = code_verdict(outcome);
-        if deferred && result == AuthResult::Accept {
-            return self.peers_agree(audit, after, upto, reason).await;
-        }
-        Ok(self.decided(audit, result, &reason))
-    }
-
     /// Records a decision that needs no second factor and returns it.
     async fn finish(
         &self,
@@ -1360,17 +1173,6 @@ fn release_reservation(tx: &mut Tx<'_>, key: &str, id: &[u8]) -> Result<(), Stor
         tx.set_push_state(key, &st)?;
     }
     Ok(())
-}
-
-/// The audit result and reason of a code attempt; `None`: the challenge was no longer valid.
-fn code_verdict(outcome: Option<CodeOutcome>) -> (AuthResult, String) {
-    match outcome {
-        Some(CodeOutcome::Accepted { .. }) => {
-            (AuthResult::Accept, "password and code accepted".into())
-        }
-        Some(o) => (AuthResult::Reject, o.reason().into()),
-        None => (AuthResult::Reject, STALE_CHALLENGE.into()),
-    }
 }
 
 /// Polls an answer on the phone until it comes or `limit` passes (then: `Waiting`). A failed

@@ -1,0 +1,48 @@
+//! The cluster's word on a spent one-time credential: an accept made here becomes final only
+//! once the peers that answer have merged it and none holds the same credential spent by
+//! another node (see `crate::cluster::login_state`).
+
+use super::{Audit, Pipeline};
+use crate::auth::{AuthError, Decision, PeerAck};
+use crate::store::model::AuthResult;
+
+impl Pipeline {
+    /// After a decision that spent a one-time credential was committed (its change-log
+    /// entries in (`after`, `upto`]): what the peers say. Accept stays accept only if no peer
+    /// holds the same credential spent by another node (and, with `require_peer_ack`, if one
+    /// answered); the record of the final verdict is written here.
+    pub(super) async fn peers_agree(
+        &self,
+        audit: &Audit<'_>,
+        after: u64,
+        upto: u64,
+        reason: String,
+    ) -> Result<Decision, AuthError> {
+        let (result, reason) = match &self.claims {
+            None => (AuthResult::Accept, reason),
+            Some(c) => match c.confirm(after, upto).await {
+                PeerAck::Confirmed => (AuthResult::Accept, reason),
+                PeerAck::Conflict(peer) => (
+                    AuthResult::Reject,
+                    format!("code already used on another node (reported by {peer})"),
+                ),
+                PeerAck::Alone if c.require_peer_ack() => (
+                    AuthResult::Reject,
+                    "no cluster peer acknowledged the code (cluster.require_peer_ack)".to_owned(),
+                ),
+                PeerAck::Alone => (
+                    AuthResult::Accept,
+                    format!("{reason} (no peer acknowledged)"),
+                ),
+            },
+        };
+        let record = self.record(audit, result, &reason);
+        if result == AuthResult::Accept {
+            self.store
+                .write_detached(move |tx| tx.append_auth(&record))?;
+        } else {
+            self.store.write(move |tx| tx.append_auth(&record)).await?;
+        }
+        Ok(self.decided(audit, result, &reason))
+    }
+}
