@@ -317,5 +317,25 @@ fn print_cluster_status(v: &Value) -> anyhow::Result<()> {
             reach(&name)
         )?;
     }
+    let shipped = v["login_state"].as_array().cloned().unwrap_or_default();
+    if !shipped.is_empty() {
+        writeln!(
+            out,
+            "login state from this node: {:<14} {:<8} {:<10} {:<8} ACK DELAY p50/p99 ms",
+            "PEER", "ANSWERS", "LAG entries", "LAG ms"
+        )?;
+        for p in shipped {
+            writeln!(
+                out,
+                "                            {:<14} {:<8} {:<11} {:<8} {}/{}",
+                s(&p, "peer"),
+                s(&p, "answers"),
+                s(&p, "lag_entries"),
+                s(&p, "lag_ms"),
+                s(&p, "ack_delay_p50_ms"),
+                s(&p, "ack_delay_p99_ms")
+            )?;
+        }
+    }
     Ok(())
 }

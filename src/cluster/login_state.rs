@@ -7,10 +7,10 @@
 //! batch), so nothing is persisted on the sending side and a restarted peer catches up from
 //! the tail of every peer's log.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -28,7 +28,15 @@ struct Progress {
     peers: HashMap<String, (u64, bool)>,
     /// Entries of this node's log a peer reported as conflicting, and which peer.
     conflicts: BTreeMap<u64, String>,
+    /// Per peer: recent delays, in µs, from an entry's durable commit here to the peer's
+    /// acknowledgement that it merged it.
+    delays: HashMap<String, VecDeque<u32>>,
 }
+
+/// Delays kept per peer for the percentiles in `cluster status`.
+const DELAYS_KEPT: usize = 4096;
+/// Commit times kept: far more than a peer may lag behind before it is reported as stale.
+const COMMITS_KEPT: usize = 100_000;
 
 /// Peer acknowledgement for the pipeline (`auth::PeerClaims`): a login waits for the entries
 /// of its decision to be merged by every peer that answers, up to `ack_timeout_ms`.
@@ -39,6 +47,8 @@ pub struct Claims {
     require: bool,
     /// Decisions made without any peer's acknowledgement (for `cluster status`).
     pub alone: AtomicU64,
+    /// When each durable commit of this node's log was announced: (its last sequence, when).
+    commits: Mutex<VecDeque<(u64, Instant)>>,
 }
 
 impl Claims {
@@ -49,6 +59,7 @@ impl Claims {
             timeout: Duration::from_millis(timeout_ms),
             require,
             alone: AtomicU64::new(0),
+            commits: Mutex::new(VecDeque::new()),
         })
     }
 
@@ -79,6 +90,90 @@ impl Claims {
         } else {
             PeerAck::Alone
         })
+    }
+
+    /// Notes when commits are announced, for the lag and delays of `cluster status`.
+    pub async fn track_commits(self: Arc<Self>, store: Store, cancel: CancellationToken) {
+        let mut rx = store.commits();
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                r = rx.changed() => if r.is_err() { return },
+            }
+            let seq = *rx.borrow_and_update();
+            if let Ok(mut q) = self.commits.lock() {
+                q.push_back((seq, Instant::now()));
+                while q.len() > COMMITS_KEPT {
+                    q.pop_front();
+                }
+            }
+        }
+    }
+
+    /// A peer has merged this node's log up to `acked` (it had `before`): the delay of each
+    /// commit it now has, for the percentiles.
+    fn acked(&self, peer: &str, before: u64, acked: u64) {
+        if acked <= before {
+            return;
+        }
+        let now = Instant::now();
+        let delays: Vec<u32> = match self.commits.lock() {
+            Ok(q) => q
+                .iter()
+                .filter(|(s, _)| *s > before && *s <= acked)
+                .map(|(_, t)| now.duration_since(*t).as_micros().min(u32::MAX as u128) as u32)
+                .collect(),
+            Err(_) => return,
+        };
+        self.update(|pr| {
+            let d = pr.delays.entry(peer.to_owned()).or_default();
+            d.extend(delays);
+            while d.len() > DELAYS_KEPT {
+                d.pop_front();
+            }
+        });
+    }
+
+    /// Per peer: what it has merged of this node's durable log, how far behind it is (in
+    /// entries and in the age of the oldest entry it lacks), and the recent delays from
+    /// commit to its acknowledgement (p50/p99, ms).
+    pub fn report(&self, durable: u64) -> serde_json::Value {
+        let Ok(p) = self.progress.lock() else {
+            return serde_json::Value::Null;
+        };
+        let oldest_missing = |acked: u64| -> Option<u64> {
+            if acked >= durable {
+                return Some(0);
+            }
+            let q = self.commits.lock().ok()?;
+            let t = q.iter().find(|(s, _)| *s > acked).map(|(_, t)| *t)?;
+            Some(t.elapsed().as_millis() as u64)
+        };
+        let mut peers: Vec<_> = p.peers.iter().collect();
+        peers.sort_by(|a, b| a.0.cmp(b.0));
+        let rows: Vec<_> = peers
+            .into_iter()
+            .map(|(name, (acked, up))| {
+                let mut d: Vec<u32> = p
+                    .delays
+                    .get(name)
+                    .map(|d| d.iter().copied().collect())
+                    .unwrap_or_default();
+                d.sort_unstable();
+                let pct = |q: f64| -> Option<f64> {
+                    let i = ((d.len() as f64 - 1.0) * q).round() as usize;
+                    d.get(i).map(|us| (*us as f64 / 100.0).round() / 10.0)
+                };
+                serde_json::json!({
+                    "peer": name, "answers": up, "merged_seq": acked,
+                    "lag_entries": durable.saturating_sub(*acked),
+                    "lag_ms": oldest_missing(*acked),
+                    "ack_delay_p50_ms": pct(0.5), "ack_delay_p99_ms": pct(0.99),
+                    "ack_delay_samples": d.len(),
+                })
+            })
+            .collect();
+        serde_json::Value::Array(rows)
     }
 
     fn counted(&self, v: PeerAck) -> PeerAck {
@@ -187,9 +282,11 @@ async fn ship_to(node: &ClusterNode, claims: &Claims, origin: u64, name: &str, p
             },
         };
         p.acked = Some(after);
+        // Only durable entries leave the node (see `Store::commits`).
+        let durable = node.store.durable_seq();
         let batch = node
             .store
-            .read(|r| r.own_changes_after(origin, after, BATCH));
+            .read(|r| r.own_changes_after(origin, after, durable, BATCH));
         let batch = match batch {
             Ok(b) => b,
             Err(e) => {
@@ -211,6 +308,7 @@ async fn ship_to(node: &ClusterNode, claims: &Claims, origin: u64, name: &str, p
         match call(node, p, origin, entries, upto).await {
             Some((a, conflicts)) => {
                 p.acked = Some(a);
+                claims.acked(name, after, a);
                 claims.update(|pr| {
                     pr.peers.insert(name.to_owned(), (a, true));
                     for c in conflicts {

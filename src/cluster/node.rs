@@ -162,6 +162,11 @@ impl ClusterNode {
         tokio::spawn(node.clone().serve(listener, cancel.clone()));
         tokio::spawn(node.clone().manage(cancel.clone()));
         tokio::spawn(node.clone().track_appends(cancel.clone()));
+        tokio::spawn(
+            node.claims
+                .clone()
+                .track_commits(node.store.clone(), cancel.clone()),
+        );
         tokio::spawn(super::login_state::ship(
             node.clone(),
             node.claims.clone(),
@@ -820,6 +825,7 @@ impl ClusterNode {
             "last_log_index": m.last_log_index,
             "users": self.store.read(|r| r.user_count()).ok(),
             "decided_without_peer_ack": self.claims.alone.load(Ordering::Relaxed),
+            "login_state": self.claims.report(self.store.durable_seq()),
             "last_applied": m.last_applied.map(|l| l.index),
             "millis_since_quorum_ack": m.millis_since_quorum_ack,
             "members": members,

@@ -104,7 +104,7 @@ struct Inner {
     node_id: u64,
     sealer: SeedSealer,
     path: PathBuf,
-    /// The last change-log sequence committed, for whoever ships the log to peers.
+    /// The last change-log sequence durably committed, for whoever ships the log to peers.
     commits: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
@@ -172,9 +172,15 @@ impl Store {
         })
     }
 
-    /// Changes to this node's change-log sequence as commits land.
+    /// This node's change-log sequence as durable commits land; entries past it may still
+    /// be rolled back by a crash, so nothing past it leaves the node.
     pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
         self.inner.commits.subscribe()
+    }
+
+    /// The last change-log sequence durably committed.
+    pub fn durable_seq(&self) -> u64 {
+        *self.inner.commits.borrow()
     }
 
     fn send(&self, job: Job) -> Result<(), StoreError> {
@@ -324,14 +330,16 @@ fn be_u64(b: &[u8]) -> u64 {
 }
 
 /// Makes earlier non-durable commits durable (an empty durable commit persists them).
-fn durable_checkpoint(db: &Database) {
+/// Makes every commit so far durable; `true` when it did.
+fn durable_checkpoint(db: &Database) -> bool {
     let r = db
         .begin_write()
         .map_err(StoreError::from)
         .and_then(|t| t.commit().map_err(StoreError::from));
-    if let Err(e) = r {
+    if let Err(e) = &r {
         tracing::error!(error = %e, "store: durable checkpoint failed");
     }
+    r.is_ok()
 }
 
 fn writer_loop(
@@ -349,7 +357,9 @@ fn writer_loop(
             match rx.recv_timeout(left) {
                 Ok(j) => j,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    durable_checkpoint(&db);
+                    if durable_checkpoint(&db) {
+                        commits.send_if_modified(|s| std::mem::replace(s, seq) != seq);
+                    }
                     last_durable = std::time::Instant::now();
                     pending_non_durable = false;
                     continue;
@@ -406,10 +416,11 @@ fn writer_loop(
                 seq = start_seq;
             }
             Ok(()) => {
-                if seq != start_seq {
-                    commits.send_replace(seq);
-                }
+                // Only what is on disk is announced: a crash rolls back a non-durable tail,
+                // and its sequence numbers are then used again, so a peer that had merged
+                // that tail would skip the new entries as already seen.
                 if durable {
+                    commits.send_if_modified(|s| std::mem::replace(s, seq) != seq);
                     last_durable = std::time::Instant::now();
                     pending_non_durable = false;
                 } else {
@@ -627,11 +638,27 @@ impl<'a> Tx<'a> {
     }
 
     pub fn append_auth(&mut self, record: &AuthRecord) -> Result<(), StoreError> {
+        self.append_auth_keyed(record).map(|_| ())
+    }
+
+    /// Appends an authentication record and returns its key, under which
+    /// [`Tx::replace_auth`] can later give the final word on the same decision.
+    pub fn append_auth_keyed(&mut self, record: &AuthRecord) -> Result<AuthKey, StoreError> {
         // The record's key carries the sequence number its change-log entry will get.
-        let seq = *self.seq + 1;
-        self.apply_logged(Change::AuthLog {
+        let key = AuthKey {
             time_ms: record.time_ms,
-            seq,
+            seq: *self.seq + 1,
+        };
+        self.replace_auth(key, record)?;
+        Ok(key)
+    }
+
+    /// Writes `record` under `key` (an earlier record of the same decision is replaced, here
+    /// and on every peer: an origin's entries are merged in order).
+    pub fn replace_auth(&mut self, key: AuthKey, record: &AuthRecord) -> Result<(), StoreError> {
+        self.apply_logged(Change::AuthLog {
+            time_ms: key.time_ms,
+            seq: key.seq,
             record: record.clone(),
         })
     }

@@ -98,6 +98,13 @@ pub struct SmsCodeHash {
     pub mac: String,
 }
 
+/// Where an authentication record sits in the log of the node that decided it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthKey {
+    pub time_ms: u64,
+    pub seq: u64,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct FactorFailures {
     /// Failed codes in a row.

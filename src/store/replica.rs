@@ -46,17 +46,21 @@ pub fn merge_challenge(old: Option<ChallengeRecord>, new: ChallengeRecord) -> Ch
 }
 
 impl Reader {
-    /// This store's own change-log entries after `after`, at most `limit`, in order.
+    /// This store's own change-log entries in (`after`, `upto`], at most `limit`, in order.
     pub fn own_changes_after(
         &self,
         node: u64,
         after: u64,
+        upto: u64,
         limit: usize,
     ) -> Result<Vec<(u64, Change)>, StoreError> {
         let t = self.txn.open_table(CHANGELOG)?;
         let mut out = Vec::new();
+        if upto <= after {
+            return Ok(out);
+        }
         for row in t
-            .range((node, after.saturating_add(1))..=(node, u64::MAX))?
+            .range((node, after.saturating_add(1))..=(node, upto))?
             .take(limit)
         {
             let (k, v) = row?;
@@ -439,6 +443,45 @@ mod tests {
             }
             let _ = std::fs::remove_dir_all(&dir);
         }
+    }
+
+    /// A crash rolls back a non-durable tail whose sequence numbers are then used again, so
+    /// only durable entries may be announced to the shipper.
+    #[tokio::test]
+    async fn only_durable_entries_are_announced_for_shipping() {
+        let dir = std::env::temp_dir().join(format!("mfagate-durable-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = crate::store::Store::open(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let me = store.node_id();
+        store
+            .write(|tx| tx.set_totp_step("u0", 7))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let durable = store.durable_seq();
+        assert!(durable > 0);
+        store
+            .write_detached(|tx| tx.set_totp_step("u0", 8))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let all = |s: &crate::store::Store| {
+            s.read(|r| r.own_changes_after(me, 0, u64::MAX, 100))
+                .map(|v| v.len())
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        while all(&store) as u64 == durable && std::time::Instant::now() < until {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert_eq!(all(&store) as u64, durable + 1, "the detached write committed");
+        assert_eq!(store.durable_seq(), durable, "but is not announced yet");
+        // Made durable within `DETACHED_DURABLE_WITHIN`, then announced.
+        let mut rx = store.commits();
+        tokio::time::timeout(std::time::Duration::from_secs(3), rx.changed())
+            .await
+            .unwrap_or_else(|_| panic!("never announced"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(store.durable_seq(), durable + 1);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -22,7 +22,7 @@ impl Pipeline {
         let store = self.store.clone();
         let code = code.trim().to_owned();
         let deferred = self.claims.is_some();
-        let (result, reason, after, upto) = self
+        let (result, reason, after, upto, key) = self
             .store
             .write(move |tx| {
                 let after = tx.seq();
@@ -71,17 +71,16 @@ impl Pipeline {
                 })();
                 let (result, reason) = verdict?;
                 let upto = tx.seq();
-                // An accept waits for the peers (`peers_agree` records it).
-                if !(deferred && result == AuthResult::Accept) {
-                    record.result = result;
-                    record.reason = reason.clone();
-                    tx.append_auth(&record)?;
-                }
-                Ok((result, reason, after, upto))
+                record.result = result;
+                record.reason = reason.clone();
+                // Written with the spent code, so no acknowledged accept goes unrecorded; an
+                // accept then waits for the peers, whose word `peers_agree` records over it.
+                let key = tx.append_auth_keyed(&record)?;
+                Ok((result, reason, after, upto, key))
             })
             .await?;
         if deferred && result == AuthResult::Accept {
-            return self.peers_agree(audit, after, upto, reason).await;
+            return self.peers_agree(audit, after, upto, reason, key).await;
         }
         Ok(self.decided(audit, result, &reason))
     }
@@ -105,7 +104,7 @@ impl Pipeline {
         let fcfg = self.cfg.factor.clone();
         let mut record = self.record(audit, AuthResult::Reject, "");
         let deferred = self.claims.is_some();
-        let (outcome, after, upto) = self
+        let (outcome, after, upto, key) = self
             .store
             .write(move |tx| {
                 let after = tx.seq();
@@ -119,8 +118,8 @@ impl Pipeline {
                         }
                         _ => {
                             record.reason = STALE_CHALLENGE.into();
-                            tx.append_auth(&record)?;
-                            return Ok((None, after, after));
+                            let key = tx.append_auth_keyed(&record)?;
+                            return Ok((None, after, after, key));
                         }
                     },
                 };
@@ -142,16 +141,14 @@ impl Pipeline {
                 }
                 (record.result, record.reason) = code_verdict(Some(outcome));
                 let upto = tx.seq();
-                // An accept waits for the peers (`peers_agree` records it).
-                if !(deferred && record.result == AuthResult::Accept) {
-                    tx.append_auth(&record)?;
-                }
-                Ok((Some(outcome), after, upto))
+                // As for SMS codes: recorded with the spent step, final after the peers.
+                let key = tx.append_auth_keyed(&record)?;
+                Ok((Some(outcome), after, upto, key))
             })
             .await?;
         let (result, reason) = code_verdict(outcome);
         if deferred && result == AuthResult::Accept {
-            return self.peers_agree(audit, after, upto, reason).await;
+            return self.peers_agree(audit, after, upto, reason, key).await;
         }
         Ok(self.decided(audit, result, &reason))
     }

@@ -4,24 +4,25 @@
 
 use super::{Audit, Pipeline};
 use crate::auth::{AuthError, Decision, PeerAck};
-use crate::store::model::AuthResult;
+use crate::store::model::{AuthKey, AuthResult};
 
 impl Pipeline {
     /// After a decision that spent a one-time credential was committed (its change-log
-    /// entries in (`after`, `upto`]): what the peers say. Accept stays accept only if no peer
-    /// holds the same credential spent by another node (and, with `require_peer_ack`, if one
-    /// answered); the record of the final verdict is written here.
+    /// entries in (`after`, `upto`], its accept recorded under `key`): what the peers say.
+    /// Accept stays accept only if no peer holds the same credential spent by another node
+    /// (and, with `require_peer_ack`, if one answered); any other verdict replaces the record.
     pub(super) async fn peers_agree(
         &self,
         audit: &Audit<'_>,
         after: u64,
         upto: u64,
         reason: String,
+        key: AuthKey,
     ) -> Result<Decision, AuthError> {
         let (result, reason) = match &self.claims {
-            None => (AuthResult::Accept, reason),
+            None => return Ok(self.decided(audit, AuthResult::Accept, &reason)),
             Some(c) => match c.confirm(after, upto).await {
-                PeerAck::Confirmed => (AuthResult::Accept, reason),
+                PeerAck::Confirmed => return Ok(self.decided(audit, AuthResult::Accept, &reason)),
                 PeerAck::Conflict(peer) => (
                     AuthResult::Reject,
                     format!("code already used on another node (reported by {peer})"),
@@ -36,12 +37,15 @@ impl Pipeline {
                 ),
             },
         };
-        let record = self.record(audit, result, &reason);
+        let mut record = self.record(audit, result, &reason);
+        record.time_ms = key.time_ms;
         if result == AuthResult::Accept {
             self.store
-                .write_detached(move |tx| tx.append_auth(&record))?;
+                .write_detached(move |tx| tx.replace_auth(key, &record))?;
         } else {
-            self.store.write(move |tx| tx.append_auth(&record)).await?;
+            self.store
+                .write(move |tx| tx.replace_auth(key, &record))
+                .await?;
         }
         Ok(self.decided(audit, result, &reason))
     }

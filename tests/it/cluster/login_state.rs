@@ -125,6 +125,29 @@ async fn login_state_is_shared_sms_answered_elsewhere_and_codes_spent_everywhere
             "{node} {result} in\n{report}"
         );
     }
+    // Each node reports, per peer, how far that peer has merged its login state.
+    let st = n1
+        .wait_status(
+            "peers caught up on login state",
+            Duration::from_secs(5),
+            |v| {
+                v["login_state"].as_array().is_some_and(|a| {
+                    a.len() == 2
+                        && a.iter()
+                            .all(|p| p["lag_entries"] == 0 && p["answers"] == true)
+                })
+            },
+        )
+        .await;
+    for p in st["login_state"].as_array().unwrap() {
+        assert!(p["ack_delay_samples"].as_u64() > Some(0), "{st}");
+        assert!(
+            p["ack_delay_p99_ms"].as_f64().is_some_and(|d| d < 1000.0),
+            "{st}"
+        );
+    }
+    let text = n1.ok(&["cluster", "status"]).await;
+    assert!(text.contains("login state from this node"), "{text}");
     let reasons = n1.ok(&["report", "auth", "--since", "1h"]).await;
     assert!(
         reasons.contains("replay") || reasons.contains("already used"),
