@@ -168,13 +168,17 @@ pub async fn start(
                 secret,
             });
         }
-        let fe = Arc::new(RadiusFrontend::new(
+        let mut fe = RadiusFrontend::new(
             rcfg,
             clients,
             pipeline.clone(),
             clock.clone(),
             store.clone(),
-        )?);
+        )?;
+        if let Some(n) = &node {
+            fe = fe.with_cluster(&cfg.node_name, n.claims.clone());
+        }
+        let fe = Arc::new(fe);
         for s in listeners.radius {
             if let Ok(a) = s.local_addr() {
                 tracing::info!(address = %a, "radius: listening");

@@ -36,6 +36,8 @@ pub trait PeerClaims: Send + Sync {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = PeerAck> + Send + '_>>;
     /// `cluster.require_peer_ack`: deciding alone is refused.
     fn require_peer_ack(&self) -> bool;
+    /// Whether the member named `node` answered this node's last call.
+    fn answers(&self, node: &str) -> bool;
 }
 
 use crate::config::Secret;
@@ -51,6 +53,10 @@ pub struct AuthRequest {
     pub failmode: crate::config::FailMode,
     /// How a push is carried (RADIUS clients choose; a bind always waits).
     pub push_mode: crate::config::PushMode,
+    /// The RADIUS request's identity (authenticator, identifier, source) when its fate is
+    /// shared with cluster peers: a push it waits on is recorded under it, so a retransmit
+    /// that reaches another node finishes that push instead of sending another.
+    pub retransmit_key: Option<Vec<u8>>,
 }
 
 #[derive(Debug)]

@@ -214,6 +214,14 @@ impl PeerClaims for Claims {
     fn require_peer_ack(&self) -> bool {
         self.require
     }
+
+    fn answers(&self, node: &str) -> bool {
+        self.progress
+            .lock()
+            .ok()
+            .and_then(|p| p.peers.get(node).map(|(_, up)| *up))
+            .unwrap_or(false)
+    }
 }
 
 /// Entries per batch.
@@ -228,6 +236,8 @@ struct PeerLog {
     address: String,
     /// What the peer has merged of this node's log, once it said so.
     acked: Option<u64>,
+    /// When the peer last answered.
+    heard: Instant,
 }
 
 /// Ships this node's login-state entries to every other member until `cancel`.
@@ -258,6 +268,7 @@ pub async fn ship(node: Arc<ClusterNode>, claims: Arc<Claims>, cancel: Cancellat
                 peer: Peer::new(node.tls.clone(), &m.address, &m.name),
                 address: m.address.clone(),
                 acked: None,
+                heard: Instant::now(),
             });
         }
         let rounds = peers
@@ -295,6 +306,18 @@ async fn ship_to(node: &ClusterNode, claims: &Claims, origin: u64, name: &str, p
             }
         };
         let Some(upto) = batch.last().map(|(s, _)| *s) else {
+            // Nothing to send: a peer that was not heard from lately is asked all the same,
+            // so a dead one stops counting as answering (a retransmit held by it is then
+            // finished elsewhere).
+            if p.heard.elapsed() >= RETRY_EVERY {
+                match call(node, p, origin, Vec::new(), 0).await {
+                    Some((a, _)) => p.acked = Some(a),
+                    None => {
+                        claims.update(unreachable);
+                        return;
+                    }
+                }
+            }
             claims.update(|pr| {
                 pr.peers.insert(name.to_owned(), (after, true));
             });
@@ -345,7 +368,10 @@ async fn call(
         upto,
     });
     match p.peer.call(&env, &[], SHIP_TIMEOUT).await {
-        Ok((Response::LoginStateAck { applied, conflicts }, _)) => Some((applied, conflicts)),
+        Ok((Response::LoginStateAck { applied, conflicts }, _)) => {
+            p.heard = Instant::now();
+            Some((applied, conflicts))
+        }
         Ok(_) | Err(_) => {
             p.acked = None;
             None

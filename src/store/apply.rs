@@ -61,6 +61,12 @@ impl Tx<'_> {
                 let id = unhex(id).ok_or(StoreError::Change("challenge id is not hex"))?;
                 self.sms_newest()?.insert(key.as_str(), id.as_slice())?;
             }
+            Change::RadiusReply { key, reply } => {
+                let key = unhex(key).ok_or(StoreError::Change("request key is not hex"))?;
+                let bytes = serde_json::to_vec(reply)?;
+                self.radius_replies()?
+                    .insert(key.as_slice(), bytes.as_slice())?;
+            }
         }
         Ok(())
     }

@@ -16,6 +16,7 @@ pub mod model;
 mod raft;
 mod replica;
 mod seal;
+mod shared;
 pub mod tables;
 
 use std::collections::HashMap;
@@ -250,6 +251,27 @@ impl Store {
         })
     }
 
+    /// Queues `f` for a durable commit without waiting for it: for records peers should get
+    /// soon (shipping waits for durability) whose caller has nothing to wait for.
+    pub fn write_soon<F>(&self, f: F) -> Result<(), StoreError>
+    where
+        F: for<'a> FnOnce(&mut Tx<'a>) -> Result<(), StoreError> + Send + 'static,
+    {
+        let run: JobFn = Box::new(move |tx: &mut Tx<'_>| {
+            let result = f(tx);
+            Box::new(move |commit: Result<(), &StoreError>| {
+                if let Some(e) = result
+                    .err()
+                    .map(|e| e.to_string())
+                    .or(commit.err().map(|e| e.to_string()))
+                {
+                    tracing::error!(error = %e, "store: a queued record was not written");
+                }
+            })
+        });
+        self.send(Job { run, durable: true })
+    }
+
     /// Blocks until everything queued so far (detached records included) is committed. For
     /// tests and tools that read right after a decision; never on the async runtime's hot path.
     pub fn wait_for_writes(&self) -> Result<(), StoreError> {
@@ -303,6 +325,8 @@ fn init_tables(db: &Database) -> Result<(u64, u64), StoreError> {
         txn.open_table(PEER_APPLIED)?;
         txn.open_table(TOTP_STEP_ORIGIN)?;
         txn.open_table(PEER_FAILURES)?;
+        txn.open_table(PEER_PUSH)?;
+        txn.open_table(RADIUS_REPLIES)?;
         let existing = meta.get("node_id")?.map(|v| be_u64(v.value()));
         let node_id = match existing {
             Some(id) => id,
@@ -457,6 +481,8 @@ pub struct Tx<'a> {
     peer_applied: Option<Table<'a, u64, u64>>,
     totp_step_origin: Option<Table<'a, &'static str, u64>>,
     peer_failures: Option<Table<'a, (&'static str, u64), &'static [u8]>>,
+    peer_push: Option<Table<'a, (&'static str, u64), &'static [u8]>>,
+    radius_replies: Option<Table<'a, &'static [u8], &'static [u8]>>,
 }
 
 type AuthLogTable<'a> = Table<'a, (u64, u64, u64), &'static [u8]>;
@@ -499,6 +525,8 @@ impl<'a> Tx<'a> {
             peer_applied: None,
             totp_step_origin: None,
             peer_failures: None,
+            peer_push: None,
+            radius_replies: None,
         }
     }
 
@@ -528,6 +556,8 @@ impl<'a> Tx<'a> {
         (&'static str, u64),
         &'static [u8]
     );
+    table_accessor!(peer_push, PEER_PUSH, (&'static str, u64), &'static [u8]);
+    table_accessor!(radius_replies, RADIUS_REPLIES, &'static [u8], &'static [u8]);
 
     /// The last change-log sequence this transaction has written (or the one before it).
     pub fn seq(&self) -> u64 {
@@ -727,6 +757,7 @@ impl<'a> Tx<'a> {
             self.changelog()?.remove(k)?;
             removed += 1;
         }
+        removed += self.purge_shared_replies(now_ms, limit)?;
         Ok(removed)
     }
 }

@@ -6,8 +6,10 @@
 //! The rules: the highest consumed TOTP step wins; a consumed challenge stays consumed and
 //! its attempts left only go down; a user's newest SMS challenge is the one created last (by
 //! time, then id); authentication records are kept under their origin; failure counters are
-//! kept per (user, node) and added up, a clear on any node ending the counts before it.
-//! Push state stays per node for now; directory changes arrive through Raft, not here.
+//! kept per (user, node) and added up, a clear on any node ending the counts before it; push
+//! state is kept per (user, node) and read as one; of two fates of one RADIUS request an
+//! answer beats "being decided", and the later one wins (see `shared::merge_reply`).
+//! Directory changes arrive through Raft, not here.
 
 use redb::ReadableTable;
 
@@ -198,9 +200,21 @@ impl Tx<'_> {
                 self.peer_failures()?
                     .insert((key.as_str(), origin), b.as_slice())?;
             }
-            // Per node for now (see the module doc); directory data comes through Raft.
-            Change::PushState { .. }
-            | Change::PutUser { .. }
+            Change::PushState { key, state } => {
+                // Each node's own pushes, kept per node; readers see them all.
+                let b = serde_json::to_vec(state)?;
+                self.peer_push()?
+                    .insert((key.as_str(), origin), b.as_slice())?;
+            }
+            Change::RadiusReply { key, reply } => {
+                let k = unhex(key).ok_or(StoreError::Change("request key is not hex"))?;
+                let old: Option<SharedReply> = get_json(self.radius_replies()?, k.as_slice())?;
+                let merged = super::shared::merge_reply(old, reply.clone());
+                let b = serde_json::to_vec(&merged)?;
+                self.radius_replies()?.insert(k.as_slice(), b.as_slice())?;
+            }
+            // Directory data comes through Raft.
+            Change::PutUser { .. }
             | Change::DeleteUser { .. }
             | Change::SyncApproval { .. }
             | Change::DeleteSyncApproval { .. } => {}
@@ -471,7 +485,11 @@ mod tests {
         while all(&store) as u64 == durable && std::time::Instant::now() < until {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
-        assert_eq!(all(&store) as u64, durable + 1, "the detached write committed");
+        assert_eq!(
+            all(&store) as u64,
+            durable + 1,
+            "the detached write committed"
+        );
         assert_eq!(store.durable_seq(), durable, "but is not announced yet");
         // Made durable within `DETACHED_DURABLE_WITHIN`, then announced.
         let mut rx = store.commits();

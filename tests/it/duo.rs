@@ -126,14 +126,14 @@ impl DuoFake {
         }
     }
 
-    fn set_script(&self, script: &serde_json::Value) {
+    pub fn set_script(&self, script: &serde_json::Value) {
         let tmp = self.script.with_extension("tmp");
         std::fs::write(&tmp, script.to_string()).unwrap();
         std::fs::rename(tmp, &self.script).unwrap();
     }
 
     /// The `factor` of each answered `/auth/v2/auth` call for `user`, in order.
-    fn factors(&self, user: &str) -> Vec<String> {
+    pub fn factors(&self, user: &str) -> Vec<String> {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()
@@ -148,7 +148,7 @@ impl DuoFake {
     }
 
     /// Answered calls to `path` for `user`, as the fake logged them.
-    fn calls(&self, path: &str, user: &str) -> usize {
+    pub fn calls(&self, path: &str, user: &str) -> usize {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()

@@ -383,6 +383,7 @@ async fn median_reject_time(p: &mfagate::auth::Pipeline, user: &str) -> f64 {
                 },
                 failmode: Default::default(),
                 push_mode: Default::default(),
+                retransmit_key: None,
             })
             .await
             .unwrap();

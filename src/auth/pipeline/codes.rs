@@ -80,7 +80,9 @@ impl Pipeline {
             })
             .await?;
         if deferred && result == AuthResult::Accept {
-            return self.peers_agree(audit, after, upto, reason, key).await;
+            return self
+                .peers_agree(audit, after, upto, reason, key, "code")
+                .await;
         }
         Ok(self.decided(audit, result, &reason))
     }
@@ -148,7 +150,9 @@ impl Pipeline {
             .await?;
         let (result, reason) = code_verdict(outcome);
         if deferred && result == AuthResult::Accept {
-            return self.peers_agree(audit, after, upto, reason, key).await;
+            return self
+                .peers_agree(audit, after, upto, reason, key, "code")
+                .await;
         }
         Ok(self.decided(audit, result, &reason))
     }

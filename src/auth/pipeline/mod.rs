@@ -12,6 +12,8 @@ use std::time::Duration;
 
 mod codes;
 mod peers;
+mod push;
+use push::{poll_answer, release_reservation};
 
 use super::bind_cache::{BindCache, BindKey};
 use super::{split_appended_code, AuthError, AuthRequest, Bound, Credential, Decision};
@@ -55,13 +57,6 @@ struct Audit<'a> {
 }
 
 const STALE_CHALLENGE: &str = "unknown, expired or used challenge state";
-/// How often a pending push is polled: first after this, then 1.5 times longer each time,
-/// up to `PUSH_POLL_MAX`.
-const PUSH_POLL_EVERY: Duration = Duration::from_millis(300);
-const PUSH_POLL_MAX: Duration = Duration::from_secs(2);
-/// How long the answer to a push challenge waits for the phone before asking again (NASes
-/// often give up after a few seconds).
-const PUSH_COLLECT_WAIT: Duration = Duration::from_secs(2);
 const SMS_OVER_LDAP: &str =
     "SMS is not offered over LDAP: a simple bind cannot carry the challenge";
 
@@ -694,10 +689,25 @@ impl Pipeline {
         let now = self.clock.now_ms();
         let mut challenge = self.new_challenge(audit, user);
         let pushes = provider.may_push(method);
+        // A RADIUS request held while the phone is asked (wait mode) is known to the cluster,
+        // so that its retransmit elsewhere is dropped, or finishes this push if we stop.
+        let waiting_request = audit
+            .req
+            .retransmit_key
+            .clone()
+            .filter(|_| pushes && !in_bind && audit.req.push_mode == PushMode::Wait);
+        if waiting_request.is_some() {
+            if let Some(d) = self.adopt_push(audit, user, &*provider).await? {
+                return Ok(d);
+            }
+        }
         if pushes {
             challenge.expires_ms = now + self.cfg.factor.push.timeout_secs * 1000;
             challenge.attempts_left = 1;
-            if let Err(why) = self.reserve_push(user, &id, &challenge).await? {
+            if let Err(why) = self
+                .reserve_push(user, &id, &challenge, waiting_request)
+                .await?
+            {
                 return self.finish_reject(audit, &why).await;
             }
         }
@@ -806,53 +816,6 @@ impl Pipeline {
         self.settle_push(audit, user, id, challenge, outcome).await
     }
 
-    /// Takes the user's one outstanding push and a place in the per-window count, with the
-    /// challenge, in one transaction. `Ok(Err(why))`: a limit says no.
-    async fn reserve_push(
-        &self,
-        user: &UserRecord,
-        id: &[u8],
-        challenge: &ChallengeRecord,
-    ) -> Result<Result<(), String>, AuthError> {
-        let pcfg = &self.cfg.factor.push;
-        let (window_ms, max) = (pcfg.window_secs * 1000, pcfg.max_per_window as usize);
-        let now = self.clock.now_ms();
-        let (k, cid, c) = (user_key(&user.name), id.to_vec(), challenge.clone());
-        Ok(self
-            .store
-            .write(move |tx| {
-                if totp::is_locked(&tx.failures(&k)?, now) {
-                    return Ok(Err(CodeOutcome::Locked.reason().to_owned()));
-                }
-                let mut st = tx.push_state(&k)?;
-                if st.pending.as_ref().is_some_and(|(_, until)| *until > now) {
-                    return Ok(Err("a push is already outstanding for this user".to_owned()));
-                }
-                st.recent_ms.retain(|t| t + window_ms > now);
-                if st.recent_ms.len() >= max {
-                    return Ok(Err(format!(
-                        "push limit reached: {max} per {} s (MFA-fatigue protection)",
-                        window_ms / 1000
-                    )));
-                }
-                st.recent_ms.push(now);
-                st.pending = Some((hex(&cid), c.expires_ms));
-                tx.set_push_state(&k, &st)?;
-                tx.put_challenge(&cid, &c)?;
-                Ok(Ok(()))
-            })
-            .await?)
-    }
-
-    /// Gives back a reservation whose start put nothing on the phone.
-    async fn release_push(&self, user: &UserRecord, id: &[u8]) -> Result<(), AuthError> {
-        let (k, id) = (user_key(&user.name), id.to_vec());
-        self.store
-            .write(move |tx| release_reservation(tx, &k, &id))
-            .await?;
-        Ok(())
-    }
-
     /// The methods a user may choose at a challenge prompt besides their own: TOTP when an
     /// authenticator is enrolled, SMS when a provider can serve it for them, and push or
     /// phone (the other one) for a push or phone user.
@@ -883,131 +846,6 @@ impl Pipeline {
         } else {
             crate::config::prompt_with(&prompt, &format!("(or type {})", words.join(" or ")))
         }
-    }
-
-    /// The answer to a push challenge (challenge mode): waits a little for the user, then
-    /// settles, or asks again while the push is still open.
-    async fn collect_push(
-        &self,
-        audit: &Audit<'_>,
-        user: &UserRecord,
-        provider: &dyn SecondFactor,
-        id: Vec<u8>,
-        challenge: ChallengeRecord,
-    ) -> Result<Decision, AuthError> {
-        let Some(txid) = challenge
-            .factor
-            .as_ref()
-            .and_then(|f| f.transaction.clone())
-        else {
-            return self.finish_reject(audit, STALE_CHALLENGE).await;
-        };
-        let left = challenge.expires_ms.saturating_sub(self.clock.now_ms());
-        let wait = Duration::from_millis(left).min(PUSH_COLLECT_WAIT);
-        let outcome = poll_answer(provider, &user.name, &txid, wait).await;
-        if matches!(outcome, Ok(Answer::Waiting)) && left > wait.as_millis() as u64 {
-            let reason = "push not answered yet; asked again";
-            let record = self.record(audit, AuthResult::Challenge, reason);
-            self.store.write(move |tx| tx.append_auth(&record)).await?;
-            self.trace(audit, AuthResult::Challenge, reason);
-            return Ok(Decision::Challenge {
-                state: id,
-                prompt: self.cfg.factor.prompts.push_pending.clone(),
-            });
-        }
-        self.settle_push(audit, user, id, challenge, outcome).await
-    }
-
-    /// Clears the user's outstanding push and spends its challenge, without an audit record
-    /// (another decision was recorded).
-    async fn close_push(
-        &self,
-        user: &UserRecord,
-        id: Vec<u8>,
-        mut challenge: ChallengeRecord,
-    ) -> Result<(), AuthError> {
-        let key = user_key(&user.name);
-        self.store
-            .write(move |tx| {
-                let mut st = tx.push_state(&key)?;
-                if st.pending.as_ref().is_some_and(|(p, _)| *p == hex(&id)) {
-                    st.pending = None;
-                    tx.set_push_state(&key, &st)?;
-                }
-                challenge.consumed = true;
-                tx.put_challenge(&id, &challenge)
-            })
-            .await?;
-        Ok(())
-    }
-
-    /// The end of a push: one transaction clears the user's outstanding push, spends the
-    /// challenge, locks the factor on fraud and writes the audit record.
-    async fn settle_push(
-        &self,
-        audit: &Audit<'_>,
-        user: &UserRecord,
-        id: Vec<u8>,
-        mut challenge: ChallengeRecord,
-        outcome: Result<Answer, FactorError>,
-    ) -> Result<Decision, AuthError> {
-        let key = user_key(&user.name);
-        let what = if user.method == Method::Phone {
-            "phone call"
-        } else {
-            "push"
-        };
-        let (result, reason, fraud) = match outcome {
-            Ok(Answer::Approved) => (AuthResult::Accept, format!("{what} approved"), false),
-            Ok(Answer::Denied) => (
-                AuthResult::Reject,
-                format!("{what} denied by the user"),
-                false,
-            ),
-            Ok(Answer::Expired | Answer::Waiting) => (
-                AuthResult::Reject,
-                format!("{what} not answered in time"),
-                false,
-            ),
-            Ok(Answer::Fraud) => (
-                AuthResult::Reject,
-                format!(
-                    "{what} reported as fraud: second factor locked until an administrator unlocks it"
-                ),
-                true,
-            ),
-            Err(e) => {
-                let (result, reason) = self.failmode_verdict(audit, e.outage, &e.message);
-                (result, reason, false)
-            }
-        };
-        if fraud {
-            tracing::warn!(user = %user.name, "push reported as fraud; second factor locked");
-        }
-        let now = self.clock.now_ms();
-        let record = self.record(audit, result, &reason);
-        self.store
-            .write(move |tx| {
-                let mut st = tx.push_state(&key)?;
-                if st.pending.as_ref().is_some_and(|(p, _)| *p == hex(&id)) {
-                    st.pending = None;
-                    tx.set_push_state(&key, &st)?;
-                }
-                challenge.consumed = true;
-                tx.put_challenge(&id, &challenge)?;
-                if fraud {
-                    let locked = FactorFailures {
-                        count: 0,
-                        locked_until_ms: u64::MAX,
-                        last_ms: now,
-                        reset_ms: 0,
-                    };
-                    tx.set_failures(&key, &locked)?;
-                }
-                tx.append_auth(&record)
-            })
-            .await?;
-        Ok(self.decided(audit, result, &reason))
     }
 
     /// A code the provider checks (a Duo passcode, a privacyIDEA OTP): appended to the
@@ -1157,52 +995,5 @@ impl Pipeline {
             policy = audit.policy.as_deref().unwrap_or(""),
             "authentication decision"
         );
-    }
-}
-
-/// Gives back the user's push reservation made under challenge `id`, if it is theirs: the
-/// outstanding push and its place in the per-window count.
-fn release_reservation(tx: &mut Tx<'_>, key: &str, id: &[u8]) -> Result<(), StoreError> {
-    let mut st = tx.push_state(key)?;
-    let mine = hex(id);
-    if let Some((_, until)) = st.pending.take_if(|(p, _)| *p == mine) {
-        // The reservation's send time is the newest entry at or before its expiry.
-        if let Some(i) = st.recent_ms.iter().rposition(|t| *t <= until) {
-            st.recent_ms.remove(i);
-        }
-        tx.set_push_state(key, &st)?;
-    }
-    Ok(())
-}
-
-/// Polls an answer on the phone until it comes or `limit` passes (then: `Waiting`). A failed
-/// poll is retried (at most three in a row): polling never sends another push.
-async fn poll_answer(
-    provider: &dyn SecondFactor,
-    user: &str,
-    transaction: &str,
-    limit: Duration,
-) -> Result<Answer, FactorError> {
-    let deadline = tokio::time::Instant::now() + limit;
-    let mut failures = 0;
-    let mut every = PUSH_POLL_EVERY;
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        tokio::time::sleep(every.min(left).max(Duration::from_millis(1))).await;
-        // Backing off keeps thousands of pending pushes from flooding the provider.
-        every = (every * 3 / 2).min(PUSH_POLL_MAX);
-        let last = tokio::time::Instant::now() >= deadline;
-        match provider.poll(user, transaction).await {
-            Ok(Answer::Waiting) if last => return Ok(Answer::Waiting),
-            Ok(Answer::Waiting) => failures = 0,
-            Ok(done) => return Ok(done),
-            Err(e) if e.outage => {
-                failures += 1;
-                if failures >= 3 || last {
-                    return Err(e);
-                }
-            }
-            Err(e) => return Err(e),
-        }
     }
 }

@@ -18,6 +18,7 @@ impl Pipeline {
         upto: u64,
         reason: String,
         key: AuthKey,
+        spent: &str,
     ) -> Result<Decision, AuthError> {
         let (result, reason) = match &self.claims {
             None => return Ok(self.decided(audit, AuthResult::Accept, &reason)),
@@ -25,11 +26,11 @@ impl Pipeline {
                 PeerAck::Confirmed => return Ok(self.decided(audit, AuthResult::Accept, &reason)),
                 PeerAck::Conflict(peer) => (
                     AuthResult::Reject,
-                    format!("code already used on another node (reported by {peer})"),
+                    format!("{spent} already used on another node (reported by {peer})"),
                 ),
                 PeerAck::Alone if c.require_peer_ack() => (
                     AuthResult::Reject,
-                    "no cluster peer acknowledged the code (cluster.require_peer_ack)".to_owned(),
+                    format!("no cluster peer acknowledged the {spent} (cluster.require_peer_ack)"),
                 ),
                 PeerAck::Alone => (
                     AuthResult::Accept,

@@ -500,6 +500,7 @@ impl LdapFrontend {
             failmode: listener.failmode,
             // A simple bind cannot be challenged: a push runs inside it.
             push_mode: crate::config::PushMode::Wait,
+            retransmit_key: None,
         };
         let want_directory = self.cfg.search_as == SearchAs::User;
         let outcome = self

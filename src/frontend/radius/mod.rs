@@ -23,9 +23,10 @@ use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{split_appended_code, AuthRequest, Credential, Decision, Pipeline};
+use crate::auth::{split_appended_code, AuthRequest, Credential, Decision, PeerClaims, Pipeline};
 use crate::clock::SharedClock;
 use crate::config::{canonical_ip, MaPolicy, OtpMode, RadiusClient, RadiusConfig, Secret};
+use crate::store::model::SharedReply;
 use crate::store::Store;
 use cache::{Begin, ReplyCache};
 use codec::*;
@@ -58,9 +59,29 @@ pub struct RadiusFrontend {
     pipeline: Arc<Pipeline>,
     clock: SharedClock,
     cache: Mutex<ReplyCache>,
+    cache_ttl_ms: u64,
     in_flight: Arc<Semaphore>,
     log_limit: Mutex<LogLimiter>,
+    /// In a cluster: every request's fate is shared with the peers.
+    shared: Option<SharedFates>,
     pub stats: Stats,
+}
+
+/// A cluster member's side of the reply cache: answers (and requests held while a phone is
+/// asked) are recorded in the replicated store, so a retransmit that a load balancer sends
+/// to another member gets the first member's reply, byte for byte, or is dropped while that
+/// member still waits on the phone; if that member no longer answers, this one finishes it.
+struct SharedFates {
+    node: String,
+    peers: Arc<dyn PeerClaims>,
+}
+
+/// The cluster-wide identity of a request: what RFC 5080 §2.2.2 says identifies it.
+fn fate_key(src: SocketAddr, identifier: u8, authenticator: &[u8; 16]) -> Vec<u8> {
+    let mut k = authenticator.to_vec();
+    k.push(identifier);
+    k.extend_from_slice(src.to_string().as_bytes());
+    k
 }
 
 /// At most one warning per kind every 10 s, so a flood cannot fill the disk with logs.
@@ -88,6 +109,8 @@ struct Incoming {
     has_chap: bool,
     state: Option<Vec<u8>>,
     proxy_states: Vec<Vec<u8>>,
+    /// Its cluster-wide identity, in a cluster.
+    fate: Option<Vec<u8>>,
 }
 
 impl RadiusFrontend {
@@ -113,10 +136,41 @@ impl RadiusFrontend {
                 cfg.reply_cache_secs * 1000,
                 cfg.reply_cache_max_entries,
             )),
+            cache_ttl_ms: cfg.reply_cache_secs * 1000,
             in_flight: Arc::new(Semaphore::new(cfg.max_in_flight)),
             log_limit: Mutex::new(LogLimiter::default()),
+            shared: None,
             stats: Stats::default(),
         })
+    }
+
+    /// Shares every request's fate with the cluster's peers (see [`SharedFates`]).
+    pub fn with_cluster(mut self, node_name: &str, peers: Arc<dyn PeerClaims>) -> Self {
+        self.shared = Some(SharedFates {
+            node: node_name.to_owned(),
+            peers,
+        });
+        self
+    }
+
+    /// What the cluster knows of a request this node has not seen: `Some` to answer it
+    /// with those bytes or drop it (`None` inside), `None` to decide it here.
+    fn shared_fate(&self, fate: &[u8], now_ms: u64) -> Option<Option<Vec<u8>>> {
+        let shared = self.shared.as_ref()?;
+        let known = match self.store.read(|r| r.shared_reply(fate)) {
+            Ok(Some(f)) if f.expires_ms > now_ms => f,
+            Ok(_) => return None,
+            Err(e) => {
+                tracing::warn!(error = %e, "radius: cannot read the cluster's reply cache");
+                return None;
+            }
+        };
+        if let Some(bytes) = known.reply.as_deref().and_then(crate::store::model::unhex) {
+            return Some(Some(bytes));
+        }
+        // Held elsewhere while a phone is asked: that node answers, unless it has stopped
+        // answering us (then the pipeline finishes its push here).
+        (known.node != shared.node && shared.peers.answers(&known.node)).then_some(None)
     }
 
     /// "auto" mode: the first valid signed request from a client makes signing required for
@@ -332,6 +386,35 @@ impl RadiusFrontend {
                 return Screened::Reply(bytes.to_vec());
             }
         }
+        let fate = self
+            .shared
+            .as_ref()
+            .map(|_| fate_key(src, pkt.identifier, &pkt.authenticator));
+        let now = self.clock.now_ms();
+        match fate.as_deref().and_then(|f| self.shared_fate(f, now)) {
+            None => {}
+            Some(Some(bytes)) => {
+                let bytes: Arc<[u8]> = bytes.into();
+                self.lock_cache().complete(
+                    (src, pkt.identifier),
+                    pkt.authenticator,
+                    bytes.clone(),
+                    now,
+                );
+                self.stats
+                    .duplicates_answered
+                    .fetch_add(1, Ordering::Relaxed);
+                return Screened::Reply(bytes.to_vec());
+            }
+            Some(None) => {
+                self.lock_cache()
+                    .abandon((src, pkt.identifier), pkt.authenticator);
+                self.stats
+                    .duplicates_dropped
+                    .fetch_add(1, Ordering::Relaxed);
+                return Screened::Drop;
+            }
+        }
         let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
             self.lock_cache()
                 .abandon((src, pkt.identifier), pkt.authenticator);
@@ -356,6 +439,7 @@ impl RadiusFrontend {
                 has_chap: pkt.attr(ATTR_CHAP_PASSWORD).is_some(),
                 state: pkt.attr(ATTR_STATE).map(<[u8]>::to_vec),
                 proxy_states: pkt.attrs_of(ATTR_PROXY_STATE).map(<[u8]>::to_vec).collect(),
+                fate,
             },
             permit,
         )
@@ -395,8 +479,25 @@ impl RadiusFrontend {
             return;
         };
         let bytes: Arc<[u8]> = bytes.into();
+        let now = self.clock.now_ms();
         self.lock_cache()
-            .complete(key, inc.authenticator, bytes.clone(), self.clock.now_ms());
+            .complete(key, inc.authenticator, bytes.clone(), now);
+        if let (Some(shared), Some(fate)) = (&self.shared, inc.fate.clone()) {
+            let answered = SharedReply {
+                node: shared.node.clone(),
+                since_ms: now,
+                expires_ms: now + self.cache_ttl_ms,
+                challenge: None,
+                reply: Some(crate::store::model::hex(&bytes)),
+            };
+            // Not awaited: the NAS gets its answer now; peers get it with the next commit.
+            if let Err(e) = self
+                .store
+                .write_soon(move |tx| tx.put_shared_reply(&fate, answered))
+            {
+                tracing::warn!(error = %e, "radius: reply not shared with the cluster");
+            }
+        }
         self.stats.answered.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = socket.send_to(&bytes, inc.src).await {
             tracing::debug!(error = %e, "radius: send failed");
@@ -444,6 +545,7 @@ fn translate(inc: &Incoming, client: &RadiusClient) -> AuthRequest {
         credential,
         failmode: client.failmode,
         push_mode: client.push_mode,
+        retransmit_key: inc.fate.clone(),
     }
 }
 

@@ -318,3 +318,4 @@ pub async fn ask_until(node: &Node, user: &str, password: &str, state: &str, wan
 
 mod directory;
 mod login_state;
+mod push;
