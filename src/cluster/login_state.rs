@@ -19,7 +19,7 @@ use super::node::ClusterNode;
 use super::rpc::{Peer, Request, Response};
 use crate::auth::{PeerAck, PeerClaims};
 use crate::store::model::Change;
-use crate::store::Store;
+use crate::store::{AuthPage, LoginSnapshot, Store};
 
 /// What the shipper has learnt of each peer, shared with logins waiting for acknowledgement.
 #[derive(Default)]
@@ -245,6 +245,7 @@ pub async fn ship(node: Arc<ClusterNode>, claims: Arc<Claims>, cancel: Cancellat
     let origin = node.store.node_id();
     let mut commits = node.store.commits();
     let mut peers: HashMap<String, PeerLog> = HashMap::new();
+    let mut trimmed = Instant::now();
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
@@ -275,6 +276,10 @@ pub async fn ship(node: Arc<ClusterNode>, claims: Arc<Claims>, cancel: Cancellat
             .iter_mut()
             .map(|(name, p)| ship_to(&node, &claims, origin, name, p));
         futures_util::future::join_all(rounds).await;
+        if trimmed.elapsed() >= TRIM_EVERY {
+            trim(&node, &claims, origin, peers.len(), node.login_log_keep).await;
+            trimmed = Instant::now();
+        }
     }
 }
 
@@ -295,6 +300,15 @@ async fn ship_to(node: &ClusterNode, claims: &Claims, origin: u64, name: &str, p
         p.acked = Some(after);
         // Only durable entries leave the node (see `Store::commits`).
         let durable = node.store.durable_seq();
+        let first = node.store.read(|r| r.own_log_first(origin)).ok().flatten();
+        if durable > after && first.is_none_or(|f| f > after + 1) {
+            // What the peer lacks was trimmed: it catches up from a snapshot.
+            if !send_snapshot(node, claims, origin, name, p, after, durable).await {
+                claims.update(unreachable);
+                return;
+            }
+            continue;
+        }
         let batch = node
             .store
             .read(|r| r.own_changes_after(origin, after, durable, BATCH));
@@ -352,6 +366,145 @@ async fn ship_to(node: &ClusterNode, claims: &Claims, origin: u64, name: &str, p
         if !full {
             return;
         }
+    }
+}
+
+/// Authentication records per snapshot page.
+const SNAPSHOT_PAGE: usize = 5000;
+
+/// Sends `p` this node's login state and then, a page at a time, its own authentication
+/// records after `after`; `false` when the peer stopped answering.
+async fn send_snapshot(
+    node: &ClusterNode,
+    claims: &Claims,
+    origin: u64,
+    name: &str,
+    p: &mut PeerLog,
+    after: u64,
+    upto: u64,
+) -> bool {
+    tracing::warn!(peer = name, merged = after, "cluster: a peer lacks login state this node no longer keeps in its log (cluster.login_log_keep); sending it a snapshot");
+    let state = match node.store.read(|r| r.login_snapshot()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cluster: cannot read login state for a snapshot");
+            return false;
+        }
+    };
+    let mut state = Some(state);
+    let mut cursor = None;
+    loop {
+        let page = node
+            .store
+            .read(|r| r.own_auth_page(origin, after, cursor, SNAPSHOT_PAGE));
+        let (page, next) = match page {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!(error = %e, "cluster: cannot read the authentication log for a snapshot");
+                return false;
+            }
+        };
+        let done = next.is_none();
+        let blob = match serde_json::to_vec(&(state.take(), page)) {
+            Ok(b) => b,
+            Err(_) => return false,
+        };
+        let env = node
+            .me
+            .envelope(Request::LoginSnapshot { origin, upto, done });
+        match p.peer.call(&env, &blob, SHIP_TIMEOUT * 5).await {
+            Ok((Response::LoginStateAck { applied, .. }, _)) => {
+                p.heard = Instant::now();
+                if done {
+                    p.acked = Some(applied);
+                    claims.acked(name, after, applied);
+                    claims.update(|pr| {
+                        pr.peers.insert(name.to_owned(), (applied, true));
+                    });
+                    tracing::info!(
+                        peer = name,
+                        upto = applied,
+                        "cluster: peer caught up from a login-state snapshot"
+                    );
+                    return true;
+                }
+            }
+            Ok(_) | Err(_) => {
+                p.acked = None;
+                return false;
+            }
+        }
+        cursor = next;
+    }
+}
+
+/// Merges one part of `origin`'s snapshot (see [`Request::LoginSnapshot`]).
+pub async fn receive_snapshot(
+    store: &Store,
+    origin: u64,
+    upto: u64,
+    done: bool,
+    blob: Vec<u8>,
+) -> Response {
+    if origin == store.node_id() {
+        return Response::Refused("a node's own log is not merged back into it".into());
+    }
+    let (state, page): (Option<LoginSnapshot>, AuthPage) = match serde_json::from_slice(&blob) {
+        Ok(x) => x,
+        Err(e) => return Response::Refused(format!("login-state snapshot does not decode: {e}")),
+    };
+    let merged = store
+        .write(move |tx| {
+            if let Some(s) = &state {
+                tx.merge_snapshot(origin, s)?;
+            }
+            tx.merge_auth_page(&page)?;
+            if done {
+                tx.set_peer_applied(origin, upto)?;
+            }
+            Ok(())
+        })
+        .await;
+    if let Err(e) = merged {
+        return Response::Refused(format!("login-state snapshot not merged: {e}"));
+    }
+    match store.read(|r| r.peer_applied(origin)) {
+        Ok(applied) => Response::LoginStateAck {
+            applied,
+            conflicts: Vec::new(),
+        },
+        Err(e) => Response::Refused(e.to_string()),
+    }
+}
+
+/// How often this node trims its own log.
+const TRIM_EVERY: Duration = Duration::from_secs(1);
+
+/// Trims this node's own log: entries every member has merged go; so do entries beyond
+/// `keep` that a member lagging further has not (it will get a snapshot). A member not heard
+/// from since this node started keeps everything within `keep`.
+async fn trim(node: &ClusterNode, claims: &Claims, origin: u64, members: usize, keep: u64) {
+    let durable = node.store.durable_seq();
+    let everyone = claims.progress.lock().ok().and_then(|p| {
+        (p.peers.len() >= members)
+            .then(|| p.peers.values().map(|(a, _)| *a).min())
+            .flatten()
+    });
+    let upto = everyone
+        .unwrap_or(0)
+        .max(durable.saturating_sub(keep))
+        .min(durable);
+    let held = node.store.read(|r| r.own_log_first(origin)).ok().flatten();
+    if held.is_none_or(|f| f > upto) {
+        return;
+    }
+    match node
+        .store
+        .write(move |tx| tx.trim_own_log(upto, 10_000))
+        .await
+    {
+        Ok(n) => tracing::debug!(trimmed = n, upto, "cluster: login-state log trimmed"),
+        Err(e) => tracing::warn!(error = %e, "cluster: login-state log not trimmed"),
     }
 }
 

@@ -49,6 +49,8 @@ pub struct ClusterNode {
     pub(super) tls: ClusterTls,
     pub(super) store: Store,
     advertise: String,
+    /// `cluster.login_log_keep`.
+    pub login_log_keep: u64,
     data_dir: PathBuf,
     /// Members named when this node joined, trusted until its own copy of the membership
     /// arrives with the first replicated entries.
@@ -147,6 +149,7 @@ impl ClusterNode {
             tls,
             store,
             advertise: ccfg.advertise.clone(),
+            login_log_keep: ccfg.login_log_keep,
             data_dir: cfg.data_dir.clone(),
             join_members: id.join_members.clone(),
             fence_targets: std::sync::Mutex::new(id.fence_targets.clone()),
@@ -556,6 +559,9 @@ impl ClusterNode {
                 entries,
                 upto,
             } => super::login_state::receive(&self.store, origin, entries, upto).await,
+            Request::LoginSnapshot { origin, upto, done } => {
+                super::login_state::receive_snapshot(&self.store, origin, upto, done, blob).await
+            }
         };
         (r, Vec::new())
     }
@@ -826,6 +832,10 @@ impl ClusterNode {
             "users": self.store.read(|r| r.user_count()).ok(),
             "decided_without_peer_ack": self.claims.alone.load(Ordering::Relaxed),
             "login_state": self.claims.report(self.store.durable_seq()),
+            "login_log": {
+                "durable_seq": self.store.durable_seq(),
+                "first_held": self.store.read(|r| r.own_log_first(self.store.node_id())).ok().flatten(),
+            },
             "last_applied": m.last_applied.map(|l| l.index),
             "millis_since_quorum_ack": m.millis_since_quorum_ack,
             "members": members,

@@ -56,6 +56,14 @@ pub enum Request {
         entries: Vec<(u64, crate::store::model::Change)>,
         upto: u64,
     },
+    /// Catch-up for a member whose missing entries the sender has trimmed: the blob holds
+    /// (`Option<LoginSnapshot>`, `AuthPage`) as JSON, the snapshot in the first part only;
+    /// with `done` the member records `origin`'s log as merged up to `upto`.
+    LoginSnapshot {
+        origin: u64,
+        upto: u64,
+        done: bool,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]

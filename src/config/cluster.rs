@@ -24,6 +24,9 @@ pub struct ClusterConfig {
     pub ack_timeout_ms: u64,
     /// Refuse a one-time credential no peer acknowledged (default: accept, warn, count).
     pub require_peer_ack: bool,
+    /// Entries of this node's login-state log kept for a member that has not merged them;
+    /// one further behind catches up from a snapshot of login state instead.
+    pub login_log_keep: u64,
 }
 
 #[derive(Deserialize)]
@@ -37,6 +40,7 @@ pub(super) struct ClusterRaw {
     ack_timeout_ms: Option<u64>,
     #[serde(default)]
     require_peer_ack: bool,
+    login_log_keep: Option<u64>,
 }
 
 /// Splits `HOST:PORT` (`[v6]:PORT` too) into host and port.
@@ -113,8 +117,16 @@ impl ClusterRaw {
                 format!("{ack_timeout_ms} is outside 10..=10000"),
             ));
         }
+        let login_log_keep = self.login_log_keep.unwrap_or(1_000_000);
+        if login_log_keep < 10 {
+            return Err(invalid(
+                "cluster.login_log_keep",
+                format!("{login_log_keep} is below 10"),
+            ));
+        }
         Ok(ClusterConfig {
             ack_timeout_ms,
+            login_log_keep,
             require_peer_ack: self.require_peer_ack,
             listen,
             advertise,

@@ -12,6 +12,7 @@
 
 mod apply;
 mod backup;
+mod catchup;
 pub mod model;
 mod raft;
 mod replica;
@@ -32,6 +33,7 @@ use redb::{
 use tokio::sync::oneshot;
 
 pub use backup::{Backup, Tables as BackupTables};
+pub use catchup::{AuthPage, LoginSnapshot};
 use model::*;
 pub use raft::DirectoryDump;
 pub use seal::{replace_key_file, SeedSealer};

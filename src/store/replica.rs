@@ -124,6 +124,18 @@ impl Tx<'_> {
         if seq <= done {
             return Ok(false);
         }
+        let conflict = self.merge_unsequenced(origin, change)?;
+        self.peer_applied()?.insert(origin, seq)?;
+        Ok(conflict)
+    }
+
+    /// Merges `origin`'s `change` by the rules, whatever was merged before (see
+    /// [`Tx::merge_peer_change`] for the conflict it returns).
+    pub(super) fn merge_unsequenced(
+        &mut self,
+        origin: u64,
+        change: &Change,
+    ) -> Result<bool, StoreError> {
         let mut conflict = false;
         match change {
             Change::TotpStep { key, step } => {
@@ -219,7 +231,6 @@ impl Tx<'_> {
             | Change::SyncApproval { .. }
             | Change::DeleteSyncApproval { .. } => {}
         }
-        self.peer_applied()?.insert(origin, seq)?;
         Ok(conflict)
     }
 }

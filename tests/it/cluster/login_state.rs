@@ -204,3 +204,133 @@ async fn the_same_code_on_two_nodes_at_once_is_accepted_at_most_once() {
     );
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_away_longer_than_the_log_keeps_catches_up_from_a_snapshot() {
+    let root = temp_dir("cluster-catchup");
+    let ca = make_ca(&root).await;
+    let mut nodes = Vec::new();
+    for name in ["n1", "n2", "n3"] {
+        nodes.push(
+            Node::with(
+                &root,
+                name,
+                &ca,
+                "otp_mode = \"append\"",
+                "login_log_keep = 20",
+            )
+            .await,
+        );
+    }
+    nodes[0].ok(&["cluster", "init"]).await;
+    nodes[0].start();
+    nodes[0]
+        .wait_status("leader", Duration::from_secs(15), |v| v["role"] == "leader")
+        .await;
+    let leader = nodes[0].cluster.clone();
+    for n in nodes.iter_mut().skip(1) {
+        n.ok(&["cluster", "join", &leader]).await;
+        n.start();
+    }
+    nodes[0]
+        .wait_status("three voters", Duration::from_secs(30), |v| voters(v) == 3)
+        .await;
+    const USERS: usize = 30;
+    let mut seeds = Vec::new();
+    for i in 0..USERS {
+        seeds.push(
+            add_enrolled(&nodes[0], &format!("away{i:02}"), "away-pw")
+                .await
+                .0,
+        );
+    }
+    wait_user(
+        &nodes[2],
+        &format!("away{:02}", USERS - 1),
+        Duration::from_secs(10),
+    )
+    .await;
+
+    // n3 is away while n1 decides 30 logins: far more entries than n1 keeps for it.
+    nodes[2].kill();
+    let mut codes = Vec::new();
+    for (i, seed) in seeds.iter().enumerate() {
+        let user = format!("away{i:02}");
+        assert_eq!(
+            nodes[0].login(&user, "away-pw", seed).await,
+            "Access-Accept",
+            "{user}"
+        );
+        let cfg = Config::load(&nodes[0].config).unwrap();
+        let step = totp::step_at(SystemClock.now_ms(), &cfg.factor.totp);
+        codes.push(totp::code_at(seed, step, &cfg.factor.totp));
+    }
+    let st = nodes[0]
+        .wait_status(
+            "n1 trimmed past what n3 merged",
+            Duration::from_secs(10),
+            |v| {
+                let n3 = v["login_state"]
+                    .as_array()
+                    .and_then(|a| a.iter().find(|p| p["peer"] == "n3").cloned());
+                let first = v["login_log"]["first_held"].as_u64();
+                n3.is_some_and(|p| {
+                    p["answers"] == false
+                        && first.is_some_and(|f| Some(f) > p["merged_seq"].as_u64().map(|m| m + 1))
+                })
+            },
+        )
+        .await;
+    eprintln!("n1 before n3 returns: {}", st["login_log"]);
+
+    // Back: n1 (and n2) send it a snapshot, and n3 holds every decision and spent code.
+    nodes[2].start();
+    nodes[0]
+        .wait_status("n3 caught up", Duration::from_secs(20), |v| {
+            v["login_state"].as_array().is_some_and(|a| {
+                a.iter()
+                    .any(|p| p["peer"] == "n3" && p["answers"] == true && p["lag_entries"] == 0)
+            })
+        })
+        .await;
+    assert!(
+        nodes[0].log().contains("sending it a snapshot"),
+        "{}",
+        nodes[0].log()
+    );
+    let (n1, n3) = (&nodes[0], &nodes[2]);
+    let report = n3.ok(&["report", "auth", "--since", "1h"]).await;
+    for i in 0..USERS {
+        let line = format!(",n1,away{i:02},");
+        let accepts = report
+            .lines()
+            .filter(|l| l.contains(&line) && l.contains(",accept,"))
+            .count();
+        assert_eq!(
+            accepts, 1,
+            "away{i:02}'s accept on n1, once, in n3's log\n{report}"
+        );
+    }
+    for i in [0, 7, 29] {
+        let user = format!("away{i:02}");
+        let r = pyrad(
+            &n3.radius,
+            SECRET,
+            &[
+                "--enforce-ma",
+                "--user",
+                &user,
+                "--password",
+                &format!("away-pw,{}", codes[i]),
+            ],
+        )
+        .await;
+        assert_eq!(
+            r["code"], "Access-Reject",
+            "{user}'s code, spent on n1, replayed on n3"
+        );
+    }
+    let _ = n1;
+    drop(nodes);
+    let _ = std::fs::remove_dir_all(&root);
+}
