@@ -18,6 +18,8 @@ mod raft;
 mod replica;
 mod seal;
 mod shared;
+#[cfg(test)]
+mod sim_tests;
 pub mod tables;
 
 use std::collections::HashMap;
