@@ -14,15 +14,39 @@
 //!    server CPU per request, and the time one login takes sent one at a time (the cost of
 //!    waiting for the peers' acknowledgement).
 //!
-//! `cargo bench --bench cluster`. Knobs: `BENCH_WRITES` (500), `BENCH_IMPORT_USERS` (100000),
-//! `BENCH_LOGINS` (20000).
+//! 4. Replication lag at a steady rate (aim: p99 under 50 ms): append-mode TOTP logins, one
+//!    per distinct user with that user's code for the step it is due in, sent at `BENCH_RATE`
+//!    per second on an absolute schedule by the paced client of `common::paced` (radclient
+//!    cannot hold a rate), first to a single node, then to n1 of a three-node cluster. Login
+//!    latency is send to reply at the client. Meanwhile n1's `cluster status` (the admin
+//!    socket request the CLI's `cluster status --format json` sends) is read every 500 ms,
+//!    and per peer its `login_state` row gives what `Claims::report` measures:
+//!    - `ack_delay` p50/p99: over the last 4096 *commits* of n1 (not logins: the store's
+//!      writer groups the logins that arrive together into one commit, and commits announced
+//!      before the tracker wakes count once), the time from n1's shipper-side record of the
+//!      durable commit (`track_commits`, woken by the store's commit watch right after the
+//!      fsync) to n1 receiving the peer's `LoginStateAck` covering it (`acked`): the wait for
+//!      the shipping round, the TLS call, the peer's own merge commit and the reply. A login
+//!      accepted on n1 waits for this from every answering peer, so it is roughly the
+//!      cluster's share of the login latency. It is read once the last request has been
+//!      sent, and the worst p99 of the samples of the load's second half (when the 4096
+//!      commits are the load's) is shown next to it.
+//!    - `lag_ms`, `lag_entries`: at each sample, the age of the oldest durable commit the
+//!      peer has not acknowledged, and how many of n1's sequence numbers it lacks; the
+//!      maximum over the samples is shown, and the `lag_ms` series on `#` lines.
+//!
+//! `cargo bench --bench cluster`. Knobs: `BENCH_PARTS` (`1,2,3,4`: the parts to run; parts 3
+//! and 4 need no slapd), `BENCH_WRITES` (500), `BENCH_IMPORT_USERS` (100000), `BENCH_LOGINS`
+//! (20000), `BENCH_RATE` (1000 logins/s) and `BENCH_SECONDS` (20) for part 4.
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -253,21 +277,44 @@ fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--list") {
         return Ok(());
     }
-    let writes: usize = common::env_num("BENCH_WRITES", 500);
-    let users: usize = common::env_num("BENCH_IMPORT_USERS", 100_000);
+    let parts: Vec<u32> = std::env::var("BENCH_PARTS")
+        .unwrap_or_else(|_| "1,2,3,4".into())
+        .split(',')
+        .filter_map(|p| p.trim().parse().ok())
+        .collect();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let root = std::env::temp_dir().join(format!("mfagate-bench-cluster-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root)?;
-    let result = run(repo, &root, writes, users);
+    let result = run(repo, &root, &parts);
     common::stop_slapd(repo, &root.join("slapd"));
     let _ = std::fs::remove_dir_all(&root);
     result
 }
 
-fn run(repo: &Path, root: &Path, writes: usize, users: usize) -> anyhow::Result<()> {
+fn run(repo: &Path, root: &Path, parts: &[u32]) -> anyhow::Result<()> {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!("# cluster bench: {writes} sequential user adds, {users}-user import, {cores} cores");
+    println!("# cluster bench: parts {parts:?}, {cores} cores");
+    let ca = root.join("ca");
+    let mut c = mfagate();
+    c.args(["cluster", "init-ca", "--out"]).arg(&ca);
+    ok(c)?;
+    if parts.contains(&1) || parts.contains(&2) {
+        directory(repo, root, &ca, parts)?;
+    }
+    if parts.contains(&3) {
+        login_throughput(root, &ca)?;
+    }
+    if parts.contains(&4) {
+        replication_lag(root, &ca)?;
+    }
+    Ok(())
+}
+
+/// Parts 1 and 2, on nodes whose primary is the slapd that part 2 imports from.
+fn directory(repo: &Path, root: &Path, ca: &Path, parts: &[u32]) -> anyhow::Result<()> {
+    let writes: usize = common::env_num("BENCH_WRITES", 500);
+    let users: usize = common::env_num("BENCH_IMPORT_USERS", 100_000);
     let t = Instant::now();
     let env = common::start_slapd(repo, &root.join("slapd"), users)?;
     println!(
@@ -284,19 +331,16 @@ fn run(repo: &Path, root: &Path, writes: usize, users: usize) -> anyhow::Result<
         get("SLAPD_PEOPLE_OU")
     );
 
-    // A single node outside any cluster: the baseline.
-    let mut single = Node::new(root, "single", None, &primary)?;
-    single.start(&penv)?;
-    let (s50, s99) = write_latency(&single, "s", writes)?;
-    drop(single);
-
-    let ca = root.join("ca");
-    let mut c = mfagate();
-    c.args(["cluster", "init-ca", "--out"]).arg(&ca);
-    ok(c)?;
+    // A single node outside any cluster: the baseline, before the cluster's nodes run.
+    let mut baseline = (0.0, 0.0);
+    if parts.contains(&1) {
+        let mut single = Node::new(root, "single", None, &primary)?;
+        single.start(&penv)?;
+        baseline = write_latency(&single, "s", writes)?;
+    }
     let mut nodes = Vec::new();
     for name in ["m1", "m2", "m3"] {
-        nodes.push(Node::new(root, name, Some(&ca), &primary)?);
+        nodes.push(Node::new(root, name, Some(ca), &primary)?);
     }
     ok(nodes[0].cli(&["cluster", "init"]))?;
     nodes[0].start(&penv)?;
@@ -307,17 +351,23 @@ fn run(repo: &Path, root: &Path, writes: usize, users: usize) -> anyhow::Result<
         n.start(&penv)?;
     }
     nodes[0].wait("three voters", Duration::from_secs(30), |v| voters(v) == 3)?;
-    let (l50, l99) = write_latency(&nodes[0], "l", writes)?;
-    let (f50, f99) = write_latency(&nodes[1], "f", writes)?;
-    println!("directory write latency (user add, sequential, {writes} each):");
-    println!("  single node          p50 {s50:6.2} ms  p99 {s99:6.2} ms");
-    println!(
-        "  3-node, on leader    p50 {l50:6.2} ms  p99 {l99:6.2} ms   ({:.1}x single p50)",
-        l50 / s50
-    );
-    println!(
-        "  3-node, on follower  p50 {f50:6.2} ms  p99 {f99:6.2} ms   (forwarded to the leader)"
-    );
+    if parts.contains(&1) {
+        let (s50, s99) = baseline;
+        let (l50, l99) = write_latency(&nodes[0], "l", writes)?;
+        let (f50, f99) = write_latency(&nodes[1], "f", writes)?;
+        println!("directory write latency (user add, sequential, {writes} each):");
+        println!("  single node          p50 {s50:6.2} ms  p99 {s99:6.2} ms");
+        println!(
+            "  3-node, on leader    p50 {l50:6.2} ms  p99 {l99:6.2} ms   ({:.1}x single p50)",
+            l50 / s50
+        );
+        println!(
+            "  3-node, on follower  p50 {f50:6.2} ms  p99 {f99:6.2} ms   (forwarded to the leader)"
+        );
+    }
+    if !parts.contains(&2) {
+        return Ok(());
+    }
 
     // The import: every node restarted with a [[sync]] item; the leader (and only it) runs
     // the due sync as soon as it is elected.
@@ -350,32 +400,46 @@ fn run(repo: &Path, root: &Path, writes: usize, users: usize) -> anyhow::Result<
     for n in &nodes {
         println!("  {} peak RSS {:.0} MB", n.name, n.peak_rss_mb());
     }
-    drop(nodes);
-    login_throughput(root, &ca)
+    Ok(())
 }
 
-fn login_throughput(root: &Path, ca: &Path) -> anyhow::Result<()> {
-    let users: usize = common::env_num("BENCH_LOGINS", 20_000);
-    let hash = mfagate::config::LocalPrimaryConfig {
+/// The TOTP seeds of `user000001`…, in order.
+type Seeds = Vec<Vec<u8>>;
+
+fn cheap_hash() -> mfagate::config::LocalPrimaryConfig {
+    mfagate::config::LocalPrimaryConfig {
         hash_memory_kib: 64,
         hash_iterations: 1,
         hash_parallelism: 1,
-    };
-    let port = free_udp_port()?;
-    let mut single = Node::new(root, "lsingle", None, &radius_tables(port))?;
-    let cfg = mfagate::config::Config::load(&single.config)?;
-    let seeds = common::seed_users(&cfg, users, &hash)?;
-    single.start(&[])?;
-    let (one, one_serial) = logins(&single, port, &seeds)?;
-    drop(single);
+    }
+}
 
+/// A node outside any cluster with `users` TOTP users, serving RADIUS: (node, its RADIUS
+/// port, the users' seeds).
+fn login_single(root: &Path, name: &str, users: usize) -> anyhow::Result<(Node, u16, Seeds)> {
+    let port = free_udp_port()?;
+    let mut single = Node::new(root, name, None, &radius_tables(port))?;
+    let cfg = mfagate::config::Config::load(&single.config)?;
+    let seeds = common::seed_users(&cfg, users, &cheap_hash())?;
+    single.start(&[])?;
+    Ok((single, port, seeds))
+}
+
+/// Three nodes serving RADIUS in one cluster, every one holding the `users` TOTP users seeded
+/// into the first before it initialised the cluster: (nodes, their RADIUS ports, seeds).
+fn login_cluster(
+    root: &Path,
+    ca: &Path,
+    names: [&str; 3],
+    users: usize,
+) -> anyhow::Result<(Vec<Node>, Vec<u16>, Seeds)> {
     let ports: Vec<u16> = (0..3).map(|_| free_udp_port()).collect::<Result<_, _>>()?;
     let mut nodes = Vec::new();
-    for (i, name) in ["l1", "l2", "l3"].iter().enumerate() {
+    for (i, name) in names.iter().enumerate() {
         nodes.push(Node::new(root, name, Some(ca), &radius_tables(ports[i]))?);
     }
     let cfg = mfagate::config::Config::load(&nodes[0].config)?;
-    let seeds = common::seed_users(&cfg, users, &hash)?;
+    let seeds = common::seed_users(&cfg, users, &cheap_hash())?;
     ok(nodes[0].cli(&["cluster", "init"]))?;
     nodes[0].start(&[])?;
     nodes[0].wait("leader", Duration::from_secs(60), |v| v["role"] == "leader")?;
@@ -390,6 +454,16 @@ fn login_throughput(root: &Path, ca: &Path) -> anyhow::Result<()> {
         })?;
     }
     nodes[0].wait("three voters", Duration::from_secs(30), |v| voters(v) == 3)?;
+    Ok((nodes, ports, seeds))
+}
+
+/// Part 3.
+fn login_throughput(root: &Path, ca: &Path) -> anyhow::Result<()> {
+    let users: usize = common::env_num("BENCH_LOGINS", 20_000);
+    let (single, port, seeds) = login_single(root, "lsingle", users)?;
+    let (one, one_serial) = logins(&single, port, &seeds)?;
+    drop(single);
+    let (nodes, ports, seeds) = login_cluster(root, ca, ["l1", "l2", "l3"], users)?;
     let (three, three_serial) = logins(&nodes[0], ports[0], &seeds)?;
     let alone = nodes[0].status()["decided_without_peer_ack"]
         .as_u64()
@@ -408,5 +482,248 @@ fn login_throughput(root: &Path, ca: &Path) -> anyhow::Result<()> {
         three_serial * 1000.0,
         (three_serial - one_serial) * 1000.0
     );
+    Ok(())
+}
+
+/// One paced login per seeded user against `nodes[0]`, each with the code of the TOTP step
+/// it is due in; returns the run and every node's CPU ticks over it.
+fn paced_logins(
+    nodes: &[&Node],
+    port: u16,
+    seeds: &[Vec<u8>],
+    rate: f64,
+    sent: impl FnOnce(),
+) -> anyhow::Result<(common::paced::Paced, Vec<u64>)> {
+    use mfagate::clock::Clock;
+    let cfg = mfagate::config::Config::load(&nodes[0].config)?;
+    let totp = &cfg.factor.totp;
+    common::wait_ready(port, SECRET)?;
+    let start_ms = mfagate::clock::SystemClock.now_ms();
+    let logins: Vec<(String, String)> = seeds
+        .iter()
+        .enumerate()
+        .map(|(i, seed)| {
+            let due = start_ms + (i as f64 * 1000.0 / rate) as u64;
+            let step = mfagate::factor::totp::step_at(due, totp);
+            let code = mfagate::factor::totp::code_at(seed, step, totp);
+            (
+                format!("user{:06}", i + 1),
+                format!("pass{:06},{code}", i + 1),
+            )
+        })
+        .collect();
+    let pid = |n: &Node| n.child.as_ref().map_or(0, |c| c.id());
+    let before: Vec<u64> = nodes
+        .iter()
+        .map(|n| common::cpu_ticks(pid(n)))
+        .collect::<Result<_, _>>()?;
+    let run = common::paced::run(port, SECRET, &logins, rate, sent)?;
+    let ticks = nodes
+        .iter()
+        .zip(before)
+        .map(|(n, b)| Ok(common::cpu_ticks(pid(n))?.saturating_sub(b)))
+        .collect::<anyhow::Result<_>>()?;
+    Ok((run, ticks))
+}
+
+/// What n1's `cluster status` said of one peer over the load.
+#[derive(Default)]
+struct PeerLag {
+    max_lag_ms: u64,
+    max_lag_entries: u64,
+    /// From the last sample, taken once the last request was sent.
+    end_p50: Option<f64>,
+    end_p99: Option<f64>,
+    end_samples: u64,
+    /// The worst p99 of the samples in the second half of the load, when the 4096 commits
+    /// they cover are the load's.
+    worst_p99: Option<f64>,
+    not_answering: usize,
+    /// `lag_ms` at every sample, to tell a spike from a steady lag.
+    series: Vec<u64>,
+}
+
+fn worse(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Samples `node`'s login-state report every 500 ms until `done`, then once more.
+fn sample_lag(node: &Node, done: &AtomicBool, half: Duration) -> BTreeMap<String, PeerLag> {
+    let mut peers: BTreeMap<String, PeerLag> = BTreeMap::new();
+    let t0 = Instant::now();
+    loop {
+        let last = done.load(Ordering::Acquire);
+        let v = node.status();
+        for row in v["login_state"].as_array().into_iter().flatten() {
+            let p = peers
+                .entry(row["peer"].as_str().unwrap_or("?").into())
+                .or_default();
+            let lag_ms = row["lag_ms"].as_u64().unwrap_or(0);
+            p.max_lag_ms = p.max_lag_ms.max(lag_ms);
+            p.max_lag_entries = p
+                .max_lag_entries
+                .max(row["lag_entries"].as_u64().unwrap_or(0));
+            p.end_p50 = row["ack_delay_p50_ms"].as_f64();
+            p.end_p99 = row["ack_delay_p99_ms"].as_f64();
+            p.end_samples = row["ack_delay_samples"].as_u64().unwrap_or(0);
+            if t0.elapsed() >= half {
+                p.worst_p99 = worse(p.worst_p99, p.end_p99);
+            }
+            p.not_answering += usize::from(row["answers"] != true);
+            p.series.push(lag_ms);
+        }
+        if last {
+            return peers;
+        }
+        let next = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < next && !done.load(Ordering::Acquire) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+/// Part 4.
+fn replication_lag(root: &Path, ca: &Path) -> anyhow::Result<()> {
+    let rate: f64 = common::env_num("BENCH_RATE", 1000.0);
+    let seconds: f64 = common::env_num("BENCH_SECONDS", 20.0);
+    let users = (rate * seconds).round() as usize;
+    let (single, port, seeds) = login_single(root, "psingle", users)?;
+    let (one, one_ticks) = paced_logins(&[&single], port, &seeds, rate, || ())?;
+    let one_rss = single.peak_rss_mb();
+    drop(single);
+
+    let (nodes, ports, seeds) = login_cluster(root, ca, ["n1", "n2", "n3"], users)?;
+    // The shipper's idle rounds have reached both peers: the first logins do not pay for
+    // the connections.
+    nodes[0].wait("both peers answering", Duration::from_secs(30), |v| {
+        v["login_state"]
+            .as_array()
+            .is_some_and(|a| a.len() == 2 && a.iter().all(|p| p["answers"] == true))
+    })?;
+    let done = AtomicBool::new(false);
+    let (three, ticks, lag) = std::thread::scope(|s| -> anyhow::Result<_> {
+        let sampler =
+            s.spawn(|| sample_lag(&nodes[0], &done, Duration::from_secs_f64(seconds / 2.0)));
+        let refs: Vec<&Node> = nodes.iter().collect();
+        let run = paced_logins(&refs, ports[0], &seeds, rate, || {
+            done.store(true, Ordering::Release)
+        });
+        done.store(true, Ordering::Release);
+        let lag = sampler
+            .join()
+            .map_err(|_| anyhow::anyhow!("sampler panicked"))?;
+        let (run, ticks) = run?;
+        Ok((run, ticks, lag))
+    })?;
+    let alone = nodes[0].status()["decided_without_peer_ack"]
+        .as_u64()
+        .unwrap_or(0);
+
+    // CLK_TCK is 100: a tick is 10,000 us.
+    let us_per = |ticks: u64, sent: usize| ticks as f64 * 1e4 / sent.max(1) as f64;
+    let ms = |v: Option<f64>| v.map_or("-".into(), |x| format!("{x:.1}"));
+    println!(
+        "replication lag at a paced {rate:.0} logins/s for {seconds:.0} s \
+         (append mode, TOTP, a distinct user per login, load on n1):"
+    );
+    println!(
+        "  {:<34} {:>18} {:>18}",
+        "", "single node", "3-node cluster"
+    );
+    let row = |label: &str, a: String, b: String| println!("  {label:<34} {a:>18} {b:>18}");
+    row(
+        "rate achieved (sends/s)",
+        format!("{:.1}", one.rate),
+        format!("{:.1}", three.rate),
+    );
+    row(
+        "worst send behind schedule",
+        format!("{:.1} ms", one.worst_late_ms),
+        format!("{:.1} ms", three.worst_late_ms),
+    );
+    let outcome = |p: &common::paced::Paced| match p.other {
+        0 => format!("{}/{}/{}", p.accepted, p.rejected, p.unanswered),
+        o => format!("{}/{}/{} +{o} bad", p.accepted, p.rejected, p.unanswered),
+    };
+    row(
+        "accepted/rejected/unanswered",
+        outcome(&one),
+        outcome(&three),
+    );
+    for (label, a, b) in [
+        ("login latency p50", one.p50_ms, three.p50_ms),
+        ("login latency p99", one.p99_ms, three.p99_ms),
+        ("login latency max", one.max_ms, three.max_ms),
+    ] {
+        row(label, format!("{a:.2} ms"), format!("{b:.2} ms"));
+    }
+    row(
+        "server CPU per request (n1)",
+        format!("{:.0} us", us_per(one_ticks[0], one.sent)),
+        format!("{:.0} us", us_per(ticks[0], three.sent)),
+    );
+    row(
+        "server CPU per request (all nodes)",
+        format!("{:.0} us", us_per(one_ticks[0], one.sent)),
+        format!("{:.0} us", us_per(ticks.iter().sum(), three.sent)),
+    );
+    let rss: Vec<String> = nodes
+        .iter()
+        .map(|n| format!("{:.0}", n.peak_rss_mb()))
+        .collect();
+    row(
+        "peak RSS (MB; n1/n2/n3)",
+        format!("{one_rss:.0}"),
+        rss.join("/"),
+    );
+    row(
+        "decided without a peer's ack",
+        "-".into(),
+        alone.to_string(),
+    );
+    println!(
+        "  replication from n1 (ack delay: n1's durable commit to the peer's acknowledgement \
+         that it merged it; last 4096 commits):"
+    );
+    println!(
+        "  {:<6} {:>9} {:>9} {:>10} {:>8} {:>11} {:>16} {:>13}",
+        "peer",
+        "ack p50",
+        "ack p99",
+        "worst p99",
+        "commits",
+        "max lag_ms",
+        "max lag_entries",
+        "not answering"
+    );
+    for (peer, p) in &lag {
+        println!(
+            "  {peer:<6} {:>9} {:>9} {:>10} {:>8} {:>11} {:>16} {:>13}",
+            ms(p.end_p50),
+            ms(p.end_p99),
+            ms(p.worst_p99),
+            p.end_samples,
+            p.max_lag_ms,
+            p.max_lag_entries,
+            p.not_answering
+        );
+    }
+    let worst = lag
+        .values()
+        .filter_map(|p| worse(p.worst_p99, p.end_p99))
+        .fold(f64::NAN, f64::max);
+    println!(
+        "  aim: p99 under 50 ms -> replication ack delay p99 {} ms ({}), cluster login p99 {:.1} ms",
+        ms(Some(worst).filter(|w| !w.is_nan())),
+        if worst < 50.0 { "met" } else { "MISSED" },
+        three.p99_ms
+    );
+    for (peer, p) in &lag {
+        let s: Vec<String> = p.series.iter().map(u64::to_string).collect();
+        println!("# {peer} lag_ms every 500 ms: {}", s.join(" "));
+    }
     Ok(())
 }

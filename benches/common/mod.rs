@@ -1,5 +1,8 @@
-//! Helpers shared by the benchmarks: running radclient and reading the test peers' env files.
+//! Helpers shared by the benchmarks: running radclient (or the paced client of `paced`) and
+//! reading the test peers' env files.
 #![allow(dead_code)] // each bench uses a subset
+
+pub mod paced;
 
 use std::collections::HashMap;
 use std::io::Write;
