@@ -268,8 +268,13 @@ async fn housekeeping(
         }
         let now = clock.now_ms();
         let before = now.saturating_sub(cfg.auth_log.retention_days * 86_400_000);
+        // In a cluster the log is also trimmed as peers merge it (`cluster::login_state`).
+        let keep = cfg
+            .cluster
+            .as_ref()
+            .map_or(CHANGELOG_KEEP, |c| c.login_log_keep);
         match store
-            .write(move |tx| tx.purge(now, before, CHANGELOG_KEEP, 10_000))
+            .write(move |tx| tx.purge(now, before, keep, 10_000))
             .await
         {
             Ok(n) if n > 0 => tracing::debug!(removed = n, "housekeeping"),

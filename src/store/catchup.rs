@@ -184,20 +184,7 @@ impl Tx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn record(user: &str) -> AuthRecord {
-        AuthRecord {
-            time_ms: 5,
-            node: "a".into(),
-            user: user.into(),
-            client_name: "vpn".into(),
-            client_ip: "127.0.0.1".into(),
-            method: "totp".into(),
-            result: AuthResult::Accept,
-            reason: String::new(),
-            policy: None,
-        }
-    }
+    use crate::store::testing::auth_record;
 
     /// Pages cover every own record past `after` once, and a snapshot merged twice changes
     /// nothing the first merge did not.
@@ -209,7 +196,7 @@ mod tests {
         let b = crate::store::Store::open(&dir.join("b")).unwrap_or_else(|e| panic!("{e}"));
         a.write(|tx| {
             for i in 0..12 {
-                tx.append_auth(&record(&format!("u{i}")))?;
+                tx.append_auth(&auth_record("a", &format!("u{i}"), 5, AuthResult::Accept))?;
                 tx.set_totp_step(&format!("u{i}"), 100 + i)?;
             }
             Ok(())

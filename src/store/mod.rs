@@ -21,6 +21,8 @@ mod shared;
 #[cfg(test)]
 mod sim_tests;
 pub mod tables;
+#[cfg(test)]
+mod testing;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -749,17 +751,9 @@ impl<'a> Tx<'a> {
             self.auth_log()?.remove(k)?;
             removed += 1;
         }
-        let own_first = (*self.seq + 1).saturating_sub(changelog_keep);
-        let node = self.node_id;
-        let old: Vec<(u64, u64)> = self
-            .changelog()?
-            .range((node, 0)..(node, own_first))?
-            .take(limit)
-            .filter_map(|r| r.ok().map(|(k, _)| k.value()))
-            .collect();
-        for k in old {
-            self.changelog()?.remove(k)?;
-            removed += 1;
+        let keep_from = (*self.seq + 1).saturating_sub(changelog_keep);
+        if keep_from > 0 {
+            removed += self.trim_own_log(keep_from - 1, limit)?;
         }
         removed += self.purge_shared_replies(now_ms, limit)?;
         Ok(removed)

@@ -259,20 +259,7 @@ mod tests {
         }
     }
 
-    /// A small seeded generator (xorshift64*), so a failing seed can be replayed exactly.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
+    use crate::store::testing::{auth_record, Rng};
 
     const USERS: [&str; 3] = ["u0", "u1", "u2"];
 
@@ -321,17 +308,7 @@ mod tests {
                     _ => Change::AuthLog {
                         time_ms: rng.below(100),
                         seq: seq * 2 + 1,
-                        record: AuthRecord {
-                            time_ms: 0,
-                            node: format!("{o}"),
-                            user,
-                            client_name: "vpn".into(),
-                            client_ip: "127.0.0.1".into(),
-                            method: "totp".into(),
-                            result: AuthResult::Accept,
-                            reason: String::new(),
-                            policy: None,
-                        },
+                        record: auth_record(&format!("{o}"), &user, 0, AuthResult::Accept),
                     },
                 };
                 entries.push((seq * 2 + 1, change));

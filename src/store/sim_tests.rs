@@ -16,26 +16,12 @@ use std::path::{Path, PathBuf};
 use super::model::*;
 use super::shared::merge_reply;
 use super::tables::AUTH_LOG;
+use super::testing::{auth_record, Rng};
 use super::{Store, StoreError};
 use redb::ReadableTable;
 
 const USERS: [&str; 4] = ["u0", "u1", "u2", "u3"];
 const NODES: usize = 3;
-
-/// xorshift64*: small, seeded, reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 struct SimNode {
     store: Store,
@@ -98,20 +84,6 @@ impl SimNode {
     }
 }
 
-fn auth(node: &str, user: &str, now: u64, result: AuthResult) -> AuthRecord {
-    AuthRecord {
-        time_ms: now,
-        node: node.into(),
-        user: user.into(),
-        client_name: "vpn".into(),
-        client_ip: "127.0.0.1".into(),
-        method: "totp".into(),
-        result,
-        reason: String::new(),
-        policy: None,
-    }
-}
-
 /// One random login on `n` at `now`; `challenges`: every challenge id created so far.
 async fn login(n: &mut SimNode, rng: &mut Rng, now: u64, challenges: &mut Vec<Vec<u8>>) {
     let user = USERS[rng.below(USERS.len() as u64) as usize].to_owned();
@@ -120,7 +92,7 @@ async fn login(n: &mut SimNode, rng: &mut Rng, now: u64, challenges: &mut Vec<Ve
     match rng.below(7) {
         6 => {
             // An accept that spent nothing (a bypass rule): its record only, without fsync.
-            let record = auth(&name, &user, now, AuthResult::Accept);
+            let record = auth_record(&name, &user, now, AuthResult::Accept);
             ok(n.store.write_detached(move |tx| tx.append_auth(&record)));
             ok(n.store.wait_for_writes());
             return;
@@ -131,7 +103,7 @@ async fn login(n: &mut SimNode, rng: &mut Rng, now: u64, challenges: &mut Vec<Ve
                 let step = tx.totp_step(&user)?.unwrap_or(1000) + 1;
                 tx.set_totp_step(&user, step)?;
                 tx.set_failures(&user, &FactorFailures::cleared(now))?;
-                tx.append_auth(&auth(&name, &user, now, AuthResult::Accept))
+                tx.append_auth(&auth_record(&name, &user, now, AuthResult::Accept))
             })
             .await),
         1 => ok(n
@@ -146,7 +118,7 @@ async fn login(n: &mut SimNode, rng: &mut Rng, now: u64, challenges: &mut Vec<Ve
                     reset_ms: f.reset_ms,
                 };
                 tx.set_failures(&user, &next)?;
-                tx.append_auth(&auth(&name, &user, now, AuthResult::Reject))
+                tx.append_auth(&auth_record(&name, &user, now, AuthResult::Reject))
             })
             .await),
         2 => {

@@ -409,6 +409,23 @@ pub async fn raw_pap(
     state: Option<&[u8]>,
 ) -> Option<u8> {
     use mfagate::frontend::radius::codec::*;
+    let (req, ra) = pap_request(user, password, secret, 42, state);
+    let reply = raw_exchange(to, from, &req, Duration::from_secs(1)).await?;
+    let p = Packet::parse(&reply).unwrap();
+    p.verify_response(&ra, secret.as_bytes()).unwrap();
+    Some(p.code)
+}
+
+/// A PAP Access-Request datagram (Message-Authenticator first) and its Request
+/// Authenticator.
+pub fn pap_request(
+    user: &str,
+    password: &str,
+    secret: &str,
+    identifier: u8,
+    state: Option<&[u8]>,
+) -> (Vec<u8>, [u8; 16]) {
+    use mfagate::frontend::radius::codec::*;
     let mut ra = [0u8; 16];
     getrandom_fill(&mut ra);
     let mut attrs = Vec::new();
@@ -421,11 +438,16 @@ pub async fn raw_pap(
     if let Some(s) = state {
         push_attr(&mut attrs, ATTR_STATE, s);
     }
-    let req = encode_request(ACCESS_REQUEST, 42, &ra, &attrs, secret.as_bytes(), true).unwrap();
-    let reply = raw_exchange(to, from, &req, Duration::from_secs(1)).await?;
-    let p = Packet::parse(&reply).unwrap();
-    p.verify_response(&ra, secret.as_bytes()).unwrap();
-    Some(p.code)
+    let req = encode_request(
+        ACCESS_REQUEST,
+        identifier,
+        &ra,
+        &attrs,
+        secret.as_bytes(),
+        true,
+    )
+    .unwrap();
+    (req, ra)
 }
 
 pub fn getrandom_fill(b: &mut [u8]) {

@@ -17,23 +17,7 @@ async fn login_state_is_shared_sms_answered_elsewhere_and_codes_spent_everywhere
         root.join("sms.token").display(),
         sink.url("/sms")
     );
-    let mut nodes = Vec::new();
-    for name in ["n1", "n2", "n3"] {
-        nodes.push(Node::with(&root, name, &ca, "otp_mode = \"challenge\"", &tail).await);
-    }
-    nodes[0].ok(&["cluster", "init"]).await;
-    nodes[0].start();
-    nodes[0]
-        .wait_status("leader", Duration::from_secs(15), |v| v["role"] == "leader")
-        .await;
-    let leader = nodes[0].cluster.clone();
-    for n in nodes.iter_mut().skip(1) {
-        n.ok(&["cluster", "join", &leader]).await;
-        n.start();
-    }
-    nodes[0]
-        .wait_status("three voters", Duration::from_secs(30), |v| voters(v) == 3)
-        .await;
+    let nodes = three_nodes(&root, &ca, "otp_mode = \"challenge\"", &tail).await;
     let (n1, n2, n3) = (&nodes[0], &nodes[1], &nodes[2]);
     let (ok, _, err) = run_with_stdin(
         n1.cli(&[
@@ -209,32 +193,7 @@ async fn the_same_code_on_two_nodes_at_once_is_accepted_at_most_once() {
 async fn a_member_away_longer_than_the_log_keeps_catches_up_from_a_snapshot() {
     let root = temp_dir("cluster-catchup");
     let ca = make_ca(&root).await;
-    let mut nodes = Vec::new();
-    for name in ["n1", "n2", "n3"] {
-        nodes.push(
-            Node::with(
-                &root,
-                name,
-                &ca,
-                "otp_mode = \"append\"",
-                "login_log_keep = 20",
-            )
-            .await,
-        );
-    }
-    nodes[0].ok(&["cluster", "init"]).await;
-    nodes[0].start();
-    nodes[0]
-        .wait_status("leader", Duration::from_secs(15), |v| v["role"] == "leader")
-        .await;
-    let leader = nodes[0].cluster.clone();
-    for n in nodes.iter_mut().skip(1) {
-        n.ok(&["cluster", "join", &leader]).await;
-        n.start();
-    }
-    nodes[0]
-        .wait_status("three voters", Duration::from_secs(30), |v| voters(v) == 3)
-        .await;
+    let mut nodes = three_nodes(&root, &ca, "otp_mode = \"append\"", "login_log_keep = 20").await;
     const USERS: usize = 30;
     let mut seeds = Vec::new();
     for i in 0..USERS {

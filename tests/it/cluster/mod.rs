@@ -251,6 +251,29 @@ pub async fn first_of_two(tag: &str) -> (PathBuf, Node, Node) {
     (root, n1, n2)
 }
 
+/// Three nodes with the RADIUS client's settings `client` and `tail` (see [`Node::with`]):
+/// n1 initialised and leading, n2 and n3 joined, all three voters.
+pub async fn three_nodes(root: &Path, ca: &Path, client: &str, tail: &str) -> Vec<Node> {
+    let mut nodes = Vec::new();
+    for name in ["n1", "n2", "n3"] {
+        nodes.push(Node::with(root, name, ca, client, tail).await);
+    }
+    nodes[0].ok(&["cluster", "init"]).await;
+    nodes[0].start();
+    nodes[0]
+        .wait_status("leader", Duration::from_secs(15), |v| v["role"] == "leader")
+        .await;
+    let leader = nodes[0].cluster.clone();
+    for n in nodes.iter_mut().skip(1) {
+        n.ok(&["cluster", "join", &leader]).await;
+        n.start();
+    }
+    nodes[0]
+        .wait_status("three voters", Duration::from_secs(30), |v| voters(v) == 3)
+        .await;
+    nodes
+}
+
 /// Waits until `user show USER` succeeds on `node`.
 pub async fn wait_user(node: &Node, user: &str, within: Duration) {
     let until = Instant::now() + within;

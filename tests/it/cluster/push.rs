@@ -12,27 +12,10 @@ use tokio::net::UdpSocket;
 use super::*;
 use crate::duo::{DuoFake, API_HOST, IKEY, SKEY};
 
-/// One Access-Request datagram (PAP, Message-Authenticator first), to be sent as is to one
-/// node and then, as the NAS's retransmit, to another.
+/// One Access-Request datagram, to be sent as is to one node and then, as the NAS's
+/// retransmit, to another.
 fn datagram(user: &str, password: &str, identifier: u8) -> Vec<u8> {
-    let mut ra = [0u8; 16];
-    getrandom_fill(&mut ra);
-    let mut attrs = Vec::new();
-    push_attr(&mut attrs, ATTR_USER_NAME, user.as_bytes());
-    push_attr(
-        &mut attrs,
-        ATTR_USER_PASSWORD,
-        &hide_user_password(password.as_bytes(), SECRET.as_bytes(), &ra),
-    );
-    encode_request(
-        ACCESS_REQUEST,
-        identifier,
-        &ra,
-        &attrs,
-        SECRET.as_bytes(),
-        true,
-    )
-    .unwrap()
+    pap_request(user, password, SECRET, identifier, None).0
 }
 
 /// Sends `bytes` from `s` to `node` and waits up to `wait` for a reply.
@@ -66,23 +49,7 @@ async fn three_nodes_with_duo(tag: &str, fake: &DuoFake) -> (PathBuf, Vec<Node>)
         root.join("skey").display(),
         fake.port
     );
-    let mut nodes = Vec::new();
-    for name in ["n1", "n2", "n3"] {
-        nodes.push(Node::with(&root, name, &ca, "otp_mode = \"challenge\"", &tail).await);
-    }
-    nodes[0].ok(&["cluster", "init"]).await;
-    nodes[0].start();
-    nodes[0]
-        .wait_status("leader", Duration::from_secs(15), |v| v["role"] == "leader")
-        .await;
-    let leader = nodes[0].cluster.clone();
-    for n in nodes.iter_mut().skip(1) {
-        n.ok(&["cluster", "join", &leader]).await;
-        n.start();
-    }
-    nodes[0]
-        .wait_status("three voters", Duration::from_secs(30), |v| voters(v) == 3)
-        .await;
+    let nodes = three_nodes(&root, &ca, "otp_mode = \"challenge\"", &tail).await;
     (root, nodes)
 }
 
