@@ -63,9 +63,7 @@ impl Tx<'_> {
             }
             Change::RadiusReply { key, reply } => {
                 let key = unhex(key).ok_or(StoreError::Change("request key is not hex"))?;
-                let bytes = serde_json::to_vec(reply)?;
-                self.radius_replies()?
-                    .insert(key.as_slice(), bytes.as_slice())?;
+                self.store_shared_reply(&key, reply)?;
             }
         }
         Ok(())

@@ -333,6 +333,7 @@ fn init_tables(db: &Database) -> Result<(u64, u64), StoreError> {
         txn.open_table(PEER_FAILURES)?;
         txn.open_table(PEER_PUSH)?;
         txn.open_table(RADIUS_REPLIES)?;
+        txn.open_table(RADIUS_REPLY_EXPIRY)?;
         let existing = meta.get("node_id")?.map(|v| be_u64(v.value()));
         let node_id = match existing {
             Some(id) => id,
@@ -489,6 +490,7 @@ pub struct Tx<'a> {
     peer_failures: Option<Table<'a, (&'static str, u64), &'static [u8]>>,
     peer_push: Option<Table<'a, (&'static str, u64), &'static [u8]>>,
     radius_replies: Option<Table<'a, &'static [u8], &'static [u8]>>,
+    radius_reply_expiry: Option<Table<'a, (u64, &'static [u8]), ()>>,
 }
 
 type AuthLogTable<'a> = Table<'a, (u64, u64, u64), &'static [u8]>;
@@ -533,6 +535,7 @@ impl<'a> Tx<'a> {
             peer_failures: None,
             peer_push: None,
             radius_replies: None,
+            radius_reply_expiry: None,
         }
     }
 
@@ -564,6 +567,12 @@ impl<'a> Tx<'a> {
     );
     table_accessor!(peer_push, PEER_PUSH, (&'static str, u64), &'static [u8]);
     table_accessor!(radius_replies, RADIUS_REPLIES, &'static [u8], &'static [u8]);
+    table_accessor!(
+        radius_reply_expiry,
+        RADIUS_REPLY_EXPIRY,
+        (u64, &'static [u8]),
+        ()
+    );
 
     /// The last change-log sequence this transaction has written (or the one before it).
     pub fn seq(&self) -> u64 {
@@ -755,7 +764,6 @@ impl<'a> Tx<'a> {
         if keep_from > 0 {
             removed += self.trim_own_log(keep_from - 1, limit)?;
         }
-        removed += self.purge_shared_replies(now_ms, limit)?;
         Ok(removed)
     }
 }

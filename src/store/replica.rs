@@ -222,8 +222,7 @@ impl Tx<'_> {
                 let k = unhex(key).ok_or(StoreError::Change("request key is not hex"))?;
                 let old: Option<SharedReply> = get_json(self.radius_replies()?, k.as_slice())?;
                 let merged = super::shared::merge_reply(old, reply.clone());
-                let b = serde_json::to_vec(&merged)?;
-                self.radius_replies()?.insert(k.as_slice(), b.as_slice())?;
+                self.store_shared_reply(&k, &merged)?;
             }
             // Directory data comes through Raft.
             Change::PutUser { .. }

@@ -80,31 +80,53 @@ impl Tx<'_> {
         })
     }
 
-    /// Forgets requests whose fate has expired (local housekeeping, like `purge`).
+    /// Writes a request's fate (not logged: the caller is an apply or a merge) and indexes
+    /// it by expiry.
+    pub(super) fn store_shared_reply(
+        &mut self,
+        key: &[u8],
+        reply: &SharedReply,
+    ) -> Result<(), StoreError> {
+        let b = serde_json::to_vec(reply)?;
+        self.radius_replies()?.insert(key, b.as_slice())?;
+        self.radius_reply_expiry()?
+            .insert((reply.expires_ms, key), ())?;
+        Ok(())
+    }
+
+    /// Forgets at most `limit` requests whose fate has expired (local housekeeping: every
+    /// node expires its own copies by the same times).
     pub fn purge_shared_replies(&mut self, now_ms: u64, limit: usize) -> Result<usize, StoreError> {
-        let mut dead = Vec::new();
-        for row in self.radius_replies()?.iter()? {
-            let (k, v) = row?;
-            let expired = serde_json::from_slice::<SharedReply>(v.value())
-                .map(|r| r.expires_ms <= now_ms)
-                .unwrap_or(true);
-            if expired {
-                dead.push(k.value().to_vec());
-            }
-            if dead.len() >= limit {
-                break;
+        let due: Vec<(u64, Vec<u8>)> = self
+            .radius_reply_expiry()?
+            .range((0, [].as_slice())..(now_ms, [].as_slice()))?
+            .take(limit)
+            .filter_map(|r| r.ok().map(|(k, _)| (k.value().0, k.value().1.to_vec())))
+            .collect();
+        let mut removed = 0;
+        for (at, key) in &due {
+            self.radius_reply_expiry()?.remove((*at, key.as_slice()))?;
+            let current: Option<SharedReply> = get_json(self.radius_replies()?, key.as_slice())?;
+            // A later fate of the same request may have moved its expiry on.
+            if current.is_some_and(|r| r.expires_ms <= now_ms) {
+                self.radius_replies()?.remove(key.as_slice())?;
+                removed += 1;
             }
         }
-        for k in &dead {
-            self.radius_replies()?.remove(k.as_slice())?;
-        }
-        Ok(dead.len())
+        Ok(removed)
     }
 }
 
 impl Reader {
     pub fn shared_reply(&self, key: &[u8]) -> Result<Option<SharedReply>, StoreError> {
         get_json(&self.txn.open_table(RADIUS_REPLIES)?, key)
+    }
+
+    /// Whether some shared reply is due to be forgotten at `now_ms`.
+    pub fn shared_replies_due(&self, now_ms: u64) -> Result<bool, StoreError> {
+        let t = self.txn.open_table(RADIUS_REPLY_EXPIRY)?;
+        let first = t.range((0, [].as_slice())..(now_ms, [].as_slice()))?.next();
+        Ok(first.is_some())
     }
 }
 
@@ -120,6 +142,51 @@ mod tests {
             challenge: None,
             reply: answered.then(|| "0201".into()),
         }
+    }
+
+    #[tokio::test]
+    async fn expired_fates_are_forgotten_and_a_later_one_is_kept() {
+        let dir = std::env::temp_dir().join(format!("mfagate-fates-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = crate::store::Store::open(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let (a, b) = (b"req-a".to_vec(), b"req-b".to_vec());
+        let (a2, b2) = (a.clone(), b.clone());
+        store
+            .write(move |tx| {
+                tx.put_shared_reply(&a2, fate("n1", 0, true))?;
+                tx.put_shared_reply(&b2, fate("n1", 10, true))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        // b's fate moves on (a later answer elsewhere): its first expiry no longer holds.
+        let b3 = b.clone();
+        store
+            .write(move |tx| {
+                tx.merge_unsequenced(
+                    7,
+                    &Change::RadiusReply {
+                        key: hex(&b3),
+                        reply: fate("n2", 40_000, true),
+                    },
+                )
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let due = |s: &crate::store::Store, t| s.read(|r| r.shared_replies_due(t)).unwrap_or(false);
+        assert!(!due(&store, 30_000));
+        assert!(due(&store, 30_001));
+        let gone = store
+            .write(|tx| tx.purge_shared_replies(50_000, 100))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(gone, 1, "a's expired; b's index entry was stale");
+        let left = store
+            .read(move |r| Ok((r.shared_reply(&a)?, r.shared_reply(&b)?)))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(left.0.is_none());
+        assert_eq!(left.1.map(|f| f.node).as_deref(), Some("n2"));
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

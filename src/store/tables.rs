@@ -38,6 +38,10 @@ pub const PEER_PUSH: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new(
 /// RADIUS request (authenticator, identifier, source) → JSON [`super::model::SharedReply`]:
 /// in a cluster a retransmit that lands on another node is answered as by the first.
 pub const RADIUS_REPLIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("radius_replies");
+/// (expiry ms, request key) → (): which shared RADIUS replies to forget when (an entry may be
+/// stale: the reply's own expiry decides).
+pub const RADIUS_REPLY_EXPIRY: TableDefinition<(u64, &[u8]), ()> =
+    TableDefinition::new("radius_reply_expiry");
 /// (time ms, node id, change-log sequence) → JSON [`super::model::AuthRecord`].
 pub const AUTH_LOG: TableDefinition<(u64, u64, u64), &[u8]> = TableDefinition::new("auth_log");
 

@@ -80,7 +80,9 @@ struct SharedFates {
 fn fate_key(src: SocketAddr, identifier: u8, authenticator: &[u8; 16]) -> Vec<u8> {
     let mut k = authenticator.to_vec();
     k.push(identifier);
-    k.extend_from_slice(src.to_string().as_bytes());
+    // Canonical, so nodes whose sockets see an IPv4 NAS as IPv4-mapped IPv6 agree.
+    let src = format!("{}:{}", canonical_ip(src.ip()), src.port());
+    k.extend_from_slice(src.as_bytes());
     k
 }
 
