@@ -134,6 +134,7 @@ fn summary(ctx: &AdminContext, r: &Reader, u: &UserRecord) -> Result<Value, Stor
     let key = user_key(&u.name);
     let (failures, step) = (r.failures(&key)?, r.totp_step(&key)?);
     let now = ctx.clock.now_ms();
+    let locked_until = crate::factor::totp::locked_until(&failures, &ctx.cfg.factor);
     Ok(json!({
         "name": u.name,
         "enabled": u.enabled,
@@ -142,7 +143,7 @@ fn summary(ctx: &AdminContext, r: &Reader, u: &UserRecord) -> Result<Value, Stor
         "password_set": u.password_hash.is_some(),
         "totp_enrolled": u.totp.is_some(),
         "failed_codes": failures.count,
-        "locked_until": (failures.locked_until_ms > now).then(|| rfc3339_ms(failures.locked_until_ms)),
+        "locked_until": (locked_until > now).then(|| rfc3339_ms(locked_until)),
         "last_code_at": step.map(|s| rfc3339_ms(s * ctx.cfg.factor.totp.period_secs * 1000)),
         "created": rfc3339_ms(u.created_ms),
         "updated": rfc3339_ms(u.updated_ms),

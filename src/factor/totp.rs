@@ -81,7 +81,7 @@ pub fn apply_attempt(
     now_ms: u64,
     cfg: &FactorConfig,
 ) -> (CodeOutcome, Option<u64>, FactorFailures) {
-    if failures.locked_until_ms > now_ms {
+    if is_locked(failures, now_ms, cfg) {
         return (CodeOutcome::Locked, None, failures.clone());
     }
     let outcome = match matched {
@@ -101,7 +101,7 @@ pub fn apply_attempt(
 /// The failure state after one more wrong code (any second factor): `max_failures` in a row
 /// lock it for `lockout_secs`; an expired lock starts a fresh count.
 pub fn after_failure(failures: &FactorFailures, now_ms: u64, cfg: &FactorConfig) -> FactorFailures {
-    let count = if failures.locked_until_ms != 0 {
+    let count = if locked_until(failures, cfg) != 0 {
         0
     } else {
         failures.count
@@ -119,8 +119,23 @@ pub fn after_failure(failures: &FactorFailures, now_ms: u64, cfg: &FactorConfig)
     }
 }
 
-pub fn is_locked(failures: &FactorFailures, now_ms: u64) -> bool {
-    failures.locked_until_ms > now_ms
+/// Until when the factor is locked (0: not locked, or never was): a lock one node set, or —
+/// when the wrong codes reached `max_failures` only in sum over the nodes (each side of a
+/// partition counted fewer) — `lockout_secs` from the latest of them.
+pub fn locked_until(failures: &FactorFailures, cfg: &FactorConfig) -> u64 {
+    if failures.locked_until_ms != 0 {
+        failures.locked_until_ms
+    } else if failures.count >= cfg.max_failures {
+        failures
+            .last_ms
+            .saturating_add(cfg.lockout_secs.saturating_mul(1000))
+    } else {
+        0
+    }
+}
+
+pub fn is_locked(failures: &FactorFailures, now_ms: u64, cfg: &FactorConfig) -> bool {
+    locked_until(failures, cfg) > now_ms
 }
 
 pub fn generate_seed() -> Result<[u8; SEED_LEN], getrandom::Error> {

@@ -40,7 +40,7 @@ impl Pipeline {
                         ));
                     }
                     let failures = tx.failures(&key)?;
-                    if totp::is_locked(&failures, now) {
+                    if totp::is_locked(&failures, now, &fcfg) {
                         return Ok((AuthResult::Reject, CodeOutcome::Locked.reason().to_owned()));
                     }
                     let matched = c.sms.as_ref().is_some_and(|h| {

@@ -480,7 +480,7 @@ impl Pipeline {
             return Ok(AfterPrimary::Reject(why));
         }
         let failures = self.store.read(|r| r.failures(&user_key(&user.name)))?;
-        if totp::is_locked(&failures, self.clock.now_ms()) {
+        if totp::is_locked(&failures, self.clock.now_ms(), &self.cfg.factor) {
             return Ok(AfterPrimary::Reject(CodeOutcome::Locked.reason().into()));
         }
         Ok(AfterPrimary::SecondFactor(Box::new(user)))

@@ -31,10 +31,11 @@ impl Pipeline {
         let now = self.clock.now_ms();
         let (k, cid, c) = (user_key(&user.name), id.to_vec(), challenge.clone());
         let node = self.cfg.node_name.clone();
+        let fcfg = self.cfg.factor.clone();
         Ok(self
             .store
             .write(move |tx| {
-                if totp::is_locked(&tx.failures(&k)?, now) {
+                if totp::is_locked(&tx.failures(&k)?, now, &fcfg) {
                     return Ok(Err(CodeOutcome::Locked.reason().to_owned()));
                 }
                 let everywhere = tx.cluster_pushes(&k)?;
