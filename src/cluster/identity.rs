@@ -164,7 +164,8 @@ pub async fn join(
         )));
     }
     let tls = ClusterTls::load(&ccfg.ca_file, &ccfg.cert_file, &ccfg.key_file)
-        .map_err(|e| ClusterError::Setup(e.to_string()))?;
+        .map_err(|e| ClusterError::Setup(e.to_string()))?
+        .dialling_from(ccfg.listen);
     let (host, _) = split_host_port(address)
         .ok_or_else(|| ClusterError::Setup(format!("\"{address}\" is not HOST:PORT")))?;
     let mut target = (address.to_owned(), host.to_owned());

@@ -110,7 +110,8 @@ impl ClusterNode {
             return Ok(None);
         };
         let tls = ClusterTls::load(&ccfg.ca_file, &ccfg.cert_file, &ccfg.key_file)
-            .map_err(|e| ClusterError::Setup(e.to_string()))?;
+            .map_err(|e| ClusterError::Setup(e.to_string()))?
+            .dialling_from(ccfg.listen);
         let named =
             tls::own_node_name(&ccfg.cert_file).map_err(|e| ClusterError::Setup(e.to_string()))?;
         if named != cfg.node_name {

@@ -2,6 +2,7 @@
 //! mutual-TLS connection. A frame is a JSON header (the message) and a binary blob (a
 //! snapshot's bytes, so they are not inflated by JSON), each with a 4-byte big-endian length.
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use openraft::error::{Fatal, RaftError};
@@ -10,7 +11,7 @@ use openraft::raft::{
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_rustls::client::TlsStream;
 
 use super::tls::{self, ClusterTls};
@@ -185,6 +186,17 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     Ok(Some((header, blob)))
 }
 
+/// Connects to `to` from `source` (any port), so the peer sees the cluster address.
+async fn dial_from(source: IpAddr, to: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = if source.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.bind(SocketAddr::new(source, 0))?;
+    socket.connect(to).await
+}
+
 /// A client connection to one peer, opened on first use and again after any failure.
 pub struct Peer {
     tls: ClusterTls,
@@ -204,10 +216,37 @@ impl Peer {
         }
     }
 
+    /// A TCP connection to the peer, from the node's cluster IP when it has a specific one.
+    async fn dial(&self) -> Result<TcpStream, RpcError> {
+        let Some(source) = self.tls.source() else {
+            return Ok(TcpStream::connect(&self.address).await?);
+        };
+        let mut last = None;
+        for addr in tokio::net::lookup_host(&self.address).await? {
+            if addr.is_ipv4() != source.is_ipv4() {
+                continue;
+            }
+            match dial_from(source, addr).await {
+                Ok(tcp) => return Ok(tcp),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(RpcError::Io(last.unwrap_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::AddrNotAvailable,
+                format!(
+                    "{} has no {} address to reach from cluster.listen's {source}",
+                    self.address,
+                    if source.is_ipv4() { "IPv4" } else { "IPv6" }
+                ),
+            )
+        })))
+    }
+
     async fn connect(&self) -> Result<TlsStream<TcpStream>, RpcError> {
         let name =
             tls::server_name(&self.expected_name).map_err(|e| RpcError::Tls(e.to_string()))?;
-        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.address))
+        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, self.dial())
             .await
             .map_err(|_| RpcError::Timeout(CONNECT_TIMEOUT))??;
         let _ = tcp.set_nodelay(true);
@@ -255,6 +294,61 @@ impl Peer {
                 std::io::ErrorKind::UnexpectedEof,
                 "the peer closed the connection",
             ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::certs::{self, tests::TempDir};
+    use tokio::net::TcpListener;
+
+    /// Answers one Status call; yields the address the connection came from.
+    async fn serve_status(tls: ClusterTls) -> (SocketAddr, tokio::task::JoinHandle<SocketAddr>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let (tcp, from) = listener.accept().await.unwrap();
+            let mut conn = tls.acceptor().accept(tcp).await.unwrap();
+            read_frame(&mut conn).await.unwrap().unwrap();
+            let status = Response::Status(serde_json::json!({}));
+            write_frame(&mut conn, &status, &[]).await.unwrap();
+            from
+        });
+        (addr, task)
+    }
+
+    #[tokio::test]
+    async fn a_node_with_a_specific_listen_ip_dials_from_it() {
+        let tmp = TempDir::new("cluster-rpc");
+        let ca = tmp.path().join("ca");
+        certs::init_ca(&ca).unwrap();
+        let a =
+            certs::issue_node_cert("node-a", "127.0.0.2:4443", &ca, &tmp.path().join("a")).unwrap();
+        let b =
+            certs::issue_node_cert("node-b", "127.0.0.1:4444", &ca, &tmp.path().join("b")).unwrap();
+        let load = |f: &certs::NodeFiles| ClusterTls::load(&f.ca, &f.cert, &f.key).unwrap();
+        let env = Envelope {
+            epoch: 1,
+            from: 1,
+            request: Request::Status,
+        };
+        // All of 127/8 is the loopback interface on Linux, so 127.0.0.2 is a local address.
+        for (listen, from) in [
+            ("127.0.0.2:4443", "127.0.0.2"),
+            ("0.0.0.0:4443", "127.0.0.1"),
+        ] {
+            let (addr, server) = serve_status(load(&b)).await;
+            let tls = load(&a).dialling_from(listen.parse().unwrap());
+            let mut peer = Peer::new(tls, &addr.to_string(), "node-b");
+            let (r, _) = peer.call(&env, &[], Duration::from_secs(5)).await.unwrap();
+            assert!(matches!(r, Response::Status(_)), "{r:?}");
+            assert_eq!(
+                server.await.unwrap().ip().to_string(),
+                from,
+                "listen {listen}"
+            );
         }
     }
 }

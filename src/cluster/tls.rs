@@ -65,11 +65,15 @@ pub enum TlsError {
     Config(String),
 }
 
-/// The TLS settings of one node, for both directions of a cluster connection.
+/// The TLS settings of one node, for both directions of a cluster connection, and the local
+/// address it dials peers from.
 #[derive(Clone)]
 pub struct ClusterTls {
     server: Arc<ServerConfig>,
     client: Arc<ClientConfig>,
+    /// `cluster.listen`'s IP when it is a specific one: outgoing connections come from the
+    /// address peers (and firewalls between them) know this node by.
+    source: Option<IpAddr>,
 }
 
 // By hand: the configurations hold this node's private key.
@@ -78,6 +82,7 @@ impl fmt::Debug for ClusterTls {
         f.debug_struct("ClusterTls")
             .field("versions", &"TLS 1.3")
             .field("client_auth", &"required, cluster CA")
+            .field("source", &self.source)
             .finish_non_exhaustive()
     }
 }
@@ -138,7 +143,22 @@ impl ClusterTls {
         Ok(Self {
             server: Arc::new(server),
             client: Arc::new(client),
+            source: None,
         })
+    }
+
+    /// The same, dialling from the IP `listen` names (none for 0.0.0.0 / `::`: the routing
+    /// table chooses, as for any client).
+    pub fn dialling_from(self, listen: std::net::SocketAddr) -> Self {
+        Self {
+            source: (!listen.ip().is_unspecified()).then(|| listen.ip()),
+            ..self
+        }
+    }
+
+    /// The local IP outgoing cluster connections are bound to, if any.
+    pub fn source(&self) -> Option<IpAddr> {
+        self.source
     }
 
     pub fn acceptor(&self) -> TlsAcceptor {

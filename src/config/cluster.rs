@@ -14,6 +14,9 @@ pub const DEFAULT_PORT: u16 = 4443;
 
 #[derive(Debug, Clone)]
 pub struct ClusterConfig {
+    /// Where other nodes connect. A specific IP here is also the source of this node's own
+    /// connections to them, so peers and the firewalls between nodes see one address per
+    /// node; with 0.0.0.0 / `::` the routing table picks the source.
     pub listen: SocketAddr,
     /// `HOST:PORT` other nodes connect to; its host is in this node's certificate.
     pub advertise: String,

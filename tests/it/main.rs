@@ -14,5 +14,6 @@ mod pam;
 mod privacyidea;
 mod radius_flows;
 mod radius_wire;
+mod relay;
 mod sms;
 mod sync;

@@ -1,6 +1,10 @@
 //! Clusters of real `mfagate serve` processes on 127.0.0.1, made with the binary's own
-//! `cluster init-ca` / `issue-cert` / `init` / `join`, driven with pyrad and the CLI.
+//! `cluster init-ca` / `issue-cert` / `init` / `join`, driven with pyrad and the CLI. A node
+//! may sit behind a relay the test controls (`crate::relay`): it then listens on its own
+//! loopback IP and advertises the relay, so every link to it can be cut, dropped or delayed.
 
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -8,9 +12,12 @@ use std::time::{Duration, Instant};
 use mfagate::clock::{Clock, SystemClock};
 use mfagate::config::Config;
 use mfagate::factor::totp;
+use mfagate::store::model::AuthRecord;
+use mfagate::store::Backup;
 use serde_json::Value;
 
 use crate::harness::*;
+use crate::relay::Relay;
 
 pub fn mfagate() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mfagate"))
@@ -19,6 +26,15 @@ pub fn mfagate() -> Command {
 /// A port that was free a moment ago (the processes bind their own sockets).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The same on `ip` (any 127.0.0.x: all of 127/8 is the loopback interface on Linux).
+pub fn free_port_on(ip: IpAddr) -> u16 {
+    std::net::TcpListener::bind((ip, 0))
         .unwrap()
         .local_addr()
         .unwrap()
@@ -38,7 +54,11 @@ pub struct Node {
     pub dir: PathBuf,
     pub config: PathBuf,
     pub radius: String,
+    /// Where the other nodes reach it (`cluster.advertise`: its relay, when it has one).
     pub cluster: String,
+    /// Its own cluster listener, and so the IP it dials the others from.
+    pub listen: SocketAddr,
+    pub relay: Option<Relay>,
     child: Option<Child>,
 }
 
@@ -51,10 +71,39 @@ impl Node {
     /// The same with the RADIUS client's settings `client` and `tail` (the `[factor]` table
     /// onwards) chosen.
     pub async fn with(root: &Path, name: &str, ca: &Path, client: &str, tail: &str) -> Node {
+        let listen = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        Self::build(root, name, ca, client, tail, listen, None).await
+    }
+
+    /// A node listening on its own loopback `ip` behind a new relay, which is the address
+    /// it advertises (and the one its certificate names).
+    pub async fn relayed(
+        root: &Path,
+        name: &str,
+        ca: &Path,
+        ip: &str,
+        client: &str,
+        tail: &str,
+    ) -> Node {
+        let ip: IpAddr = ip.parse().unwrap();
+        let listen = SocketAddr::new(ip, free_port_on(ip));
+        let relay = Relay::start(listen).await;
+        Self::build(root, name, ca, client, tail, listen, Some(relay)).await
+    }
+
+    async fn build(
+        root: &Path,
+        name: &str,
+        ca: &Path,
+        client: &str,
+        tail: &str,
+        listen: SocketAddr,
+        relay: Option<Relay>,
+    ) -> Node {
         let dir = root.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let radius = format!("127.0.0.1:{}", free_udp_port());
-        let cluster = format!("127.0.0.1:{}", free_port());
+        let cluster = relay.as_ref().map_or(listen, |r| r.addr).to_string();
         let (ok, _, err) = run({
             let mut c = mfagate();
             c.args(["cluster", "issue-cert", name, "--address", &cluster])
@@ -88,7 +137,8 @@ backend = "local"
 hash_memory_kib = 64
 hash_iterations = 1
 [cluster]
-listen = "{cluster}"
+listen = "{listen}"
+advertise = "{cluster}"
 ca_file = "{d}/certs/ca.pem"
 cert_file = "{d}/certs/{name}.pem"
 key_file = "{d}/certs/{name}.key"
@@ -103,8 +153,19 @@ key_file = "{d}/certs/{name}.key"
             config,
             radius,
             cluster,
+            listen,
+            relay,
             child: None,
         }
+    }
+
+    /// The IP this node's cluster connections come from.
+    pub fn ip(&self) -> IpAddr {
+        self.listen.ip()
+    }
+
+    pub fn relay(&self) -> &Relay {
+        self.relay.as_ref().expect("a relayed node")
     }
 
     pub fn cli(&self, args: &[&str]) -> Command {
@@ -135,11 +196,42 @@ key_file = "{d}/certs/{name}.key"
         self.child = Some(child);
     }
 
+    /// SIGKILL (what `Child::kill` sends): no shutdown, nothing flushed but what the store
+    /// had committed.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// The node's store as `mfagate backup` writes it (online through the admin socket; a
+    /// stopped node's file is opened directly).
+    pub async fn dump(&self) -> mfagate::store::Backup {
+        let file = self.dir.join("dump.json");
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (ok, _, err) = run({
+                let mut c = self.cli(&["backup"]);
+                c.arg(&file);
+                c
+            })
+            .await;
+            if ok {
+                break;
+            }
+            // A daemon just started holds the file before its admin socket answers.
+            let starting = err.contains("in use by another mfagate process");
+            assert!(
+                starting && Instant::now() < until,
+                "{}: backup: {err}\n{}",
+                self.name,
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let b = std::fs::read(&file).unwrap();
+        serde_json::from_slice(&b).unwrap()
     }
 
     pub fn log(&self) -> String {
@@ -339,6 +431,158 @@ pub async fn ask_until(node: &Node, user: &str, password: &str, state: &str, wan
     }
 }
 
+/// The login state every member must hold alike once its links heal, taken from a dump:
+/// challenges, consumed TOTP steps, the users' newest SMS challenge and the authentication
+/// log (each record under its origin's key), plus the directory that Raft replicates.
+///
+/// Left out, as legitimately per node: the cluster identity and seed key, RADIUS clients
+/// seen signing, push state (per node by design), and the failure counters — a dump holds
+/// only the node's own share (`factor_failures`; peers' shares are in a table no backup
+/// carries), so failures are compared as each node's combined view through `user show`
+/// ([`failures`]). Challenges that expired before `open_at_ms` are left out too: each node
+/// purges expired ones on its own schedule.
+#[derive(Debug, PartialEq)]
+pub struct LoginState {
+    pub challenges: BTreeMap<String, Value>,
+    pub totp_steps: BTreeMap<String, u64>,
+    pub sms_latest: BTreeMap<String, String>,
+    pub auth_log: BTreeMap<(u64, u64, u64), AuthRecord>,
+    pub users: BTreeMap<String, Value>,
+}
+
+impl LoginState {
+    pub fn of(b: &Backup, open_at_ms: u64) -> LoginState {
+        let t = &b.tables;
+        LoginState {
+            challenges: t
+                .challenges
+                .iter()
+                .filter(|(_, c)| c.expires_ms > open_at_ms)
+                .map(|(id, c)| (id.clone(), serde_json::to_value(c).unwrap()))
+                .collect(),
+            totp_steps: t.totp_steps.iter().cloned().collect(),
+            sms_latest: t.sms_latest.iter().cloned().collect(),
+            auth_log: t.auth_log.iter().cloned().collect(),
+            users: t
+                .directory
+                .users
+                .iter()
+                .map(|(k, u)| (k.clone(), serde_json::to_value(u).unwrap()))
+                .collect(),
+        }
+    }
+
+    /// Where `self` (of node `a`) and `other` (of node `b`) differ, one line per key.
+    pub fn diff(&self, a: &str, other: &LoginState, b: &str) -> Vec<String> {
+        fn section<K: Ord + std::fmt::Debug, V: PartialEq + std::fmt::Debug>(
+            out: &mut Vec<String>,
+            name: &str,
+            (a, x): (&str, &BTreeMap<K, V>),
+            (b, y): (&str, &BTreeMap<K, V>),
+        ) {
+            for (k, v) in x {
+                match y.get(k) {
+                    None => out.push(format!("{name} {k:?}: only on {a}: {v:?}")),
+                    Some(w) if w != v => {
+                        out.push(format!("{name} {k:?}: {a} has {v:?}, {b} has {w:?}"))
+                    }
+                    Some(_) => {}
+                }
+            }
+            for (k, w) in y {
+                if !x.contains_key(k) {
+                    out.push(format!("{name} {k:?}: only on {b}: {w:?}"));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        let (x, y) = (self, other);
+        section(
+            &mut out,
+            "challenge",
+            (a, &x.challenges),
+            (b, &y.challenges),
+        );
+        section(
+            &mut out,
+            "totp step",
+            (a, &x.totp_steps),
+            (b, &y.totp_steps),
+        );
+        section(
+            &mut out,
+            "sms latest",
+            (a, &x.sms_latest),
+            (b, &y.sms_latest),
+        );
+        section(&mut out, "auth record", (a, &x.auth_log), (b, &y.auth_log));
+        section(&mut out, "user", (a, &x.users), (b, &y.users));
+        out
+    }
+}
+
+/// Dumps every node until their login state agrees, for at most `within`; returns the dumps
+/// and how long agreement took. Panics with the differences and the logs otherwise.
+pub async fn wait_agree(nodes: &[&Node], within: Duration) -> (Vec<Backup>, Duration) {
+    let started = Instant::now();
+    loop {
+        let mut dumps = Vec::new();
+        for n in nodes {
+            dumps.push(n.dump().await);
+        }
+        // Challenges any node could have purged by now are not compared.
+        let open_at = dumps.iter().map(|d| d.created_ms).max().unwrap_or(0) + 1000;
+        let views: Vec<_> = dumps.iter().map(|d| LoginState::of(d, open_at)).collect();
+        let diffs: Vec<String> = (1..views.len())
+            .flat_map(|i| views[0].diff(&nodes[0].name, &views[i], &nodes[i].name))
+            .collect();
+        if diffs.is_empty() {
+            return (dumps, started.elapsed());
+        }
+        if started.elapsed() > within {
+            let logs: Vec<String> = nodes
+                .iter()
+                .map(|n| format!("--- {} ---\n{}", n.name, n.log()))
+                .collect();
+            panic!(
+                "login state still differs after {within:?} ({} differences):\n{}\n{}",
+                diffs.len(),
+                diffs
+                    .iter()
+                    .take(40)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                logs.join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The user's failed codes and whether the second factor is locked, as `user show` on `node`
+/// sees them: its own share and its peers' together.
+pub async fn failures(node: &Node, user: &str) -> (u32, bool) {
+    let out = node.ok(&["user", "show", user]).await;
+    let field = |k: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(k).map(|v| v.trim().to_owned()))
+            .unwrap_or_default()
+    };
+    let count = field("failed_codes").parse().unwrap_or_else(|_| {
+        panic!(
+            "{}: no failed_codes in `user show {user}`:\n{out}",
+            node.name
+        )
+    });
+    let locked = field("locked_until");
+    (
+        count,
+        !locked.is_empty() && locked != "-" && locked != "null",
+    )
+}
+
 mod directory;
+mod faults;
 mod login_state;
 mod push;
