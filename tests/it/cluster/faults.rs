@@ -363,7 +363,6 @@ async fn a_partition_keeps_both_sides_authenticating_and_heals_to_one_state() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: failures that reach max_failures only in sum do not lock the factor"]
 async fn failures_on_both_sides_of_a_partition_lock_the_factor_once_healed() {
     let root = temp_dir("faults-lock");
     let nodes = three(&root, "otp_mode = \"append\"", "").await;
