@@ -118,11 +118,14 @@ impl Claims {
         }
         let now = Instant::now();
         let delays: Vec<u32> = match self.commits.lock() {
-            Ok(q) => q
-                .iter()
-                .filter(|(s, _)| *s > before && *s <= acked)
-                .map(|(_, t)| now.duration_since(*t).as_micros().min(u32::MAX as u128) as u32)
-                .collect(),
+            Ok(q) => {
+                // In sequence order: the commits the peer now has are one run of them.
+                let from = q.partition_point(|(s, _)| *s <= before);
+                let to = q.partition_point(|(s, _)| *s <= acked);
+                q.range(from..to)
+                    .map(|(_, t)| now.duration_since(*t).as_micros().min(u32::MAX as u128) as u32)
+                    .collect()
+            }
             Err(_) => return,
         };
         self.update(|pr| {
@@ -146,7 +149,7 @@ impl Claims {
                 return Some(0);
             }
             let q = self.commits.lock().ok()?;
-            let t = q.iter().find(|(s, _)| *s > acked).map(|(_, t)| *t)?;
+            let t = q.get(q.partition_point(|(s, _)| *s <= acked)).map(|(_, t)| *t)?;
             Some(t.elapsed().as_millis() as u64)
         };
         let mut peers: Vec<_> = p.peers.iter().collect();
@@ -477,8 +480,10 @@ pub async fn receive_snapshot(
     }
 }
 
-/// How often this node trims its own log.
+/// How often this node trims its own log, and how much at most each time (more than a
+/// second of logins at full speed writes, so the log does not outgrow its trimming).
 const TRIM_EVERY: Duration = Duration::from_secs(1);
+const TRIM_AT_MOST: usize = 100_000;
 
 /// Trims this node's own log: entries every member has merged go; so do entries beyond
 /// `keep` that a member lagging further has not (it will get a snapshot). A member not heard
@@ -500,7 +505,7 @@ async fn trim(node: &ClusterNode, claims: &Claims, origin: u64, members: usize, 
     }
     match node
         .store
-        .write(move |tx| tx.trim_own_log(upto, 10_000))
+        .write(move |tx| tx.trim_own_log(upto, TRIM_AT_MOST))
         .await
     {
         Ok(n) => tracing::debug!(trimmed = n, upto, "cluster: login-state log trimmed"),

@@ -492,10 +492,12 @@ impl RadiusFrontend {
                 challenge: None,
                 reply: Some(crate::store::model::hex(&bytes)),
             };
-            // Not awaited: the NAS gets its answer now; peers get it with the next commit.
+            // Not awaited, and without an fsync of its own: it is shipped with the next
+            // durable commit (under load, the next login's; at most a second later when idle),
+            // well before a NAS retransmits.
             if let Err(e) = self
                 .store
-                .write_soon(move |tx| tx.put_shared_reply(&fate, answered))
+                .write_detached(move |tx| tx.put_shared_reply(&fate, answered))
             {
                 tracing::warn!(error = %e, "radius: reply not shared with the cluster");
             }
