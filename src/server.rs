@@ -240,13 +240,6 @@ pub async fn start(
              then `mfagate user enroll-totp NAME -c CONFIG` (works while the daemon runs)"
         );
     }
-    if node.is_some() {
-        tasks.push(tokio::spawn(forget_shared_replies(
-            store.clone(),
-            clock.clone(),
-            cancel.clone(),
-        )));
-    }
     tasks.push(tokio::spawn(housekeeping(
         cfg.clone(),
         store,
@@ -259,29 +252,6 @@ pub async fn start(
         cluster: node,
         tasks,
     })
-}
-
-/// In a cluster every RADIUS answer is shared for retransmits and forgotten after the reply
-/// cache's lifetime: at 1,000 logins/s that is 1,000 records a second, so they go at that
-/// pace rather than with the minute's housekeeping.
-async fn forget_shared_replies(store: Store, clock: SharedClock, cancel: CancellationToken) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => break,
-            _ = tick.tick() => {}
-        }
-        let now = clock.now_ms();
-        if !store.read(|r| r.shared_replies_due(now)).unwrap_or(true) {
-            continue;
-        }
-        if let Err(e) = store
-            .write(move |tx| tx.purge_shared_replies(now, 20_000))
-            .await
-        {
-            tracing::warn!(error = %e, "housekeeping: shared RADIUS replies not forgotten");
-        }
-    }
 }
 
 async fn housekeeping(

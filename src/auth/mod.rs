@@ -38,6 +38,11 @@ pub trait PeerClaims: Send + Sync {
     fn require_peer_ack(&self) -> bool;
     /// Whether the member named `node` answered this node's last call.
     fn answers(&self, node: &str) -> bool;
+    /// A RADIUS request's fate as the cluster knows it (`crate::cluster::fates`), by the
+    /// request's identity (authenticator, identifier, source).
+    fn fate(&self, request: &[u8], now_ms: u64) -> Option<crate::store::model::SharedReply>;
+    /// Records a request's fate decided here; it is shipped to every peer.
+    fn share_fate(&self, request: Vec<u8>, fate: crate::store::model::SharedReply, now_ms: u64);
 }
 
 use crate::config::Secret;

@@ -15,10 +15,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::fates::Fates;
 use super::node::ClusterNode;
 use super::rpc::{Peer, Request, Response};
 use crate::auth::{PeerAck, PeerClaims};
 use crate::store::model::Change;
+use crate::store::model::SharedReply;
 use crate::store::{AuthPage, LoginSnapshot, Store};
 
 /// What the shipper has learnt of each peer, shared with logins waiting for acknowledgement.
@@ -49,6 +51,9 @@ pub struct Claims {
     pub alone: AtomicU64,
     /// When each durable commit of this node's log was announced: (its last sequence, when).
     commits: Mutex<VecDeque<(u64, Instant)>>,
+    /// The RADIUS reply cache shared with the peers, and a wake-up for the shipper.
+    pub fates: Fates,
+    fates_recorded: Notify,
 }
 
 impl Claims {
@@ -60,6 +65,8 @@ impl Claims {
             require,
             alone: AtomicU64::new(0),
             commits: Mutex::new(VecDeque::new()),
+            fates: Fates::default(),
+            fates_recorded: Notify::new(),
         })
     }
 
@@ -149,7 +156,9 @@ impl Claims {
                 return Some(0);
             }
             let q = self.commits.lock().ok()?;
-            let t = q.get(q.partition_point(|(s, _)| *s <= acked)).map(|(_, t)| *t)?;
+            let t = q
+                .get(q.partition_point(|(s, _)| *s <= acked))
+                .map(|(_, t)| *t)?;
             Some(t.elapsed().as_millis() as u64)
         };
         let mut peers: Vec<_> = p.peers.iter().collect();
@@ -218,6 +227,15 @@ impl PeerClaims for Claims {
         self.require
     }
 
+    fn fate(&self, request: &[u8], now_ms: u64) -> Option<SharedReply> {
+        self.fates.get(request, now_ms)
+    }
+
+    fn share_fate(&self, request: Vec<u8>, fate: SharedReply, now_ms: u64) {
+        self.fates.record(request, fate, now_ms);
+        self.fates_recorded.notify_one();
+    }
+
     fn answers(&self, node: &str) -> bool {
         self.progress
             .lock()
@@ -241,6 +259,8 @@ struct PeerLog {
     acked: Option<u64>,
     /// When the peer last answered.
     heard: Instant,
+    /// The number of the last of this node's RADIUS fates the peer has.
+    fates_sent: u64,
 }
 
 /// Ships this node's login-state entries to every other member until `cancel`.
@@ -253,6 +273,7 @@ pub async fn ship(node: Arc<ClusterNode>, claims: Arc<Claims>, cancel: Cancellat
         tokio::select! {
             _ = cancel.cancelled() => return,
             r = commits.changed() => if r.is_err() { return },
+            _ = claims.fates_recorded.notified() => {}
             _ = tokio::time::sleep(RETRY_EVERY) => {}
         }
         let members: Vec<_> = node
@@ -273,6 +294,7 @@ pub async fn ship(node: Arc<ClusterNode>, claims: Arc<Claims>, cancel: Cancellat
                 address: m.address.clone(),
                 acked: None,
                 heard: Instant::now(),
+                fates_sent: 0,
             });
         }
         let rounds = peers
@@ -292,7 +314,7 @@ async fn ship_to(node: &ClusterNode, claims: &Claims, origin: u64, name: &str, p
     loop {
         let after = match p.acked {
             Some(a) => a,
-            None => match call(node, p, origin, Vec::new(), 0).await {
+            None => match call(node, claims, p, origin, Vec::new(), 0).await {
                 Some((a, _)) => a,
                 None => {
                     claims.update(unreachable);
@@ -326,8 +348,8 @@ async fn ship_to(node: &ClusterNode, claims: &Claims, origin: u64, name: &str, p
             // Nothing to send: a peer that was not heard from lately is asked all the same,
             // so a dead one stops counting as answering (a retransmit held by it is then
             // finished elsewhere).
-            if p.heard.elapsed() >= RETRY_EVERY {
-                match call(node, p, origin, Vec::new(), 0).await {
+            if p.heard.elapsed() >= RETRY_EVERY || claims.fates.recorded() > p.fates_sent {
+                match call(node, claims, p, origin, Vec::new(), 0).await {
                     Some((a, _)) => p.acked = Some(a),
                     None => {
                         claims.update(unreachable);
@@ -345,7 +367,7 @@ async fn ship_to(node: &ClusterNode, claims: &Claims, origin: u64, name: &str, p
             .into_iter()
             .filter(|(_, c)| !c.is_directory())
             .collect();
-        match call(node, p, origin, entries, upto).await {
+        match call(node, claims, p, origin, entries, upto).await {
             Some((a, conflicts)) => {
                 p.acked = Some(a);
                 claims.acked(name, after, a);
@@ -513,21 +535,34 @@ async fn trim(node: &ClusterNode, claims: &Claims, origin: u64, members: usize, 
     }
 }
 
+/// RADIUS fates sent with one call at most.
+const FATES_PER_CALL: usize = 5000;
+
+/// One call to the peer with `entries` and the fates it lacks; how far it has merged this
+/// node's log and which entries conflicted.
 async fn call(
     node: &ClusterNode,
+    claims: &Claims,
     p: &mut PeerLog,
     origin: u64,
     entries: Vec<(u64, Change)>,
     upto: u64,
 ) -> Option<(u64, Vec<u64>)> {
+    let (fates, last) = claims.fates.recorded_after(p.fates_sent, FATES_PER_CALL);
+    let fates = fates
+        .into_iter()
+        .map(|(k, f)| (crate::store::model::hex(&k), f))
+        .collect();
     let env = node.me.envelope(Request::LoginState {
         origin,
         entries,
         upto,
+        fates,
     });
     match p.peer.call(&env, &[], SHIP_TIMEOUT).await {
         Ok((Response::LoginStateAck { applied, conflicts }, _)) => {
             p.heard = Instant::now();
+            p.fates_sent = last;
             Some((applied, conflicts))
         }
         Ok(_) | Err(_) => {
@@ -537,16 +572,25 @@ async fn call(
     }
 }
 
-/// Merges a batch from `origin` in one transaction and says how far this node now is.
+/// Merges a batch from `origin` in one transaction (its RADIUS fates in memory) and says
+/// how far this node now is.
 pub async fn receive(
     store: &Store,
+    claims: &Claims,
     origin: u64,
     entries: Vec<(u64, Change)>,
     upto: u64,
+    fates: Vec<(String, SharedReply)>,
 ) -> Response {
     if origin == store.node_id() {
         return Response::Refused("a node's own log is not merged back into it".into());
     }
+    claims.fates.merge(
+        fates
+            .into_iter()
+            .filter_map(|(k, f)| crate::store::model::unhex(&k).map(|k| (k, f)))
+            .collect(),
+    );
     let merged = store
         .write(move |tx| {
             let mut conflicts = Vec::new();

@@ -8,6 +8,7 @@
 //! openraft's types stay inside this module.
 
 pub mod certs;
+pub mod fates;
 pub mod identity;
 pub mod login_state;
 pub mod network;

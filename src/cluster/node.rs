@@ -559,7 +559,11 @@ impl ClusterNode {
                 origin,
                 entries,
                 upto,
-            } => super::login_state::receive(&self.store, origin, entries, upto).await,
+                fates,
+            } => {
+                super::login_state::receive(&self.store, &self.claims, origin, entries, upto, fates)
+                    .await
+            }
             Request::LoginSnapshot { origin, upto, done } => {
                 super::login_state::receive_snapshot(&self.store, origin, upto, done, blob).await
             }

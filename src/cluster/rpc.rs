@@ -56,6 +56,9 @@ pub enum Request {
         origin: u64,
         entries: Vec<(u64, crate::store::model::Change)>,
         upto: u64,
+        /// RADIUS fates recorded on the sender (request identity hex, fate), kept in memory.
+        #[serde(default)]
+        fates: Vec<(String, crate::store::model::SharedReply)>,
     },
     /// Catch-up for a member whose missing entries the sender has trimmed: the blob holds
     /// (`Option<LoginSnapshot>`, `AuthPage`) as JSON, the snapshot in the first part only;

@@ -61,10 +61,6 @@ impl Tx<'_> {
                 let id = unhex(id).ok_or(StoreError::Change("challenge id is not hex"))?;
                 self.sms_newest()?.insert(key.as_str(), id.as_slice())?;
             }
-            Change::RadiusReply { key, reply } => {
-                let key = unhex(key).ok_or(StoreError::Change("request key is not hex"))?;
-                self.store_shared_reply(&key, reply)?;
-            }
         }
         Ok(())
     }

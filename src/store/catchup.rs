@@ -22,7 +22,6 @@ pub struct LoginSnapshot {
     pub sms_latest: Vec<(String, String)>,
     /// The sender's own pushes.
     pub pushes: Vec<(String, PushState)>,
-    pub replies: Vec<(String, SharedReply)>,
 }
 
 /// An authentication record's key: time, node, sequence.
@@ -68,11 +67,6 @@ impl Reader {
             let (k, v) = row?;
             s.pushes
                 .push((k.value().to_owned(), serde_json::from_slice(v.value())?));
-        }
-        for row in self.txn.open_table(RADIUS_REPLIES)?.iter()? {
-            let (k, v) = row?;
-            s.replies
-                .push((hex(k.value()), serde_json::from_slice(v.value())?));
         }
         Ok(s)
     }
@@ -143,13 +137,6 @@ impl Tx<'_> {
             let b = serde_json::to_vec(p)?;
             self.peer_push()?
                 .insert((user.as_str(), origin), b.as_slice())?;
-        }
-        for (key, r) in &s.replies {
-            let change = Change::RadiusReply {
-                key: key.clone(),
-                reply: r.clone(),
-            };
-            self.merge_unsequenced(origin, &change)?;
         }
         Ok(())
     }

@@ -257,27 +257,6 @@ impl Store {
         })
     }
 
-    /// Queues `f` for a durable commit without waiting for it: for records peers should get
-    /// soon (shipping waits for durability) whose caller has nothing to wait for.
-    pub fn write_soon<F>(&self, f: F) -> Result<(), StoreError>
-    where
-        F: for<'a> FnOnce(&mut Tx<'a>) -> Result<(), StoreError> + Send + 'static,
-    {
-        let run: JobFn = Box::new(move |tx: &mut Tx<'_>| {
-            let result = f(tx);
-            Box::new(move |commit: Result<(), &StoreError>| {
-                if let Some(e) = result
-                    .err()
-                    .map(|e| e.to_string())
-                    .or(commit.err().map(|e| e.to_string()))
-                {
-                    tracing::error!(error = %e, "store: a queued record was not written");
-                }
-            })
-        });
-        self.send(Job { run, durable: true })
-    }
-
     /// Blocks until everything queued so far (detached records included) is committed. For
     /// tests and tools that read right after a decision; never on the async runtime's hot path.
     pub fn wait_for_writes(&self) -> Result<(), StoreError> {
@@ -332,8 +311,6 @@ fn init_tables(db: &Database) -> Result<(u64, u64), StoreError> {
         txn.open_table(TOTP_STEP_ORIGIN)?;
         txn.open_table(PEER_FAILURES)?;
         txn.open_table(PEER_PUSH)?;
-        txn.open_table(RADIUS_REPLIES)?;
-        txn.open_table(RADIUS_REPLY_EXPIRY)?;
         let existing = meta.get("node_id")?.map(|v| be_u64(v.value()));
         let node_id = match existing {
             Some(id) => id,
@@ -489,8 +466,6 @@ pub struct Tx<'a> {
     totp_step_origin: Option<Table<'a, &'static str, u64>>,
     peer_failures: Option<Table<'a, (&'static str, u64), &'static [u8]>>,
     peer_push: Option<Table<'a, (&'static str, u64), &'static [u8]>>,
-    radius_replies: Option<Table<'a, &'static [u8], &'static [u8]>>,
-    radius_reply_expiry: Option<Table<'a, (u64, &'static [u8]), ()>>,
 }
 
 type AuthLogTable<'a> = Table<'a, (u64, u64, u64), &'static [u8]>;
@@ -534,8 +509,6 @@ impl<'a> Tx<'a> {
             totp_step_origin: None,
             peer_failures: None,
             peer_push: None,
-            radius_replies: None,
-            radius_reply_expiry: None,
         }
     }
 
@@ -566,13 +539,6 @@ impl<'a> Tx<'a> {
         &'static [u8]
     );
     table_accessor!(peer_push, PEER_PUSH, (&'static str, u64), &'static [u8]);
-    table_accessor!(radius_replies, RADIUS_REPLIES, &'static [u8], &'static [u8]);
-    table_accessor!(
-        radius_reply_expiry,
-        RADIUS_REPLY_EXPIRY,
-        (u64, &'static [u8]),
-        ()
-    );
 
     /// The last change-log sequence this transaction has written (or the one before it).
     pub fn seq(&self) -> u64 {

@@ -290,11 +290,6 @@ pub enum Change {
         key: String,
         id: String,
     },
-    /// A RADIUS request's fate, for retransmits that land on another member.
-    RadiusReply {
-        key: String,
-        reply: SharedReply,
-    },
 }
 
 impl Change {

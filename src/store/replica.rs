@@ -7,9 +7,9 @@
 //! its attempts left only go down; a user's newest SMS challenge is the one created last (by
 //! time, then id); authentication records are kept under their origin; failure counters are
 //! kept per (user, node) and added up, a clear on any node ending the counts before it; push
-//! state is kept per (user, node) and read as one; of two fates of one RADIUS request an
-//! answer beats "being decided", and the later one wins (see `shared::merge_reply`).
-//! Directory changes arrive through Raft, not here.
+//! state is kept per (user, node) and read as one. Directory changes arrive through Raft, not
+//! here; shared RADIUS replies travel beside these entries and stay in memory
+//! (`crate::cluster::fates`).
 
 use redb::ReadableTable;
 
@@ -217,12 +217,6 @@ impl Tx<'_> {
                 let b = serde_json::to_vec(state)?;
                 self.peer_push()?
                     .insert((key.as_str(), origin), b.as_slice())?;
-            }
-            Change::RadiusReply { key, reply } => {
-                let k = unhex(key).ok_or(StoreError::Change("request key is not hex"))?;
-                let old: Option<SharedReply> = get_json(self.radius_replies()?, k.as_slice())?;
-                let merged = super::shared::merge_reply(old, reply.clone());
-                self.store_shared_reply(&k, &merged)?;
             }
             // Directory data comes through Raft.
             Change::PutUser { .. }

@@ -1,6 +1,6 @@
 //! Seeded model test of login state across members with crashes and partitions: three real
 //! stores take random logins (accepted and wrong codes, SMS challenges and their answers,
-//! pushes, shared RADIUS replies), ship their durable entries to each other over links that
+//! pushes, audit records written without fsync), ship their durable entries to each other over links that
 //! random partitions cut and heals restore, and crash. A crash is a power cut: the node goes
 //! on from a copy of its file taken at its last durable commit, so whatever it committed
 //! without fsync since is lost (and its sequence numbers are used again). After a final heal
@@ -14,7 +14,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::model::*;
-use super::shared::merge_reply;
 use super::tables::AUTH_LOG;
 use super::testing::{auth_record, Rng};
 use super::{Store, StoreError};
@@ -172,16 +171,10 @@ async fn login(n: &mut SimNode, rng: &mut Rng, now: u64, challenges: &mut Vec<Ve
                 .await)
         }
         _ => {
-            // A RADIUS answer shared for retransmits; a few request keys, so some collide.
-            let key = vec![rng.below(5) as u8];
-            let fate = SharedReply {
-                node: name,
-                since_ms: now,
-                expires_ms: u64::MAX,
-                challenge: None,
-                reply: Some(format!("{now:x}")),
-            };
-            let job = move |tx: &mut super::Tx<'_>| tx.put_shared_reply(&key, fate);
+            // A record that a peer's verdict replaced (written without fsync, as an accept
+            // decided alone is) or a reject (with fsync).
+            let record = auth_record(&name, &user, now, AuthResult::Challenge);
+            let job = move |tx: &mut super::Tx<'_>| tx.append_auth(&record);
             if detached {
                 // Committed (without fsync) before the next step, as it soon is in service.
                 ok(n.store.write_detached(job));
@@ -228,7 +221,6 @@ struct View {
     sms: BTreeMap<String, Vec<u8>>,
     auth: BTreeSet<(u64, u64, u64)>,
     pushes: BTreeMap<(String, u64), PushState>,
-    replies: BTreeMap<Vec<u8>, SharedReply>,
 }
 
 fn model(nodes: &[SimNode]) -> View {
@@ -272,11 +264,6 @@ fn model(nodes: &[SimNode]) -> View {
                 Change::PushState { key, state } => {
                     v.pushes.insert((key, o), state);
                 }
-                Change::RadiusReply { key, reply } => {
-                    let k = unhex(&key).unwrap_or_default();
-                    let old = v.replies.remove(&k);
-                    v.replies.insert(k, merge_reply(old, reply));
-                }
                 _ => {}
             }
             let _ = seq;
@@ -308,7 +295,6 @@ fn model(nodes: &[SimNode]) -> View {
 async fn observe(n: &SimNode, want: &View) -> View {
     let mut v = View::default();
     let ids: Vec<Vec<u8>> = want.challenges.keys().cloned().collect();
-    let keys: Vec<Vec<u8>> = want.replies.keys().cloned().collect();
     ok(n.store.read(|r| {
         for u in USERS {
             if let Some(s) = r.totp_step(u)? {
@@ -326,11 +312,6 @@ async fn observe(n: &SimNode, want: &View) -> View {
             if let Some(c) = r.challenge(id)? {
                 v.challenges
                     .insert(id.clone(), (c.consumed, c.attempts_left, c.consumed_by));
-            }
-        }
-        for k in &keys {
-            if let Some(f) = r.shared_reply(k)? {
-                v.replies.insert(k.clone(), f);
             }
         }
         for row in r.txn.open_table(AUTH_LOG)?.iter()? {

@@ -35,13 +35,6 @@ pub const PUSH_STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("push_
 /// (lower-cased user name, peer's store node id) → that peer's JSON
 /// [`super::model::PushState`]: the user's pushes are limited across the cluster.
 pub const PEER_PUSH: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("peer_push");
-/// RADIUS request (authenticator, identifier, source) → JSON [`super::model::SharedReply`]:
-/// in a cluster a retransmit that lands on another node is answered as by the first.
-pub const RADIUS_REPLIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("radius_replies");
-/// (expiry ms, request key) → (): which shared RADIUS replies to forget when (an entry may be
-/// stale: the reply's own expiry decides).
-pub const RADIUS_REPLY_EXPIRY: TableDefinition<(u64, &[u8]), ()> =
-    TableDefinition::new("radius_reply_expiry");
 /// (time ms, node id, change-log sequence) → JSON [`super::model::AuthRecord`].
 pub const AUTH_LOG: TableDefinition<(u64, u64, u64), &[u8]> = TableDefinition::new("auth_log");
 

@@ -30,9 +30,9 @@ impl Pipeline {
         let (window_ms, max) = (pcfg.window_secs * 1000, pcfg.max_per_window as usize);
         let now = self.clock.now_ms();
         let (k, cid, c) = (user_key(&user.name), id.to_vec(), challenge.clone());
-        let node = self.cfg.node_name.clone();
         let fcfg = self.cfg.factor.clone();
-        Ok(self
+        let expires_ms = c.expires_ms;
+        let reserved = self
             .store
             .write(move |tx| {
                 if totp::is_locked(&tx.failures(&k)?, now, &fcfg) {
@@ -60,19 +60,20 @@ impl Pipeline {
                 st.pending = Some((hex(&cid), c.expires_ms));
                 tx.set_push_state(&k, &st)?;
                 tx.put_challenge(&cid, &c)?;
-                if let Some(request) = waiting_request {
-                    let held = SharedReply {
-                        node,
-                        since_ms: now,
-                        expires_ms: c.expires_ms,
-                        challenge: Some(hex(&cid)),
-                        reply: None,
-                    };
-                    tx.put_shared_reply(&request, held)?;
-                }
                 Ok(Ok(()))
             })
-            .await?)
+            .await?;
+        if let (Ok(()), Some(request), Some(claims)) = (&reserved, waiting_request, &self.claims) {
+            let held = SharedReply {
+                node: self.cfg.node_name.clone(),
+                since_ms: now,
+                expires_ms,
+                challenge: Some(hex(id)),
+                reply: None,
+            };
+            claims.share_fate(request, held, now);
+        }
+        Ok(reserved)
     }
 
     /// A retransmit of a RADIUS request that waits on a push held by a node that no longer
@@ -84,14 +85,14 @@ impl Pipeline {
         user: &UserRecord,
         provider: &dyn SecondFactor,
     ) -> Result<Option<Decision>, AuthError> {
-        let Some(request) = audit.req.retransmit_key.clone() else {
+        let (Some(request), Some(claims)) = (audit.req.retransmit_key.clone(), &self.claims) else {
             return Ok(None);
         };
         let now = self.clock.now_ms();
+        let Some(fate) = claims.fate(&request, now) else {
+            return Ok(None);
+        };
         let found = self.store.read(|r| {
-            let Some(fate) = r.shared_reply(&request)? else {
-                return Ok(None);
-            };
             let cid = fate.challenge.as_deref().and_then(unhex);
             match cid {
                 Some(cid) if fate.reply.is_none() && fate.expires_ms > now => {
@@ -123,9 +124,7 @@ impl Pipeline {
             challenge: Some(hex(&cid)),
             reply: None,
         };
-        self.store
-            .write(move |tx| tx.put_shared_reply(&request, held))
-            .await?;
+        claims.share_fate(request, held, now);
         let left = Duration::from_millis(challenge.expires_ms.saturating_sub(now));
         let outcome = poll_answer(provider, &user.name, &transaction, left).await;
         Ok(Some(

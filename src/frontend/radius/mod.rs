@@ -68,7 +68,7 @@ pub struct RadiusFrontend {
 }
 
 /// A cluster member's side of the reply cache: answers (and requests held while a phone is
-/// asked) are recorded in the replicated store, so a retransmit that a load balancer sends
+/// asked) are shared with the peers (`crate::cluster::fates`), so a retransmit that a load balancer sends
 /// to another member gets the first member's reply, byte for byte, or is dropped while that
 /// member still waits on the phone; if that member no longer answers, this one finishes it.
 struct SharedFates {
@@ -159,14 +159,7 @@ impl RadiusFrontend {
     /// with those bytes or drop it (`None` inside), `None` to decide it here.
     fn shared_fate(&self, fate: &[u8], now_ms: u64) -> Option<Option<Vec<u8>>> {
         let shared = self.shared.as_ref()?;
-        let known = match self.store.read(|r| r.shared_reply(fate)) {
-            Ok(Some(f)) if f.expires_ms > now_ms => f,
-            Ok(_) => return None,
-            Err(e) => {
-                tracing::warn!(error = %e, "radius: cannot read the cluster's reply cache");
-                return None;
-            }
-        };
+        let known = shared.peers.fate(fate, now_ms)?;
         if let Some(bytes) = known.reply.as_deref().and_then(crate::store::model::unhex) {
             return Some(Some(bytes));
         }
@@ -492,15 +485,7 @@ impl RadiusFrontend {
                 challenge: None,
                 reply: Some(crate::store::model::hex(&bytes)),
             };
-            // Not awaited, and without an fsync of its own: it is shipped with the next
-            // durable commit (under load, the next login's; at most a second later when idle),
-            // well before a NAS retransmits.
-            if let Err(e) = self
-                .store
-                .write_detached(move |tx| tx.put_shared_reply(&fate, answered))
-            {
-                tracing::warn!(error = %e, "radius: reply not shared with the cluster");
-            }
+            shared.peers.share_fate(fate, answered, now);
         }
         self.stats.answered.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = socket.send_to(&bytes, inc.src).await {
