@@ -14,6 +14,7 @@ pub mod login_state;
 pub mod network;
 pub mod node;
 pub mod rpc;
+mod status;
 pub mod storage;
 pub mod tls;
 pub mod types;

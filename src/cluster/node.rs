@@ -56,7 +56,7 @@ pub struct ClusterNode {
     /// arrives with the first replicated entries.
     join_members: Vec<NodeInfo>,
     /// When each recent log index was appended here (leader side), for lag in milliseconds.
-    appended: std::sync::Mutex<std::collections::VecDeque<(u64, std::time::Instant)>>,
+    pub(super) appended: std::sync::Mutex<std::collections::VecDeque<(u64, std::time::Instant)>>,
     /// Old-epoch members still to be told they are fenced (after a forced promotion).
     fence_targets: std::sync::Mutex<Vec<NodeInfo>>,
     admin: OnceLock<AdminHandler>,
@@ -264,7 +264,7 @@ impl ClusterNode {
         Ok(())
     }
 
-    fn metrics(&self) -> openraft::RaftMetrics<NodeId, NodeInfo> {
+    pub(super) fn metrics(&self) -> openraft::RaftMetrics<NodeId, NodeInfo> {
         self.raft.metrics().borrow().clone()
     }
 
@@ -343,7 +343,7 @@ impl ClusterNode {
         )
     }
 
-    async fn peer_status(&self, n: &NodeInfo) -> Result<Value, String> {
+    pub(super) async fn peer_status(&self, n: &NodeInfo) -> Result<Value, String> {
         let mut p = Peer::new(self.tls.clone(), &n.address, &n.name);
         match p
             .call(&self.me.envelope(Request::Status), &[], STATUS_TIMEOUT)
@@ -758,111 +758,5 @@ impl ClusterNode {
                 }
             }
         }
-    }
-
-    /// Notes when each new log index appeared, so a follower's lag can be told in time: the
-    /// age of the oldest entry it does not have yet.
-    async fn track_appends(self: Arc<Self>, cancel: CancellationToken) {
-        const KEEP: usize = 100_000;
-        let mut rx = self.raft.metrics();
-        let mut last = None;
-        loop {
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                r = rx.changed() => if r.is_err() { return },
-            }
-            let idx = rx.borrow().last_log_index;
-            if idx > last {
-                if let (Some(i), Ok(mut q)) = (idx, self.appended.lock()) {
-                    q.push_back((i, std::time::Instant::now()));
-                    while q.len() > KEEP {
-                        q.pop_front();
-                    }
-                }
-                last = idx;
-            }
-        }
-    }
-
-    /// Milliseconds since the first entry after `matched` was appended here (0: none missing).
-    fn lag_ms(&self, matched: u64, last: u64) -> Option<u64> {
-        if matched >= last {
-            return Some(0);
-        }
-        let q = self.appended.lock().ok()?;
-        let since = q.iter().find(|(i, _)| *i > matched).map(|(_, t)| *t)?;
-        Some(since.elapsed().as_millis() as u64)
-    }
-
-    /// This node's view: role, term, epoch, applied index, members, lag (on the leader).
-    pub fn local_status(&self) -> Value {
-        let m = self.metrics();
-        let membership = m.membership_config.membership();
-        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
-        let role = |id: NodeId| {
-            if id == self.me.id && self.me.is_fenced() {
-                "fenced"
-            } else if Some(id) == m.current_leader {
-                "leader"
-            } else if voters.contains(&id) {
-                "follower"
-            } else {
-                "learner"
-            }
-        };
-        let last = m.last_log_index.unwrap_or(0);
-        let members: Vec<Value> = membership
-            .nodes()
-            .map(|(id, n)| {
-                let matched = m
-                    .replication
-                    .as_ref()
-                    .map(|r| r.get(id).cloned().flatten().map(|l| l.index).unwrap_or(0));
-                let lag = matched.map(|x| last.saturating_sub(x));
-                let lag_ms = matched.and_then(|x| self.lag_ms(x, last));
-                json!({ "id": id, "name": n.name, "address": n.address, "role": role(*id),
-                        "lag_entries": lag, "lag_ms": lag_ms })
-            })
-            .collect();
-        json!({
-            "node": self.me.name,
-            "id": self.me.id,
-            "role": role(self.me.id),
-            "state": format!("{:?}", m.state),
-            "term": m.current_term,
-            "epoch": self.me.epoch.load(Ordering::SeqCst),
-            "cluster_id": self.cluster_id,
-            "leader": self.leader().map(|(_, n)| n.name),
-            "last_log_index": m.last_log_index,
-            "users": self.store.read(|r| r.user_count()).ok(),
-            "decided_without_peer_ack": self.claims.alone.load(Ordering::Relaxed),
-            "login_state": self.claims.report(self.store.durable_seq()),
-            "login_log": {
-                "durable_seq": self.store.durable_seq(),
-                "first_held": self.store.read(|r| r.own_log_first(self.store.node_id())).ok().flatten(),
-            },
-            "last_applied": m.last_applied.map(|l| l.index),
-            "millis_since_quorum_ack": m.millis_since_quorum_ack,
-            "members": members,
-        })
-    }
-
-    /// `cluster status`: this node's view plus what every other member says of itself.
-    pub async fn cluster_status(&self) -> Value {
-        let mut own = self.local_status();
-        let mut peers = Vec::new();
-        for (_, n) in self.members() {
-            if n.name == self.me.name {
-                continue;
-            }
-            let started = std::time::Instant::now();
-            match self.peer_status(&n).await {
-                Ok(v) => peers.push(json!({ "name": n.name, "reachable": true,
-                    "rtt_ms": started.elapsed().as_millis() as u64, "status": v })),
-                Err(e) => peers.push(json!({ "name": n.name, "reachable": false, "error": e })),
-            }
-        }
-        own["peers"] = Value::Array(peers);
-        own
     }
 }
