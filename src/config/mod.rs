@@ -235,9 +235,18 @@ impl IpNet {
         };
         let addr: IpAddr = a.parse().ok()?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match p {
+        let mut prefix = match p {
             Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max)?,
             None => max,
+        };
+        // Incoming addresses are matched as plain IPv4 (`canonical_ip`), so an IPv4-mapped
+        // network is written as the IPv4 network it means, or it would never match.
+        let addr = match canonical_ip(addr) {
+            IpAddr::V4(v4) if addr.is_ipv6() => {
+                prefix = prefix.checked_sub(96)?;
+                IpAddr::V4(v4)
+            }
+            same => same,
         };
         let net = Self { addr, prefix };
         // Host bits set ("10.0.0.1/8") is almost always a typo for a different network.
@@ -609,6 +618,34 @@ pub struct AuthLogConfig {
     pub retention_days: u64,
 }
 
+/// A TOML error as line, column, the key the line starts with and what is wrong — never the
+/// line itself, which may hold (part of) a secret.
+fn parse_error_without_text(text: &str, e: &toml::de::Error) -> String {
+    let what = e.message().trim_end().replace('\n', " | ");
+    let Some(at) = e.span().map(|s| s.start.min(text.len())) else {
+        return what;
+    };
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[start..].chars().count() + 1;
+    let key: String = text[start..]
+        .lines()
+        .next()
+        .and_then(|l| l.split_once('=').map(|(k, _)| k.trim().to_owned()))
+        .filter(|k| {
+            !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.\"' []".contains(c))
+        })
+        .unwrap_or_default();
+    if key.is_empty() {
+        format!("line {line}, column {column}: {what}")
+    } else {
+        format!("line {line}, column {column} (key {key}): {what}")
+    }
+}
+
 impl Config {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -621,7 +658,7 @@ impl Config {
     pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
         let raw: raw::Root = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
-            message: e.to_string().trim_end().replace('\n', " | "),
+            message: parse_error_without_text(text, &e),
         })?;
         raw.validate()
     }
@@ -634,6 +671,23 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_syntax_error_names_the_key_and_position_but_never_the_line() {
+        let text = "node_name = \"a\"\n[radius]\nlisten = [\"127.0.0.1:1812\"]\n[[radius.clients]]\nname = \"vpn\"\naddress = \"10.0.0.1\"\nsecret = \"hunter2-secret-part\nfailmode = 5\n";
+        let e = Config::from_toml(text, Path::new("x.toml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.starts_with("x.toml: line 7, column "), "{e}");
+        assert!(e.contains("(key secret)"), "{e}");
+        assert!(!e.contains("hunter2"), "the secret leaked: {e}");
+        let e = Config::from_toml("node_name = 5\n", Path::new("x.toml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("line 1") && e.contains("node_name"), "{e}");
+    }
 
     #[test]
     fn prompts_end_for_a_terminal_and_take_choices_before_the_colon() {
@@ -674,6 +728,18 @@ mod tests {
             .unwrap()
             .contains("fd12::1".parse().unwrap()));
         assert_eq!(IpNet::parse("127.0.0.1").unwrap().prefix, 32);
+        // IPv4-mapped IPv6 means the IPv4 network, and matches IPv4 packets.
+        let mapped = IpNet::parse("::ffff:10.0.0.4").unwrap();
+        assert_eq!(mapped, IpNet::parse("10.0.0.4").unwrap());
+        assert!(mapped.contains("10.0.0.4".parse().unwrap()));
+        assert_eq!(
+            IpNet::parse("::ffff:10.0.0.0/104").unwrap(),
+            IpNet::parse("10.0.0.0/8").unwrap()
+        );
+        assert!(
+            IpNet::parse("::ffff:10.0.0.0/64").is_none(),
+            "wider than IPv4-mapped"
+        );
     }
 
     #[test]

@@ -59,6 +59,10 @@ pub enum StoreError {
     Decode(#[from] serde_json::Error),
     #[error("seed key file: {0}")]
     KeyFile(String),
+    #[error("data directory {0}")]
+    DataDir(String),
+    #[error("store: {0}")]
+    Setup(String),
     #[error("a TOTP seed does not open with this data directory's key")]
     Sealing,
     #[error("the store's writer has stopped")]
@@ -138,7 +142,7 @@ impl Store {
     /// Opens (or creates) the store in `data_dir`: `mfagate.redb` and the seed key `seed.key`.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
         crate::config::create_private_dir(data_dir)
-            .map_err(|e| StoreError::KeyFile(format!("{}: {e}", data_dir.display())))?;
+            .map_err(|e| StoreError::DataDir(format!("{}: {e}", data_dir.display())))?;
         let sealer = SeedSealer::load_or_create(&data_dir.join("seed.key"))?;
         let path = data_dir.join("mfagate.redb");
         // redb caches up to 1 GiB by default; the working set (users, open challenges, the
@@ -149,6 +153,9 @@ impl Store {
         {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Err(StoreError::Locked(path)),
+            Err(redb::DatabaseError::Storage(redb::StorageError::Io(e))) => {
+                return Err(StoreError::DataDir(format!("{}: {e}", path.display())))
+            }
             Err(e) => return Err(e.into()),
         };
         #[cfg(unix)]
@@ -165,7 +172,7 @@ impl Store {
         let writer = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || writer_loop(wdb, rx, node_id, seq, wcommits))
-            .map_err(|e| StoreError::KeyFile(format!("cannot start writer thread: {e}")))?;
+            .map_err(|e| StoreError::Setup(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
@@ -316,7 +323,7 @@ fn init_tables(db: &Database) -> Result<(u64, u64), StoreError> {
             Some(id) => id,
             None => {
                 let mut b = [0u8; 8];
-                getrandom::getrandom(&mut b).map_err(|e| StoreError::KeyFile(e.to_string()))?;
+                getrandom::getrandom(&mut b).map_err(|e| StoreError::Setup(e.to_string()))?;
                 let id = u64::from_be_bytes(b);
                 meta.insert("node_id", id.to_be_bytes().as_slice())?;
                 meta.insert("schema", 1u64.to_be_bytes().as_slice())?;

@@ -440,6 +440,20 @@ mod tests {
         }
     }
 
+    /// A data directory that cannot be made is named as such, not as the seed key file.
+    #[test]
+    fn a_bad_data_directory_is_named_as_one() {
+        let file = std::env::temp_dir().join(format!("mfagate-not-a-dir-{}", std::process::id()));
+        std::fs::write(&file, b"x").unwrap_or_else(|e| panic!("{e}"));
+        let e = crate::store::Store::open(&file.join("data"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.starts_with("data directory "), "{e}");
+        assert!(!e.contains("seed key"), "{e}");
+        let _ = std::fs::remove_file(&file);
+    }
+
     /// A crash rolls back a non-durable tail whose sequence numbers are then used again, so
     /// only durable entries may be announced to the shipper.
     #[tokio::test]

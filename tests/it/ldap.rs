@@ -588,6 +588,27 @@ async fn ldap_hostile_input() {
         "no notice of disconnection: {got:02x?}"
     );
 
+    // A negative messageID (02 01 FB, -5): a protocol error, never answered as id 251.
+    let mut s = connect().await;
+    let mut bind = tlv(0x02, &[0x03]);
+    bind.extend(tlv(0x04, b"cn=x"));
+    bind.extend(tlv(0x80, b"pw"));
+    let mut msg = tlv(0x02, &[0xfb]);
+    msg.extend(tlv(0x60, &bind));
+    s.write_all(&tlv(0x30, &msg)).await.unwrap();
+    let got = read_until_closed(&mut s, Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert!(
+        got.windows(22).any(|w| w == b"1.3.6.1.4.1.1466.20036"),
+        "no notice of disconnection: {got:02x?}"
+    );
+    assert!(
+        !got.windows(3).any(|w| w == [0x02, 0x01, 0xfb])
+            && !got.windows(4).any(|w| w == [0x02, 0x02, 0x00, 0xfb]),
+        "answered under the id: {got:02x?}"
+    );
+
     // A 10,000-deep filter (nested NOTs): refused by the depth limit, not by a stack overflow.
     let mut filter = tlv(0x87, b"objectClass");
     for _ in 0..10_000 {

@@ -54,6 +54,34 @@ fn declared_size(buf: &[u8]) -> Result<Option<usize>, std::io::Error> {
     }
 }
 
+/// RFC 4511 §4.1.1: MessageID ::= INTEGER (0 .. maxInt). `ldap3_proto` reads the BER
+/// integer without its sign and truncates it to 32 bits, so `02 01 FB` (-5) would be
+/// answered as 251: a negative or oversized id is refused here, before it decodes.
+fn check_message_id(buf: &[u8]) -> Result<(), std::io::Error> {
+    let header = match buf.get(1) {
+        Some(l) if *l < 0x80 => 2,
+        Some(l) => 2 + (l & 0x7f) as usize,
+        None => return Ok(()),
+    };
+    let (Some(&tag), Some(&len)) = (buf.get(header), buf.get(header + 1)) else {
+        return Ok(());
+    };
+    if tag != 0x02 || len == 0 || len > 5 {
+        return Err(invalid("the messageID must be an INTEGER of 1 to 4 bytes"));
+    }
+    let Some(value) = buf.get(header + 2..header + 2 + len as usize) else {
+        return Ok(());
+    };
+    if value[0] & 0x80 != 0 {
+        return Err(invalid("a negative messageID (RFC 4511 §4.1.1)"));
+    }
+    let n = value.iter().fold(0u64, |acc, b| (acc << 8) | *b as u64);
+    if n > i32::MAX as u64 {
+        return Err(invalid("a messageID beyond maxInt (RFC 4511 §4.1.1)"));
+    }
+    Ok(())
+}
+
 impl Decoder for Codec {
     type Item = LdapMsg;
     type Error = std::io::Error;
@@ -63,7 +91,10 @@ impl Decoder for Codec {
             Some(size) if size > self.max_message_bytes => {
                 Err(invalid("message larger than max_message_bytes"))
             }
-            Some(size) if buf.len() >= size => self.inner.decode(buf),
+            Some(size) if buf.len() >= size => {
+                check_message_id(buf)?;
+                self.inner.decode(buf)
+            }
             _ => Ok(None),
         }
     }
@@ -95,6 +126,30 @@ mod tests {
         assert!(declared_size(&[0x30, 0x80]).is_err());
         assert!(declared_size(&[0x30, 0x85]).is_err());
         assert!(declared_size(&[0x02, 0x01]).is_err());
+    }
+
+    #[test]
+    fn message_ids_outside_0_to_maxint_are_refused() {
+        // An UnbindRequest (42 00) under messageID `id`.
+        let unbind = |id: &[u8]| {
+            let mut m = vec![0x30, (2 + id.len() + 2) as u8, 0x02, id.len() as u8];
+            m.extend_from_slice(id);
+            m.extend_from_slice(&[0x42, 0x00]);
+            m
+        };
+        let mut c = Codec::new(1024, 16);
+        for bad in [&[0xfb][..], &[0xff, 0xff], &[0x00, 0x80, 0x00, 0x00, 0x00]] {
+            let mut buf = BytesMut::from(unbind(bad).as_slice());
+            assert!(c.decode(&mut buf).is_err(), "{bad:02x?} accepted");
+        }
+        for good in [&[0x05][..], &[0x00, 0xfb], &[0x7f, 0xff, 0xff, 0xff]] {
+            let mut buf = BytesMut::from(unbind(good).as_slice());
+            let msg = c
+                .decode(&mut buf)
+                .unwrap_or_else(|e| panic!("{good:02x?}: {e}"));
+            let want = good.iter().fold(0i32, |a, b| (a << 8) | *b as i32);
+            assert_eq!(msg.map(|m| m.msgid), Some(want));
+        }
     }
 
     #[test]
