@@ -17,5 +17,6 @@ pub mod factor;
 pub mod frontend;
 pub mod primary;
 pub mod server;
+pub mod service;
 pub mod store;
 pub mod timefmt;

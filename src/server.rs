@@ -118,9 +118,18 @@ pub struct Running {
     pub ldap: Option<Arc<LdapFrontend>>,
     pub cluster: Option<Arc<ClusterNode>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// How many of the RADIUS, LDAP and admin listeners still run (for the watchdog).
+    listening: Arc<std::sync::atomic::AtomicUsize>,
+    listeners: usize,
 }
 
 impl Running {
+    /// Every listener still runs (one that ended before shutdown means the node is sick).
+    pub fn listeners_alive(&self) -> impl Fn() -> bool + Send + Sync + 'static {
+        let (listening, all) = (self.listening.clone(), self.listeners);
+        move || listening.load(std::sync::atomic::Ordering::SeqCst) == all
+    }
+
     pub async fn join(self) {
         for t in self.tasks {
             let _ = t.await;
@@ -155,6 +164,16 @@ pub async fn start(
     }
     let pipeline = Arc::new(pipeline);
     let mut tasks = Vec::new();
+    let listening = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // A listener's task, counted while it runs.
+    let listener = |f: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
+        let listening = listening.clone();
+        listening.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::spawn(async move {
+            f.await;
+            listening.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        })
+    };
     let mut radius = None;
     if let Some(rcfg) = &cfg.radius {
         let mut clients = Vec::new();
@@ -183,7 +202,9 @@ pub async fn start(
             if let Ok(a) = s.local_addr() {
                 tracing::info!(address = %a, "radius: listening");
             }
-            tasks.push(tokio::spawn(fe.clone().run(Arc::new(s), cancel.clone())));
+            tasks.push(listener(Box::pin(
+                fe.clone().run(Arc::new(s), cancel.clone()),
+            )));
         }
         radius = Some(fe);
     }
@@ -195,7 +216,7 @@ pub async fn start(
                 let l = &lcfg.listeners[i];
                 tracing::info!(address = %a, listener = %l.name, tls = ?l.tls, "ldap: listening");
             }
-            tasks.push(tokio::spawn(fe.clone().run(i, s, cancel.clone())));
+            tasks.push(listener(Box::pin(fe.clone().run(i, s, cancel.clone()))));
         }
         ldap = Some(fe);
     }
@@ -213,7 +234,7 @@ pub async fn start(
                 Box::pin(async move { admin::execute_forwarded(&ctx, req).await })
             }));
         }
-        tasks.push(tokio::spawn(admin::serve(l, ctx, cancel.clone())));
+        tasks.push(listener(Box::pin(admin::serve(l, ctx, cancel.clone()))));
     }
     if let crate::config::PrimaryConfig::Ad(ad) = &cfg.primary {
         if !cfg.sync.is_empty() {
@@ -246,11 +267,14 @@ pub async fn start(
         clock,
         cancel,
     )));
+    let listeners = listening.load(std::sync::atomic::Ordering::SeqCst);
     Ok(Running {
         radius,
         ldap,
         cluster: node,
         tasks,
+        listening,
+        listeners,
     })
 }
 

@@ -642,11 +642,33 @@ fn serve(cfg: Config) -> anyhow::Result<()> {
         let listeners = crate::server::bind(&cfg)?;
         let cancel = CancellationToken::new();
         let clock: SharedClock = Arc::new(SystemClock);
-        let running =
-            crate::server::start(cfg.clone(), store, clock, listeners, cancel.clone()).await?;
+        let running = crate::server::start(
+            cfg.clone(),
+            store.clone(),
+            clock,
+            listeners,
+            cancel.clone(),
+        )
+        .await?;
         tracing::info!(node = %cfg.node_name, data_dir = %cfg.data_dir.display(), "mfagate started");
+        let notifier = Arc::new(crate::service::Notifier::from_env());
+        notifier.notify(&format!(
+            "READY=1\nSTATUS=serving as {}\nMAINPID={}",
+            cfg.node_name,
+            std::process::id()
+        ));
+        if let Some(interval) = crate::service::Notifier::watchdog_interval() {
+            tokio::spawn(crate::service::watchdog(
+                notifier.clone(),
+                interval,
+                store,
+                running.listeners_alive(),
+                cancel.clone(),
+            ));
+        }
         shutdown_signal().await;
         tracing::info!("shutting down");
+        notifier.notify("STOPPING=1");
         cancel.cancel();
         running.join().await;
         let _ = std::fs::remove_file(cfg.admin_socket_path());

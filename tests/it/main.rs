@@ -15,5 +15,6 @@ mod privacyidea;
 mod radius_flows;
 mod radius_wire;
 mod relay;
+mod service;
 mod sms;
 mod sync;
