@@ -66,6 +66,14 @@ pub struct Tables {
     pub cluster: Option<serde_json::Value>,
     #[serde(default)]
     pub signing_clients: Vec<(String, u64)>,
+    /// Login state merged from cluster peers: without it a node restored alone would forget
+    /// the wrong codes and pushes its peers counted, and whose accept set a TOTP step.
+    #[serde(default)]
+    pub totp_step_origin: Vec<(String, u64)>,
+    #[serde(default)]
+    pub peer_failures: Vec<((String, u64), FactorFailures)>,
+    #[serde(default)]
+    pub peer_push: Vec<((String, u64), PushState)>,
 }
 
 fn rows<K, V, T>(
@@ -113,6 +121,15 @@ impl Reader {
             signing_clients: rows(&self.txn.open_table(SIGNING_CLIENTS)?, |k, v| {
                 Ok((k.to_owned(), v))
             })?,
+            totp_step_origin: rows(&self.txn.open_table(TOTP_STEP_ORIGIN)?, |k, v| {
+                Ok((k.to_owned(), v))
+            })?,
+            peer_failures: rows(&self.txn.open_table(PEER_FAILURES)?, |k, v| {
+                Ok(((k.0.to_owned(), k.1), json(v)?))
+            })?,
+            peer_push: rows(&self.txn.open_table(PEER_PUSH)?, |k, v| {
+                Ok(((k.0.to_owned(), k.1), json(v)?))
+            })?,
         })
     }
 }
@@ -155,6 +172,21 @@ impl Tx<'_> {
         for (k, ms) in &t.signing_clients {
             self.signing_clients()?.insert(k.as_str(), *ms)?;
         }
+        self.totp_step_origin()?.retain(|_, _| false)?;
+        for (k, o) in &t.totp_step_origin {
+            self.totp_step_origin()?.insert(k.as_str(), *o)?;
+        }
+        self.peer_failures()?.retain(|_, _| false)?;
+        for ((k, o), f) in &t.peer_failures {
+            let b = serde_json::to_vec(f)?;
+            self.peer_failures()?
+                .insert((k.as_str(), *o), b.as_slice())?;
+        }
+        self.peer_push()?.retain(|_, _| false)?;
+        for ((k, o), p) in &t.peer_push {
+            let b = serde_json::to_vec(p)?;
+            self.peer_push()?.insert((k.as_str(), *o), b.as_slice())?;
+        }
         self.reset_raft(&[])?;
         if let Some(c) = &t.cluster {
             self.set_raft_meta(cluster_key, c)?;
@@ -188,5 +220,89 @@ impl Store {
         seal::replace_key_file(&self.data_dir().join("seed.key"), &key)?;
         self.write(move |tx| tx.restore_tables(&b.tables, cluster_key))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a node merged from its peers survives a backup and restore, so a node restored
+    /// alone still counts the wrong codes its peers saw.
+    #[tokio::test]
+    async fn peers_login_state_survives_backup_and_restore() {
+        let dir = std::env::temp_dir().join(format!("mfagate-backup-peers-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let a = Store::open(&dir.join("a")).unwrap_or_else(|e| panic!("{e}"));
+        let share = FactorFailures {
+            count: 3,
+            locked_until_ms: 0,
+            last_ms: 10,
+            reset_ms: 0,
+        };
+        let peer = share.clone();
+        a.write(move |tx| {
+            tx.merge_peer_change(
+                99,
+                1,
+                &Change::FactorFailures {
+                    key: "u".into(),
+                    failures: peer,
+                },
+            )?;
+            tx.merge_peer_change(
+                99,
+                2,
+                &Change::TotpStep {
+                    key: "u".into(),
+                    step: 7,
+                },
+            )?;
+            let push = PushState {
+                pending: None,
+                recent_ms: vec![5],
+            };
+            tx.merge_peer_change(
+                99,
+                3,
+                &Change::PushState {
+                    key: "u".into(),
+                    state: push,
+                },
+            )
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let backup = a
+            .backup("a", 0, "cluster")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let want = serde_json::to_value(&backup.tables).unwrap_or_default();
+        let b = Store::open(&dir.join("b")).unwrap_or_else(|e| panic!("{e}"));
+        b.clone()
+            .restore(backup, "cluster")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let got = b
+            .read(|r| r.backup_tables("cluster"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let got = serde_json::to_value(&got).unwrap_or_default();
+        for field in [
+            "peer_failures",
+            "totp_step_origin",
+            "peer_push",
+            "totp_steps",
+        ] {
+            assert_eq!(got[field], want[field], "{field}");
+            assert!(
+                got[field].as_array().is_some_and(|a| !a.is_empty()),
+                "{field}"
+            );
+        }
+        let f = b
+            .read(|r| r.failures("u"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(f.count, 3, "the peer's wrong codes still count");
+        drop((a, b));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
