@@ -119,10 +119,19 @@ enum UserCmd {
         #[arg(long)]
         provider: Option<String>,
     },
-    /// List users.
+    /// List users, optionally only those matching every filter given.
     List {
         #[arg(long, value_enum, default_value = "text")]
         format: ListFormat,
+        /// Only users of this method (totp, sms, push, phone, privacyidea).
+        #[arg(long)]
+        method: Option<String>,
+        /// Only users in this state.
+        #[arg(long, value_enum)]
+        state: Option<UserState>,
+        /// Only users the `[[sync]]` item of this name imported ("" for users added by hand).
+        #[arg(long)]
+        source: Option<String>,
     },
     /// Show one user.
     Show { name: String },
@@ -252,16 +261,35 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let json = matches!(
                 cmd,
                 UserCmd::List {
-                    format: ListFormat::Json
+                    format: ListFormat::Json,
+                    ..
                 }
             );
+            let filter = match &cmd {
+                UserCmd::List {
+                    method,
+                    state,
+                    source,
+                    ..
+                } => Some((method.clone(), *state, source.clone())),
+                _ => None,
+            };
             let req = user_request(cmd)?;
             let print = if json {
                 print_json_lines
             } else {
                 printer_for(&req)
             };
-            let v = admin_call(cfg, req)?;
+            let mut v = admin_call(cfg, req)?;
+            if let (Some((method, state, source)), Some(users)) = (filter, v.as_array_mut()) {
+                users.retain(|u| {
+                    method.as_ref().is_none_or(|m| u["method"] == m.as_str())
+                        && state.is_none_or(|st| st.holds(u))
+                        && source
+                            .as_ref()
+                            .is_none_or(|src| u["source"].as_str().unwrap_or("") == src)
+                });
+            }
             print(&v)
         }
         Command::Sync(cmd) => {
@@ -428,6 +456,27 @@ fn s(v: &Value, k: &str) -> String {
 }
 
 /// One JSON object per line (one per array element).
+/// A user's state for `user list --state`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum UserState {
+    /// Disabled (by an administrator or a sync).
+    Disabled,
+    /// Second factor locked (wrong codes, or a push reported as fraud).
+    Locked,
+    /// TOTP user without an enrolled authenticator.
+    NotEnrolled,
+}
+
+impl UserState {
+    fn holds(self, u: &Value) -> bool {
+        match self {
+            UserState::Disabled => u["enabled"] == false,
+            UserState::Locked => !u["locked_until"].is_null(),
+            UserState::NotEnrolled => u["method"] == "totp" && u["totp_enrolled"] == false,
+        }
+    }
+}
+
 fn print_json_lines(v: &Value) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     match v.as_array() {

@@ -116,6 +116,45 @@ async fn user_commands_work_with_and_without_the_daemon() {
         ok && out.contains("totp_enrolled  true") && out.contains("last_code_at"),
         "{out}"
     );
+    // What the helpdesk asks about: where SMS codes go, where the user came from.
+    for field in ["phone ", "email ", "display_name ", "source ", "dn "] {
+        assert!(
+            out.lines().any(|l| l.starts_with(field)),
+            "{field} in {out}"
+        );
+    }
+    // `user list` filters: by method, state and sync item.
+    let (ok, _, err) = run_with_stdin(
+        cli(&["user", "add", "tom", "--password-stdin"]),
+        Some("tom-pass\n"),
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(cli(&["user", "set-phone", "tom", "+15550001234"])).await;
+    assert!(ok, "{err}");
+    let names = |out: &str| -> Vec<String> {
+        out.lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+            .collect()
+    };
+    let (_, out, _) = run(cli(&["user", "list", "--method", "totp"])).await;
+    assert_eq!(names(&out).len(), 2, "{out}");
+    let (_, out, _) = run(cli(&["user", "list", "--method", "sms"])).await;
+    assert!(names(&out).is_empty(), "{out}");
+    let (_, out, _) = run(cli(&["user", "list", "--state", "not-enrolled"])).await;
+    assert_eq!(names(&out), ["tom"], "{out}");
+    let (_, out, _) = run(cli(&["user", "list", "--source", ""])).await;
+    assert_eq!(names(&out).len(), 2, "all added by hand: {out}");
+    let (_, out, _) = run(cli(&["user", "list", "--source", "corp-ad"])).await;
+    assert!(names(&out).is_empty(), "{out}");
+    let (_, out, _) = run(cli(&["user", "show", "tom"])).await;
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("phone") && l.contains("+15550001234")),
+        "{out}"
+    );
+    assert!(run(cli(&["user", "delete", "tom"])).await.0);
     assert!(
         !out.contains("argon2") && !out.contains("ciphertext"),
         "no secrets in show: {out}"
