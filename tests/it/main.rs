@@ -7,6 +7,7 @@ mod ad;
 mod cli;
 mod cluster;
 mod duo;
+mod fuzz;
 mod harness;
 mod http_sink;
 mod ldap;
