@@ -77,8 +77,9 @@ impl Pipeline {
     }
 
     /// A retransmit of a RADIUS request that waits on a push held by a node that no longer
-    /// answers (or by this node before it restarted): this node polls that push's
-    /// transaction until the phone answers, and never sends another push.
+    /// answers its peers: this node polls that push's transaction until the phone answers,
+    /// and never sends another push. (A node that restarts forgets the fates it held, which
+    /// live in memory: a retransmit of its own push then finds the push outstanding.)
     pub(super) async fn adopt_push(
         &self,
         audit: &Audit<'_>,
