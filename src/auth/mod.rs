@@ -24,6 +24,22 @@ pub enum PeerAck {
     Alone,
 }
 
+/// A RADIUS request as the cluster knows it: being decided on `node` (waiting on the phone
+/// for challenge `challenge`), or answered there with `reply` (hex of the datagram).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct SharedReply {
+    /// The `node_name` of the node that holds or answered it.
+    pub node: String,
+    /// When that node took it or answered it.
+    pub since_ms: u64,
+    /// Forgotten after this (the reply cache's lifetime, or the push's).
+    pub expires_ms: u64,
+    #[serde(default)]
+    pub challenge: Option<String>,
+    #[serde(default)]
+    pub reply: Option<String>,
+}
+
 /// Peer acknowledgement of login-state writes, given to the pipeline by the cluster (the
 /// pipeline knows nothing else of it).
 pub trait PeerClaims: Send + Sync {
@@ -40,9 +56,9 @@ pub trait PeerClaims: Send + Sync {
     fn answers(&self, node: &str) -> bool;
     /// A RADIUS request's fate as the cluster knows it (`crate::cluster::fates`), by the
     /// request's identity (authenticator, identifier, source).
-    fn fate(&self, request: &[u8], now_ms: u64) -> Option<crate::store::model::SharedReply>;
+    fn fate(&self, request: &[u8], now_ms: u64) -> Option<SharedReply>;
     /// Records a request's fate decided here; it is shipped to every peer.
-    fn share_fate(&self, request: Vec<u8>, fate: crate::store::model::SharedReply, now_ms: u64);
+    fn share_fate(&self, request: Vec<u8>, fate: SharedReply, now_ms: u64);
 }
 
 use crate::config::Secret;

@@ -13,7 +13,7 @@
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Mutex;
 
-use crate::store::model::SharedReply;
+use crate::auth::SharedReply;
 
 /// Of two fates of one request: an answer beats "being decided"; between two of a kind the
 /// later wins, then the lower node name, so every member ends with the same one. It is kept

@@ -18,9 +18,9 @@ use tokio_util::sync::CancellationToken;
 use super::fates::Fates;
 use super::node::ClusterNode;
 use super::rpc::{Peer, Request, Response};
+use crate::auth::SharedReply;
 use crate::auth::{PeerAck, PeerClaims};
 use crate::store::model::Change;
-use crate::store::model::SharedReply;
 use crate::store::{AuthPage, LoginSnapshot, Store};
 
 /// What the shipper has learnt of each peer, shared with logins waiting for acknowledgement.

@@ -58,7 +58,7 @@ pub enum Request {
         upto: u64,
         /// RADIUS fates recorded on the sender (request identity hex, fate), kept in memory.
         #[serde(default)]
-        fates: Vec<(String, crate::store::model::SharedReply)>,
+        fates: Vec<(String, crate::auth::SharedReply)>,
     },
     /// Catch-up for a member whose missing entries the sender has trimmed: the blob holds
     /// (`Option<LoginSnapshot>`, `AuthPage`) as JSON, the snapshot in the first part only;

@@ -91,22 +91,6 @@ pub struct PushState {
     pub recent_ms: Vec<u64>,
 }
 
-/// A RADIUS request as the cluster knows it: being decided on `node` (waiting on the phone
-/// for challenge `challenge`), or answered there with `reply` (hex of the datagram).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct SharedReply {
-    /// The `node_name` of the node that holds or answered it.
-    pub node: String,
-    /// When that node took it or answered it.
-    pub since_ms: u64,
-    /// Forgotten after this (the reply cache's lifetime, or the push's).
-    pub expires_ms: u64,
-    #[serde(default)]
-    pub challenge: Option<String>,
-    #[serde(default)]
-    pub reply: Option<String>,
-}
-
 /// HMAC of an SMS code, bound to its challenge (see `SeedSealer::code_mac`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SmsCodeHash {

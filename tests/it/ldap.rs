@@ -519,6 +519,16 @@ async fn read_until_closed(s: &mut TcpStream, limit: Duration) -> Option<Vec<u8>
     }
 }
 
+/// What the server sent before closing `s`, which must include a Notice of Disconnection.
+async fn notice_then_closed(s: &mut TcpStream) -> Vec<u8> {
+    let got = read_until_closed(s, Duration::from_secs(1)).await.unwrap();
+    assert!(
+        got.windows(22).any(|w| w == b"1.3.6.1.4.1.1466.20036"),
+        "no notice of disconnection: {got:02x?}"
+    );
+    got
+}
+
 /// BER TLV with a definite length.
 fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
     let mut v = vec![tag];
@@ -580,13 +590,7 @@ async fn ldap_hostile_input() {
     // messageID 0 (reserved for unsolicited notifications): Notice of Disconnection, closed.
     let mut s = connect().await;
     s.write_all(&message(0, tlv(0x42, b""))).await.unwrap();
-    let got = read_until_closed(&mut s, Duration::from_secs(1))
-        .await
-        .unwrap();
-    assert!(
-        got.windows(22).any(|w| w == b"1.3.6.1.4.1.1466.20036"),
-        "no notice of disconnection: {got:02x?}"
-    );
+    notice_then_closed(&mut s).await;
 
     // A negative messageID (02 01 FB, -5): a protocol error, never answered as id 251.
     let mut s = connect().await;
@@ -596,13 +600,7 @@ async fn ldap_hostile_input() {
     let mut msg = tlv(0x02, &[0xfb]);
     msg.extend(tlv(0x60, &bind));
     s.write_all(&tlv(0x30, &msg)).await.unwrap();
-    let got = read_until_closed(&mut s, Duration::from_secs(1))
-        .await
-        .unwrap();
-    assert!(
-        got.windows(22).any(|w| w == b"1.3.6.1.4.1.1466.20036"),
-        "no notice of disconnection: {got:02x?}"
-    );
+    let got = notice_then_closed(&mut s).await;
     assert!(
         !got.windows(3).any(|w| w == [0x02, 0x01, 0xfb])
             && !got.windows(4).any(|w| w == [0x02, 0x02, 0x00, 0xfb]),

@@ -4,7 +4,7 @@
 //! in one transaction with its audit record.
 
 use super::*;
-use crate::store::model::SharedReply;
+use crate::auth::SharedReply;
 
 /// How often a pending push is polled: first after this, then 1.5 times longer each time,
 /// up to `PUSH_POLL_MAX`.

@@ -23,10 +23,10 @@ use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::SharedReply;
 use crate::auth::{split_appended_code, AuthRequest, Credential, Decision, PeerClaims, Pipeline};
 use crate::clock::SharedClock;
 use crate::config::{canonical_ip, MaPolicy, OtpMode, RadiusClient, RadiusConfig, Secret};
-use crate::store::model::SharedReply;
 use crate::store::Store;
 use cache::{Begin, ReplyCache};
 use codec::*;

@@ -29,19 +29,7 @@ async fn three(root: &Path, client: &str, tail: &str) -> Vec<Node> {
     for (name, ip) in ["a", "b", "c"].into_iter().zip(IPS) {
         nodes.push(Node::relayed(root, name, &ca, ip, client, tail).await);
     }
-    nodes[0].ok(&["cluster", "init"]).await;
-    nodes[0].start();
-    nodes[0]
-        .wait_status("leader", Duration::from_secs(15), |v| v["role"] == "leader")
-        .await;
-    let leader = nodes[0].cluster.clone();
-    for n in nodes.iter_mut().skip(1) {
-        n.ok(&["cluster", "join", &leader]).await;
-        n.start();
-    }
-    nodes[0]
-        .wait_status("three voters", Duration::from_secs(30), |v| voters(v) == 3)
-        .await;
+    form_cluster(&mut nodes).await;
     // Login-state shipping dials every peer at least every 500 ms.
     let until = Instant::now() + Duration::from_secs(10);
     for n in &nodes {
@@ -104,26 +92,6 @@ async fn send(radius: &str, user: &str, password: &str, code: &str) -> String {
     )
     .await;
     r["code"].as_str().unwrap_or("none").to_owned()
-}
-
-/// The SMS provider the login-state tests use, posting to `sink`.
-fn sms_tail(root: &Path, sink: &Sink) -> String {
-    std::fs::write(root.join("sms.token"), "sms-token-0123\n").unwrap();
-    format!(
-        "[factor]\nsms_provider = \"sms\"\n[[factor.provider]]\nname = \"sms\"\nkind = \"sms_http\"\n\
-         secret_file = \"{}\"\nurl = \"{}\"\nmethod = \"POST\"\n\
-         headers = {{ \"Content-Type\" = \"application/json\" }}\n\
-         body = '{{\"to\":\"{{phone}}\",\"text\":\"Your code is {{code}}\"}}'\ntimeout_secs = 2\n",
-        root.join("sms.token").display(),
-        sink.url("/sms")
-    )
-}
-
-/// The last six digits of the newest SMS text.
-fn sms_code(sink: &Sink) -> String {
-    let text = sink.requests().last().unwrap().body.clone();
-    let digits: Vec<char> = text.chars().filter(|c| c.is_ascii_digit()).collect();
-    digits[digits.len() - 6..].iter().collect()
 }
 
 /// A decision as the test counts them: (node, user, result).
@@ -193,21 +161,7 @@ async fn an_sms_challenge_survives_its_node_killed_right_after_sending_it() {
     let root = temp_dir("faults-sms");
     let tail = sms_tail(&root, &sink);
     let mut nodes = three(&root, "otp_mode = \"challenge\"", &tail).await;
-    let (ok, _, err) = run_with_stdin(
-        nodes[0].cli(&[
-            "user",
-            "add",
-            "sam",
-            "--password-stdin",
-            "--method",
-            "sms",
-            "--phone",
-            "+15550001012",
-        ]),
-        Some("sam-pw\n"),
-    )
-    .await;
-    assert!(ok, "{err}");
+    add_sms_user(&nodes[0], "sam", "sam-pw", "+15550001012").await;
     for n in &nodes[1..] {
         wait_user(n, "sam", Duration::from_secs(5)).await;
     }

@@ -8,32 +8,10 @@ async fn login_state_is_shared_sms_answered_elsewhere_and_codes_spent_everywhere
     let sink = crate::http_sink::Sink::start().await;
     let root = temp_dir("cluster-login");
     let ca = make_ca(&root).await;
-    std::fs::write(root.join("sms.token"), "sms-token-0123\n").unwrap();
-    let tail = format!(
-        "[factor]\nsms_provider = \"sms\"\n[[factor.provider]]\nname = \"sms\"\nkind = \"sms_http\"\n\
-         secret_file = \"{}\"\nurl = \"{}\"\nmethod = \"POST\"\n\
-         headers = {{ \"Content-Type\" = \"application/json\" }}\n\
-         body = '{{\"to\":\"{{phone}}\",\"text\":\"Your code is {{code}}\"}}'\ntimeout_secs = 2\n",
-        root.join("sms.token").display(),
-        sink.url("/sms")
-    );
+    let tail = sms_tail(&root, &sink);
     let nodes = three_nodes(&root, &ca, "otp_mode = \"challenge\"", &tail).await;
     let (n1, n2, n3) = (&nodes[0], &nodes[1], &nodes[2]);
-    let (ok, _, err) = run_with_stdin(
-        n1.cli(&[
-            "user",
-            "add",
-            "sam",
-            "--password-stdin",
-            "--method",
-            "sms",
-            "--phone",
-            "+15550001012",
-        ]),
-        Some("sam-pw\n"),
-    )
-    .await;
-    assert!(ok, "{err}");
+    add_sms_user(n1, "sam", "sam-pw", "+15550001012").await;
     let (tia, _) = add_enrolled(n1, "tia", "tia-pw").await;
     for n in [n2, n3] {
         wait_user(n, "tia", Duration::from_secs(5)).await;
@@ -43,16 +21,7 @@ async fn login_state_is_shared_sms_answered_elsewhere_and_codes_spent_everywhere
     let r = ask(n1, "sam", "sam-pw", None).await;
     assert_eq!(r["code"], "Access-Challenge", "{r}");
     let state = r["state"].as_str().unwrap().to_owned();
-    let text = sink.requests().last().unwrap().body.clone();
-    let code: String = text
-        .chars()
-        .filter(|c| c.is_ascii_digit())
-        .rev()
-        .take(6)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
+    let code = sms_code(&sink);
     let r = ask_until(n2, "sam", &code, &state, "Access-Accept").await;
     assert_eq!(
         r["code"], "Access-Accept",

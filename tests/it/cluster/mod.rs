@@ -350,6 +350,13 @@ pub async fn three_nodes(root: &Path, ca: &Path, client: &str, tail: &str) -> Ve
     for name in ["n1", "n2", "n3"] {
         nodes.push(Node::with(root, name, ca, client, tail).await);
     }
+    form_cluster(&mut nodes).await;
+    nodes
+}
+
+/// Makes `nodes` one cluster: the first initialised and leading, the others joined through
+/// it, all of them voters.
+pub async fn form_cluster(nodes: &mut [Node]) {
     nodes[0].ok(&["cluster", "init"]).await;
     nodes[0].start();
     nodes[0]
@@ -360,10 +367,51 @@ pub async fn three_nodes(root: &Path, ca: &Path, client: &str, tail: &str) -> Ve
         n.ok(&["cluster", "join", &leader]).await;
         n.start();
     }
+    let all = nodes.len();
     nodes[0]
-        .wait_status("three voters", Duration::from_secs(30), |v| voters(v) == 3)
+        .wait_status("every node a voter", Duration::from_secs(30), |v| {
+            voters(v) == all
+        })
         .await;
-    nodes
+}
+
+/// The `[factor]` tail for mfagate's own SMS codes sent through `sink` (token in `root`).
+pub fn sms_tail(root: &Path, sink: &crate::http_sink::Sink) -> String {
+    std::fs::write(root.join("sms.token"), "sms-token-0123\n").unwrap();
+    format!(
+        "[factor]\nsms_provider = \"sms\"\n[[factor.provider]]\nname = \"sms\"\nkind = \"sms_http\"\n\
+         secret_file = \"{}\"\nurl = \"{}\"\nmethod = \"POST\"\n\
+         headers = {{ \"Content-Type\" = \"application/json\" }}\n\
+         body = '{{\"to\":\"{{phone}}\",\"text\":\"Your code is {{code}}\"}}'\ntimeout_secs = 2\n",
+        root.join("sms.token").display(),
+        sink.url("/sms")
+    )
+}
+
+/// The last six digits of the newest SMS text.
+pub fn sms_code(sink: &crate::http_sink::Sink) -> String {
+    let text = sink.requests().last().unwrap().body.clone();
+    let digits: Vec<char> = text.chars().filter(|c| c.is_ascii_digit()).collect();
+    digits[digits.len() - 6..].iter().collect()
+}
+
+/// Adds `user` (password `PASSWORD`) with method sms and `phone` through `node`'s CLI.
+pub async fn add_sms_user(node: &Node, user: &str, password: &str, phone: &str) {
+    let (ok, _, err) = run_with_stdin(
+        node.cli(&[
+            "user",
+            "add",
+            user,
+            "--password-stdin",
+            "--method",
+            "sms",
+            "--phone",
+            phone,
+        ]),
+        Some(&format!("{password}\n")),
+    )
+    .await;
+    assert!(ok, "user add {user}: {err}");
 }
 
 /// Waits until `user show USER` succeeds on `node`.
