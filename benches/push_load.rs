@@ -21,8 +21,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mfagate::config::Config;
-use mfagate::frontend::radius::codec::*;
 use mfagate::primary::local::hash_password;
+use mfagate::radius::codec::*;
 use mfagate::store::model::{user_key, UserRecord};
 use mfagate::store::Store;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};

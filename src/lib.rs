@@ -16,6 +16,7 @@ pub mod doctor;
 pub mod factor;
 pub mod frontend;
 pub mod primary;
+pub mod radius;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -7,7 +7,7 @@ use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use mfagate::frontend::radius::codec::{
+use mfagate::radius::codec::{
     encode_request, hide_user_password, push_attr, Packet, ACCESS_ACCEPT, ACCESS_REJECT,
     ACCESS_REQUEST, ATTR_USER_NAME, ATTR_USER_PASSWORD,
 };

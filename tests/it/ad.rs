@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use mfagate::frontend::radius::codec::*;
+use mfagate::radius::codec::*;
 
 use crate::harness::*;
 

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use mfagate::frontend::radius::codec::*;
+use mfagate::radius::codec::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 

@@ -408,7 +408,7 @@ pub async fn raw_pap(
     password: &str,
     state: Option<&[u8]>,
 ) -> Option<u8> {
-    use mfagate::frontend::radius::codec::*;
+    use mfagate::radius::codec::*;
     let (req, ra) = pap_request(user, password, secret, 42, state);
     let reply = raw_exchange(to, from, &req, Duration::from_secs(1)).await?;
     let p = Packet::parse(&reply).unwrap();
@@ -425,7 +425,7 @@ pub fn pap_request(
     identifier: u8,
     state: Option<&[u8]>,
 ) -> (Vec<u8>, [u8; 16]) {
-    use mfagate::frontend::radius::codec::*;
+    use mfagate::radius::codec::*;
     let mut ra = [0u8; 16];
     getrandom_fill(&mut ra);
     let mut attrs = Vec::new();

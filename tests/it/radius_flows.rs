@@ -89,7 +89,7 @@ async fn challenge_is_bound_to_user_client_expiry_and_attempts() {
     .await;
     assert_eq!(
         c,
-        Some(mfagate::frontend::radius::codec::ACCESS_REJECT),
+        Some(mfagate::radius::codec::ACCESS_REJECT),
         "State from another client"
     );
     // A forged State.

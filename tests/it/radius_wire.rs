@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use mfagate::frontend::radius::codec::*;
+use mfagate::radius::codec::*;
 
 use crate::harness::*;
 
@@ -376,7 +376,7 @@ async fn a_flood_beyond_max_in_flight_is_shed_not_queued() {
 /// client signs one, never with Proxy-State, and not at all once it has signed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_mode_learns_that_a_client_signs() {
-    use mfagate::frontend::radius::codec::*;
+    use mfagate::radius::codec::*;
     let gw = start("require_message_authenticator = \"auto\"").await;
     gw.add_user("dora", "dora-password").await;
     let request = |proxy_state: bool, signed: bool| {

@@ -13,7 +13,6 @@
 //! restart must not forget that a client signs.
 
 pub mod cache;
-pub mod codec;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,9 +26,9 @@ use crate::auth::SharedReply;
 use crate::auth::{split_appended_code, AuthRequest, Credential, Decision, PeerClaims, Pipeline};
 use crate::clock::SharedClock;
 use crate::config::{canonical_ip, MaPolicy, OtpMode, RadiusClient, RadiusConfig, Secret};
+use crate::radius::codec::*;
 use crate::store::Store;
 use cache::{Begin, ReplyCache};
-use codec::*;
 
 /// A configured client with its secret loaded.
 pub struct Client {

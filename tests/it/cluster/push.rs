@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use mfagate::frontend::radius::codec::*;
+use mfagate::radius::codec::*;
 use mfagate::store::model::hex;
 use tokio::net::UdpSocket;
 

@@ -23,6 +23,7 @@ pub const ATTR_USER_PASSWORD: u8 = 2;
 pub const ATTR_CHAP_PASSWORD: u8 = 3;
 pub const ATTR_REPLY_MESSAGE: u8 = 18;
 pub const ATTR_STATE: u8 = 24;
+pub const ATTR_VENDOR_SPECIFIC: u8 = 26;
 pub const ATTR_PROXY_STATE: u8 = 33;
 pub const ATTR_MESSAGE_AUTHENTICATOR: u8 = 80;
 
@@ -271,6 +272,45 @@ pub fn push_attr(out: &mut Vec<u8>, t: u8, value: &[u8]) {
     }
 }
 
+/// The sub-attributes of a Vendor-Specific value in the RFC 2865 §5.26 layout (vendor id,
+/// then type/length/value triples); `None` when the value is not in that layout.
+pub fn vendor_attrs(value: &[u8]) -> Option<(u32, Vec<(u8, &[u8])>)> {
+    if value.len() < 4 {
+        return None;
+    }
+    let vendor = u32::from_be_bytes([value[0], value[1], value[2], value[3]]);
+    let mut subs = Vec::new();
+    let mut i = 4;
+    while i < value.len() {
+        let l = *value.get(i + 1)? as usize;
+        if l < 2 || i + l > value.len() {
+            return None;
+        }
+        subs.push((value[i], &value[i + 2..i + l]));
+        i += l;
+    }
+    (!subs.is_empty()).then_some((vendor, subs))
+}
+
+/// Appends one Vendor-Specific attribute holding one sub-attribute (values over 247 octets
+/// are split over several, as vendors' own servers do).
+pub fn push_vsa(out: &mut Vec<u8>, vendor: u32, t: u8, value: &[u8]) {
+    const MAX_SUB: usize = MAX_ATTR_VALUE - 4 - 2;
+    let chunks: Vec<&[u8]> = if value.is_empty() {
+        vec![&[]]
+    } else {
+        value.chunks(MAX_SUB).collect()
+    };
+    for chunk in chunks {
+        out.push(ATTR_VENDOR_SPECIFIC);
+        out.push((chunk.len() + 8) as u8);
+        out.extend(vendor.to_be_bytes());
+        out.push(t);
+        out.push((chunk.len() + 2) as u8);
+        out.extend_from_slice(chunk);
+    }
+}
+
 /// Encodes a response to a request. Message-Authenticator is always the first attribute;
 /// `attrs` is the already-encoded attribute list that follows it. Returns `None` only when the
 /// attributes do not fit into 4096 octets.
@@ -396,6 +436,25 @@ mod tests {
         assert_eq!(p.attrs_of(ATTR_REPLY_MESSAGE).count(), 2);
         p.verify_response(&ra, SECRET).unwrap();
         assert!(p.verify_response(&[6u8; 16], SECRET).is_err());
+    }
+
+    #[test]
+    fn vendor_attributes_round_trip() {
+        let mut out = Vec::new();
+        push_vsa(&mut out, 311, 26, b"\x01S=00");
+        let raw = request(&out, false);
+        let p = Packet::parse(&raw).unwrap();
+        let (vendor, subs) = vendor_attrs(p.attr(ATTR_VENDOR_SPECIFIC).unwrap()).unwrap();
+        assert_eq!((vendor, subs), (311, vec![(26u8, &b"\x01S=00"[..])]));
+        assert!(
+            vendor_attrs(&[0, 0, 1, 55, 9, 1]).is_none(),
+            "sub-length below 2"
+        );
+        assert!(
+            vendor_attrs(&[0, 0, 1, 55, 9, 7, 1]).is_none(),
+            "sub-attribute overruns"
+        );
+        assert!(vendor_attrs(&[0, 0, 1]).is_none());
     }
 
     #[test]
