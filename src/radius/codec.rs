@@ -272,9 +272,12 @@ pub fn push_attr(out: &mut Vec<u8>, t: u8, value: &[u8]) {
     }
 }
 
+/// A Vendor-Specific value's (type, value) pairs.
+pub type SubAttributes<'a> = Vec<(u8, &'a [u8])>;
+
 /// The sub-attributes of a Vendor-Specific value in the RFC 2865 §5.26 layout (vendor id,
 /// then type/length/value triples); `None` when the value is not in that layout.
-pub fn vendor_attrs(value: &[u8]) -> Option<(u32, Vec<(u8, &[u8])>)> {
+pub fn vendor_attrs(value: &[u8]) -> Option<(u32, SubAttributes<'_>)> {
     if value.len() < 4 {
         return None;
     }
