@@ -182,9 +182,12 @@ pub async fn start(
             if let crate::config::SecretSource::File { path, .. } = &c.secret {
                 tracing::info!(client = %c.name, file = %path.display(), "radius: shared secret read from file");
             }
+            let relays = c.primary.is_some()
+                || matches!(cfg.primary, crate::config::PrimaryConfig::Radius(_));
             clients.push(Client {
                 cfg: c.clone(),
                 secret,
+                relays,
             });
         }
         let mut fe = RadiusFrontend::new(

@@ -10,7 +10,7 @@ mod pipeline;
 
 use std::net::IpAddr;
 
-pub use pipeline::Pipeline;
+pub use pipeline::{account_name, Pipeline};
 
 /// What a node's peers said about a one-time credential it is about to accept (see
 /// `crate::cluster::login_state`).
@@ -63,6 +63,42 @@ pub trait PeerClaims: Send + Sync {
 
 use crate::config::Secret;
 
+/// A RADIUS attribute as plain data (vendor 0: a standard attribute; otherwise a vendor's
+/// sub-attribute). Hidden attributes (MPPE keys, Tunnel-Password) are plain here and hidden
+/// by `crate::radius` for each leg, so values are redacted from `Debug`.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Attribute {
+    pub vendor: u32,
+    pub code: u8,
+    pub value: Vec<u8>,
+}
+
+impl Attribute {
+    pub fn new(vendor: u32, code: u8, value: Vec<u8>) -> Self {
+        Self {
+            vendor,
+            code,
+            value,
+        }
+    }
+}
+
+impl std::fmt::Debug for Attribute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Attr-{}.{}(<{} octets>)",
+            self.vendor,
+            self.code,
+            self.value.len()
+        )
+    }
+}
+
+/// What an Accept (or a Reject) carries besides its code: attributes granted by the upstream
+/// RADIUS server or by `[[reply]]` rules, which only the RADIUS front-end puts on the wire.
+pub type ReplyAttributes = Vec<Attribute>;
+
 #[derive(Debug)]
 pub struct AuthRequest {
     pub user_name: String,
@@ -78,6 +114,10 @@ pub struct AuthRequest {
     /// shared with cluster peers: a push it waits on is recorded under it, so a retransmit
     /// that reaches another node finishes that push instead of sending another.
     pub retransmit_key: Option<Vec<u8>>,
+    /// The request's other attributes (NAS-*, station ids, vendor attributes and, for a
+    /// relayed credential, the credential itself), passed on when an upstream RADIUS server
+    /// checks the request. Empty for LDAP.
+    pub forward: Vec<Attribute>,
 }
 
 #[derive(Debug)]
@@ -101,16 +141,48 @@ pub enum Credential {
         combined: Secret<String>,
         delimiter: String,
     },
+    /// A credential only an upstream RADIUS server can check; its attributes are in
+    /// [`AuthRequest::forward`]. The client cannot be challenged.
+    Relayed(Relayed),
     /// Something the gateway cannot check (e.g. CHAP against the local directory); rejected
     /// and logged with the given description.
     Unsupported(&'static str),
 }
 
+/// The credentials mfagate passes on without reading them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relayed {
+    Chap,
+    MsChap,
+    MsChapV2,
+}
+
+impl Relayed {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relayed::Chap => "CHAP",
+            Relayed::MsChap => "MS-CHAP",
+            Relayed::MsChapV2 => "MS-CHAPv2",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    Accept,
-    Reject,
-    Challenge { state: Vec<u8>, prompt: String },
+    /// With the attributes granted (by the upstream RADIUS server).
+    Accept(ReplyAttributes),
+    /// With the attributes the upstream refused with (e.g. MS-CHAP-Error), if it did.
+    Reject(ReplyAttributes),
+    Challenge {
+        state: Vec<u8>,
+        prompt: String,
+    },
+}
+
+impl Decision {
+    pub fn is_accept(&self) -> bool {
+        matches!(self, Decision::Accept(_))
+    }
 }
 
 /// Who an accepted LDAP bind authenticated, for the session that follows.

@@ -6,6 +6,7 @@ mod cluster;
 mod prompts;
 mod raw;
 mod secret;
+mod upstream;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 pub use cluster::{split_host_port, ClusterConfig};
 pub use prompts::{prompt_with, terminal_prompt, Prompts};
 pub use secret::Secret;
+pub use upstream::{HealthCheck, UpstreamConfig, UpstreamServer};
 
 /// Shared secrets shorter than this are refused; RFC 2865 asks for at least 16 octets.
 pub const MIN_SECRET_LEN: usize = 16;
@@ -55,6 +57,8 @@ pub struct Config {
     pub sync: Vec<SyncItem>,
     pub ldap: Option<LdapConfig>,
     pub cluster: Option<ClusterConfig>,
+    /// `[[upstream]]` RADIUS server groups, by name.
+    pub upstreams: Vec<UpstreamConfig>,
     /// Things that are allowed but unwise; `check-config` prints them and `serve` logs them.
     pub warnings: Vec<String>,
 }
@@ -97,6 +101,8 @@ pub struct RadiusClient {
     /// What to do when the second factor's cloud cannot be reached.
     pub failmode: FailMode,
     pub push_mode: PushMode,
+    /// The `[[upstream]]` group that checks this client's requests instead of `[primary]`.
+    pub primary: Option<String>,
 }
 
 /// Whether a client's requests must carry Message-Authenticator (BlastRADIUS).
@@ -284,6 +290,8 @@ pub fn canonical_ip(ip: IpAddr) -> IpAddr {
 pub enum PrimaryConfig {
     Local(LocalPrimaryConfig),
     Ad(Box<AdConfig>),
+    /// The `[[upstream]]` group of this name.
+    Radius(String),
 }
 
 /// Active Directory as the primary: search-then-bind over LDAPS or StartTLS, certificates

@@ -5,6 +5,7 @@ mod ad;
 mod ldap;
 mod providers;
 mod radius;
+pub(super) use radius::secret_source;
 
 use super::*;
 use ad::*;
@@ -34,6 +35,8 @@ pub(super) struct Root {
     sync: Vec<Sync>,
     ldap: Option<Ldap>,
     cluster: Option<super::cluster::ClusterRaw>,
+    #[serde(default)]
+    upstream: Vec<super::upstream::UpstreamRaw>,
 }
 
 #[derive(Deserialize)]
@@ -150,6 +153,7 @@ struct Client {
     otp_delimiter: Option<String>,
     failmode: Option<String>,
     push_mode: Option<String>,
+    primary: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -158,6 +162,7 @@ struct Primary {
     backend: Option<String>,
     local: Option<Local>,
     ad: Option<Ad>,
+    upstream: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -286,7 +291,7 @@ fn otp_delimiter(value: Option<String>, key: &str) -> Result<String, ConfigError
     Ok(d)
 }
 
-fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
+pub(super) fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
     key: &str,
     v: T,
     lo: T,
@@ -343,9 +348,18 @@ impl Root {
             ));
         }
 
+        let mut upstreams: Vec<UpstreamConfig> = Vec::new();
+        for (i, u) in self.upstream.into_iter().enumerate() {
+            let u = u.validate(i, &mut warnings)?;
+            if upstreams.iter().any(|o| o.name == u.name) {
+                return Err(invalid(format!("upstream[{i}].name"), "must be unique"));
+            }
+            upstreams.push(u);
+        }
+        let upstream_names: Vec<&str> = upstreams.iter().map(|u| u.name.as_str()).collect();
         let radius = self
             .radius
-            .map(|r| validate_radius(r, &mut warnings))
+            .map(|r| validate_radius(r, &upstream_names, &mut warnings))
             .transpose()?;
 
         let primary = match self.primary {
@@ -402,16 +416,33 @@ impl Root {
                     })?;
                     PrimaryConfig::Ad(Box::new(validate_ad(ad)?))
                 }
+                Some("radius") => {
+                    let name = p.upstream.ok_or_else(|| {
+                        invalid(
+                            "primary.upstream",
+                            "missing: name the [[upstream]] group for backend = \"radius\"",
+                        )
+                    })?;
+                    if !upstream_names.contains(&name.as_str()) {
+                        return Err(invalid(
+                            "primary.upstream",
+                            format!("no [[upstream]] is named \"{name}\""),
+                        ));
+                    }
+                    PrimaryConfig::Radius(name)
+                }
                 Some(other) => {
                     return Err(invalid(
                         "primary.backend",
-                        format!("\"{other}\" is not supported (use \"local\" or \"ad\")"),
+                        format!(
+                            "\"{other}\" is not supported (use \"local\", \"ad\" or \"radius\")"
+                        ),
                     ))
                 }
                 None => {
                     return Err(invalid(
                         "primary.backend",
-                        "missing (use \"local\" or \"ad\")",
+                        "missing (use \"local\", \"ad\" or \"radius\")",
                     ))
                 }
             },
@@ -714,6 +745,7 @@ impl Root {
         }
         let cluster = self.cluster.map(|c| c.validate(&node_name)).transpose()?;
         Ok(Config {
+            upstreams,
             node_name,
             cluster,
             sync,

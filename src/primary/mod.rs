@@ -1,5 +1,10 @@
 //! Primary authentication ("is the password right?"). Back-ends only answer that question;
-//! they never see RADIUS attributes or LDAP operations.
+//! they never see LDAP operations, and only the upstream RADIUS back-end sees RADIUS
+//! attributes (the ones it relays).
+//!
+//! [`Primary`] is a closed enum rather than a trait object: the set of back-ends is fixed by
+//! the config's `backend` word, and most of the surface (directory reads, group membership,
+//! DNs) exists for AD alone, so a trait would be one real implementation and defaults.
 //!
 //! The directory proxy ([`DirQuery`] and friends) also lives here: the LDAP front-end passes
 //! reads through to AD, and these neutral types keep AD's client types out of the front-end
@@ -7,6 +12,7 @@
 
 pub mod ad;
 pub mod local;
+pub mod radius_upstream;
 
 use crate::clock::SharedClock;
 use crate::config::PrimaryConfig;
@@ -30,11 +36,16 @@ pub enum PrimaryError {
     Local(#[from] local::PrimaryError),
     #[error("Active Directory: {0}")]
     Ad(#[from] ad::AdError),
+    #[error(transparent)]
+    Upstream(#[from] radius_upstream::UpstreamError),
 }
 
 pub enum Primary {
     Local(local::LocalPrimary),
     Ad(Box<ad::AdPrimary>),
+    /// `[primary] backend = "radius"`: an `[[upstream]]` group (built by the pipeline, which
+    /// also routes clients to their own groups).
+    Radius(std::sync::Arc<radius_upstream::Upstream>),
 }
 
 impl Primary {
@@ -46,6 +57,11 @@ impl Primary {
             PrimaryConfig::Ad(a) => {
                 let ad = ad::AdPrimary::new((**a).clone(), clock).map_err(|e| e.to_string())?;
                 Primary::Ad(Box::new(ad))
+            }
+            PrimaryConfig::Radius(name) => {
+                return Err(format!(
+                    "internal: upstream \"{name}\" is built by the pipeline"
+                ))
             }
         })
     }
@@ -121,6 +137,8 @@ pub struct DirResult {
 pub enum Candidate {
     Local(Option<Box<UserRecord>>),
     Ad(ad::AdCandidate),
+    /// An upstream checks any name: nothing is looked up first.
+    Upstream(String),
 }
 
 impl Candidate {
@@ -128,7 +146,7 @@ impl Candidate {
     pub fn dn(&self) -> Option<&str> {
         match self {
             Candidate::Ad(c) => c.found.as_ref().ok().map(|u| u.dn.as_str()),
-            Candidate::Local(_) => None,
+            Candidate::Local(_) | Candidate::Upstream(_) => None,
         }
     }
 
@@ -137,6 +155,7 @@ impl Candidate {
         match self {
             Candidate::Ad(c) => c.found.as_ref().ok().map(|u| u.sam_account_name.as_str()),
             Candidate::Local(r) => r.as_ref().map(|u| u.name.as_str()),
+            Candidate::Upstream(_) => None,
         }
     }
 }
@@ -150,6 +169,7 @@ impl Primary {
         Ok(match self {
             Primary::Local(l) => Candidate::Local(l.find(login)?.map(Box::new)),
             Primary::Ad(a) => Candidate::Ad(a.find(login).await?),
+            Primary::Radius(_) => Candidate::Upstream(login.to_owned()),
         })
     }
 
@@ -158,7 +178,7 @@ impl Primary {
     pub fn known_dn(&self, dn: &str) -> Option<Candidate> {
         match self {
             Primary::Ad(a) => Some(Candidate::Ad(a.known_dn(dn))),
-            Primary::Local(_) => None,
+            Primary::Local(_) | Primary::Radius(_) => None,
         }
     }
 
@@ -194,6 +214,36 @@ impl Primary {
                     })
                 },
             ),
+            (Primary::Radius(up), Candidate::Upstream(login)) => {
+                use radius_upstream::{Outgoing, Verdict};
+                let out = Outgoing {
+                    user_name: &login,
+                    password: Some(password),
+                    attributes: &[],
+                    state: None,
+                };
+                let reply = up.authenticate(&out).await?;
+                match reply.verdict {
+                    Verdict::Accept => {
+                        let name = crate::auth::account_name(&login).to_owned();
+                        Ok(Identity {
+                            key: user_key(&name),
+                            name,
+                            record: None,
+                            dn: None,
+                        })
+                    }
+                    Verdict::Reject => Err(format!(
+                        "rejected by upstream \"{}\" ({})",
+                        up.name(),
+                        reply.server
+                    )),
+                    Verdict::Challenge { .. } => Err(format!(
+                        "upstream \"{}\" sent an Access-Challenge, which a bind cannot answer",
+                        up.name()
+                    )),
+                }
+            }
             _ => Err("internal: candidate from another back-end".into()),
         })
     }
@@ -202,7 +252,7 @@ impl Primary {
     pub async fn dn_member_of(&self, dn: &str, group_dn: &str) -> Result<bool, PrimaryError> {
         match self {
             Primary::Ad(a) => Ok(a.member_of(dn, group_dn).await?),
-            Primary::Local(_) => Ok(false),
+            Primary::Local(_) | Primary::Radius(_) => Ok(false),
         }
     }
 
@@ -219,7 +269,7 @@ impl Primary {
     ) -> Result<Option<UserDirectory>, PrimaryError> {
         match self {
             Primary::Ad(a) => Ok(Some(UserDirectory(a.open_as(dn, password).await?))),
-            Primary::Local(_) => Ok(None),
+            Primary::Local(_) | Primary::Radius(_) => Ok(None),
         }
     }
 
@@ -232,7 +282,7 @@ impl Primary {
     ) -> Result<Option<DirResult>, PrimaryError> {
         match self {
             Primary::Ad(a) => Ok(Some(a.search(query, user.map(|u| &u.0), out).await?)),
-            Primary::Local(_) => Ok(None),
+            Primary::Local(_) | Primary::Radius(_) => Ok(None),
         }
     }
 
@@ -248,7 +298,7 @@ impl Primary {
             Primary::Ad(a) => Ok(Some(
                 a.compare(dn, attribute, value, user.map(|u| &u.0)).await?,
             )),
-            Primary::Local(_) => Ok(None),
+            Primary::Local(_) | Primary::Radius(_) => Ok(None),
         }
     }
 }

@@ -213,6 +213,16 @@ pub fn decode_user_password(
     if hidden.len() < 16 || hidden.len() > 128 || !hidden.len().is_multiple_of(16) {
         return Err(CodecError::BadUserPasswordLength);
     }
+    let mut out = unhide(hidden, secret, request_authenticator);
+    while out.last() == Some(&0) {
+        out.pop();
+    }
+    Ok(out)
+}
+
+/// The RFC 2865 §5.2 keystream undone over whole 16-octet blocks, padding kept (MS-CHAP-MPPE-Keys
+/// is hidden this way and may end in zero octets that are key, not padding).
+pub fn unhide(hidden: &[u8], secret: &[u8], request_authenticator: &[u8; 16]) -> Vec<u8> {
     let mut out = Vec::with_capacity(hidden.len());
     let mut prev: &[u8] = request_authenticator;
     for chunk in hidden.chunks(16) {
@@ -223,10 +233,7 @@ pub fn decode_user_password(
         out.extend(chunk.iter().zip(b.iter()).map(|(c, k)| c ^ k));
         prev = chunk;
     }
-    while out.last() == Some(&0) {
-        out.pop();
-    }
-    Ok(out)
+    out
 }
 
 /// Hides a PAP User-Password (RFC 2865 §5.2). Passwords over 128 octets are truncated.

@@ -69,6 +69,10 @@ pub struct ChallengeRecord {
     /// The store node id of the node that consumed it (set where it is written consumed).
     #[serde(default)]
     pub consumed_by: Option<u64>,
+    /// What the upstream RADIUS server granted with its Accept, for the Accept that follows
+    /// the answer (Class, Filter-Id, keys).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub granted: Vec<crate::auth::Attribute>,
 }
 
 /// A second factor that a provider (not mfagate) decides.

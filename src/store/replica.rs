@@ -243,6 +243,7 @@ mod tests {
             policy: None,
             sms: None,
             consumed_by: None,
+            granted: Vec::new(),
             factor: Some(PendingFactor {
                 method: crate::config::Method::Push,
                 provider: "duo".into(),

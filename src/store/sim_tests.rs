@@ -135,6 +135,7 @@ async fn login(n: &mut SimNode, rng: &mut Rng, now: u64, challenges: &mut Vec<Ve
                 sms: None,
                 factor: None,
                 consumed_by: None,
+                granted: Vec::new(),
             };
             ok(n.store
                 .write(move |tx| {

@@ -384,10 +384,11 @@ async fn median_reject_time(p: &mfagate::auth::Pipeline, user: &str) -> f64 {
                 failmode: Default::default(),
                 push_mode: Default::default(),
                 retransmit_key: None,
+                forward: Vec::new(),
             })
             .await
             .unwrap();
-        assert_eq!(d, mfagate::auth::Decision::Reject);
+        assert_eq!(d, mfagate::auth::Decision::Reject(Vec::new()));
         v.push(t.elapsed().as_secs_f64());
     }
     v.sort_by(f64::total_cmp);

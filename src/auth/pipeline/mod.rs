@@ -14,7 +14,9 @@ mod codes;
 mod peers;
 mod provider;
 mod push;
+mod upstream;
 use push::{poll_answer, release_reservation};
+pub use upstream::account_name;
 
 use super::bind_cache::{BindCache, BindKey};
 use super::{split_appended_code, AuthError, AuthRequest, Bound, Credential, Decision};
@@ -42,6 +44,9 @@ pub struct Pipeline {
     factors: HashMap<String, Arc<dyn SecondFactor>>,
     /// In a cluster: peers acknowledge a spent one-time credential before it is accepted.
     claims: Option<Arc<dyn super::PeerClaims>>,
+    /// Which `[[upstream]]` group checks a RADIUS client's requests (its own `primary`, or
+    /// `[primary] backend = "radius"`), by client name; `None` under the key "" is the default.
+    upstreams: upstream::Routes,
 }
 
 /// DNs compare case-insensitively and without the spaces people put after commas.
@@ -55,6 +60,35 @@ struct Audit<'a> {
     user: String,
     method: &'static str,
     policy: Option<String>,
+    /// Attributes for the Accept (granted by the upstream RADIUS server).
+    grant: super::ReplyAttributes,
+    /// Attributes for the Reject (the upstream's own, e.g. MS-CHAP-Error).
+    refusal: super::ReplyAttributes,
+}
+
+impl Audit<'_> {
+    fn new(req: &AuthRequest) -> Audit<'_> {
+        Audit {
+            req,
+            user: req.user_name.clone(),
+            method: "password",
+            policy: None,
+            grant: Vec::new(),
+            refusal: Vec::new(),
+        }
+    }
+
+    /// Whether the client can show an Access-Challenge and send its answer: not an LDAP
+    /// bind, nor a credential relayed to an upstream (MS-CHAPv2, EAP), nor a request with no
+    /// credential (RD Gateway). Those get a code appended, or a push or call they wait for.
+    fn can_challenge(&self) -> bool {
+        matches!(
+            self.req.credential,
+            Credential::Password(_)
+                | Credential::PasswordAndCode { .. }
+                | Credential::ChallengeResponse { .. }
+        )
+    }
 }
 
 const STALE_CHALLENGE: &str = "unknown, expired or used challenge state";
@@ -83,8 +117,13 @@ impl From<crate::primary::PrimaryError> for AuthError {
 
 impl Pipeline {
     pub fn new(cfg: Arc<Config>, store: Store, clock: SharedClock) -> Result<Self, AuthError> {
-        let primary = Primary::new(&cfg.primary, store.clone(), clock.clone())
-            .map_err(AuthError::Unavailable)?;
+        let upstreams =
+            upstream::Routes::new(&cfg, clock.clone()).map_err(AuthError::Unavailable)?;
+        let primary = match upstreams.default_group() {
+            Some(u) => Primary::Radius(u),
+            None => Primary::new(&cfg.primary, store.clone(), clock.clone())
+                .map_err(AuthError::Unavailable)?,
+        };
         let bind_cache = match cfg.ldap.as_ref().map(|l| l.bind_cache_secs) {
             Some(secs) if secs > 0 => {
                 Some(BindCache::new(secs).map_err(|e| AuthError::Unavailable(e.to_string()))?)
@@ -105,6 +144,7 @@ impl Pipeline {
             bind_cache,
             factors,
             claims: None,
+            upstreams,
         })
     }
 
@@ -115,13 +155,9 @@ impl Pipeline {
     }
 
     pub async fn authenticate(&self, req: AuthRequest) -> Result<Decision, AuthError> {
-        let mut audit = Audit {
-            req: &req,
-            user: req.user_name.clone(),
-            method: "password",
-            policy: None,
-        };
+        let mut audit = Audit::new(&req);
         match &req.credential {
+            Credential::Relayed(kind) => Box::pin(self.relayed(&mut audit, *kind)).await,
             Credential::Unsupported(what) => {
                 let reason = format!("unsupported authentication: {what}");
                 self.finish_reject(&audit, &reason).await
@@ -189,6 +225,7 @@ impl Pipeline {
             _ => return self.finish_reject(audit, STALE_CHALLENGE).await,
         };
         audit.policy = challenge.policy.clone();
+        audit.grant = challenge.granted.clone();
         let user = match self.store.read(|r| r.user(&key))? {
             Some(u) if u.enabled => u,
             _ => return self.finish_reject(audit, "user disabled or removed").await,
@@ -264,12 +301,7 @@ impl Pipeline {
         else {
             return Err(AuthError::Unavailable("not a bind".into()));
         };
-        let mut audit = Audit {
-            req,
-            user: req.user_name.clone(),
-            method: "password",
-            policy: None,
-        };
+        let mut audit = Audit::new(req);
         let combined: &str = combined.expose();
         if combined.is_empty() {
             // RFC 4513 §5.1.2: an unauthenticated bind; never forwarded.
@@ -346,8 +378,9 @@ impl Pipeline {
                     .await?
                 }
                 AfterPrimary::SecondFactor(user) => {
-                    let d = Box::pin(self.bind_second_factor(&audit, &user, code)).await?;
-                    if let (Decision::Accept, Some(c), Some(k)) = (&d, &self.bind_cache, cache_key)
+                    let d = Box::pin(self.held_second_factor(&audit, &user, code)).await?;
+                    if let (Decision::Accept(_), Some(c), Some(k)) =
+                        (&d, &self.bind_cache, cache_key)
                     {
                         c.remember(k, password, self.clock.now_ms());
                     }
@@ -355,7 +388,7 @@ impl Pipeline {
                 }
             }
         };
-        if decision != Decision::Accept {
+        if !decision.is_accept() {
             return Ok((decision, None));
         }
         if open_directory {
@@ -419,6 +452,9 @@ impl Pipeline {
     ) -> Result<AfterPrimary, AuthError> {
         if password.is_empty() {
             return Ok(AfterPrimary::Reject("empty password".into()));
+        }
+        if let Some(up) = self.upstreams.for_client(&audit.req.client_name) {
+            return Box::pin(self.upstream_check(audit, &up, Some(password))).await;
         }
         let id = match self.primary.verify(&audit.req.user_name, password).await? {
             Ok(id) => id,
@@ -555,19 +591,30 @@ impl Pipeline {
         Box::pin(self.provider_code(audit, user, &*provider, appended, None, None)).await
     }
 
-    /// The second factor inside an LDAP bind, which cannot be challenged: a code appended
-    /// to the password, or a push or call that the bind waits for.
-    async fn bind_second_factor(
+    /// The second factor for a client that cannot be challenged (an LDAP bind, a relayed
+    /// MS-CHAPv2 or EAP credential, an RD Gateway): a code appended to the password, or a
+    /// push or call that the request waits for.
+    async fn held_second_factor(
         &self,
         audit: &Audit<'_>,
         user: &UserRecord,
         code: &str,
     ) -> Result<Decision, AuthError> {
-        const NO_CODE: &str =
-            "no code appended to the password (an LDAP bind cannot be challenged)";
+        let relayed = match &audit.req.credential {
+            Credential::Relayed(kind) => Some(kind.as_str()),
+            _ => None,
+        };
+        let no_code = || match relayed {
+            Some(kind) => format!(
+                "the {} method needs a code, and a {kind} client cannot be challenged \
+                 (give this user push or phone)",
+                user.method.as_str()
+            ),
+            None => "no code appended to the password (an LDAP bind cannot be challenged)".into(),
+        };
         if user.method == Method::Totp {
             return if code.is_empty() {
-                self.finish_reject(audit, NO_CODE).await
+                self.finish_reject(audit, &no_code()).await
             } else {
                 self.check_code(audit, user, code, None).await
             };
@@ -578,7 +625,12 @@ impl Pipeline {
                 .await;
         };
         if provider.carries_our_code() || (code.is_empty() && user.method == Method::Sms) {
-            return self.finish_reject(audit, SMS_OVER_LDAP).await;
+            let why = if relayed.is_some() {
+                no_code()
+            } else {
+                SMS_OVER_LDAP.into()
+            };
+            return self.finish_reject(audit, &why).await;
         }
         if !code.is_empty() {
             return Box::pin(self.provider_code(audit, user, &*provider, code, None, None)).await;
@@ -586,7 +638,7 @@ impl Pipeline {
         if provider.may_push(user.method) {
             return Box::pin(self.begin(audit, user, provider)).await;
         }
-        self.finish_reject(audit, NO_CODE).await
+        self.finish_reject(audit, &no_code()).await
     }
 
     /// A TOTP user's password was right; the code comes in the answer to a challenge.
@@ -616,6 +668,7 @@ impl Pipeline {
             sms: None,
             factor: None,
             consumed_by: None,
+            granted: audit.grant.clone(),
         }
     }
 
@@ -747,9 +800,9 @@ impl Pipeline {
     fn decided(&self, audit: &Audit<'_>, result: AuthResult, reason: &str) -> Decision {
         self.trace(audit, result, reason);
         if result == AuthResult::Accept {
-            Decision::Accept
+            Decision::Accept(audit.grant.clone())
         } else {
-            Decision::Reject
+            Decision::Reject(audit.refusal.clone())
         }
     }
 

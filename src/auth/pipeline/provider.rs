@@ -17,7 +17,7 @@ impl Pipeline {
         provider: Arc<dyn SecondFactor>,
     ) -> Result<Decision, AuthError> {
         let method = user.method;
-        let in_bind = matches!(audit.req.credential, Credential::Bind { .. });
+        let in_bind = !audit.can_challenge();
         let who = Recipient {
             name: &user.name,
             phone: user.phone.as_deref(),

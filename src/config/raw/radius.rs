@@ -11,8 +11,66 @@ pub(super) fn warn_short_secret(key: &str, secret: &[u8], warnings: &mut Vec<Str
     }
 }
 
+/// One shared secret from exactly one of `secret`, `secret_file`, `secret_env` (a RADIUS
+/// client's or an upstream server's); `key` names the setting in errors.
+pub(in crate::config) fn secret_source(
+    secret: Option<String>,
+    secret_file: Option<PathBuf>,
+    secret_env: Option<String>,
+    create_secret_file: bool,
+    key: &dyn Fn(&str) -> String,
+    warnings: &mut Vec<String>,
+) -> Result<SecretSource, ConfigError> {
+    let sources = [
+        secret.is_some(),
+        secret_file.is_some(),
+        secret_env.is_some(),
+    ];
+    if sources.iter().filter(|s| **s).count() != 1 {
+        return Err(invalid(
+            key("secret"),
+            "set exactly one of secret, secret_file, secret_env",
+        ));
+    }
+    if create_secret_file && secret_file.is_none() {
+        return Err(invalid(
+            key("create_secret_file"),
+            "only meaningful with secret_file",
+        ));
+    }
+    let source = if let Some(s) = secret {
+        check_secret_len(&key("secret"), s.as_bytes())?;
+        SecretSource::Value(Secret::new(s.into_bytes()))
+    } else if let Some(var) = secret_env {
+        let v = std::env::var(&var).map_err(|_| {
+            invalid(
+                key("secret_env"),
+                format!("environment variable {var} is not set"),
+            )
+        })?;
+        check_secret_len(&key("secret_env"), v.as_bytes())?;
+        SecretSource::Value(Secret::new(v.into_bytes()))
+    } else {
+        let path = secret_file.unwrap_or_default();
+        let src = SecretSource::File {
+            path: path.clone(),
+            create: create_secret_file,
+        };
+        if path.exists() || !create_secret_file {
+            let loaded = src.load(&key("secret_file"))?;
+            warn_short_secret(&key("secret_file"), loaded.expose(), warnings);
+        }
+        src
+    };
+    if let SecretSource::Value(v) = &source {
+        warn_short_secret(&key("secret"), v.expose(), warnings);
+    }
+    Ok(source)
+}
+
 pub(super) fn validate_radius(
     r: Radius,
+    upstreams: &[&str],
     warnings: &mut Vec<String>,
 ) -> Result<RadiusConfig, ConfigError> {
     if r.listen.is_empty() {
@@ -59,50 +117,14 @@ pub(super) fn validate_radius(
                 format!("{addr} is already the address of client \"{}\"", o.name),
             ));
         }
-        let sources = [
-            c.secret.is_some(),
-            c.secret_file.is_some(),
-            c.secret_env.is_some(),
-        ];
-        if sources.iter().filter(|s| **s).count() != 1 {
-            return Err(invalid(
-                key("secret"),
-                "set exactly one of secret, secret_file, secret_env",
-            ));
-        }
-        if c.create_secret_file && c.secret_file.is_none() {
-            return Err(invalid(
-                key("create_secret_file"),
-                "only meaningful with secret_file",
-            ));
-        }
-        let secret = if let Some(s) = c.secret {
-            check_secret_len(&key("secret"), s.as_bytes())?;
-            SecretSource::Value(Secret::new(s.into_bytes()))
-        } else if let Some(var) = c.secret_env {
-            let v = std::env::var(&var).map_err(|_| {
-                invalid(
-                    key("secret_env"),
-                    format!("environment variable {var} is not set"),
-                )
-            })?;
-            check_secret_len(&key("secret_env"), v.as_bytes())?;
-            SecretSource::Value(Secret::new(v.into_bytes()))
-        } else {
-            let path = c.secret_file.unwrap_or_default();
-            let src = SecretSource::File {
-                path: path.clone(),
-                create: c.create_secret_file,
-            };
-            if path.exists() || !c.create_secret_file {
-                let loaded = src.load(&key("secret_file"))?;
-                warn_short_secret(&key("secret_file"), loaded.expose(), warnings);
-            }
-            src
-        };
-        if let SecretSource::Value(v) = &secret {
-            warn_short_secret(&key("secret"), v.expose(), warnings);
-        }
+        let secret = secret_source(
+            c.secret,
+            c.secret_file,
+            c.secret_env,
+            c.create_secret_file,
+            &key,
+            warnings,
+        )?;
         let require_ma = match c.require_message_authenticator {
             None | Some(BoolOrWord::Bool(true)) => MaPolicy::Required,
             Some(BoolOrWord::Bool(false)) => {
@@ -151,7 +173,19 @@ pub(super) fn validate_radius(
                 ))
             }
         };
+        let primary = match c.primary {
+            None => None,
+            Some(p) if p == "default" => None,
+            Some(p) if upstreams.contains(&p.as_str()) => Some(p),
+            Some(p) => {
+                return Err(invalid(
+                    key("primary"),
+                    format!("no [[upstream]] is named \"{p}\" (or use \"default\")"),
+                ))
+            }
+        };
         clients.push(RadiusClient {
+            primary,
             name,
             network,
             secret,

@@ -500,6 +500,7 @@ impl LdapFrontend {
             failmode: listener.failmode,
             // A simple bind cannot be challenged: a push runs inside it.
             push_mode: crate::config::PushMode::Wait,
+            forward: Vec::new(),
             retransmit_key: None,
         };
         let want_directory = self.cfg.search_as == SearchAs::User;
@@ -658,10 +659,10 @@ struct Reply {
 /// `invalidCredentials` with the same text: AD's sub-codes and our reasons stay in the log.
 pub fn bind_result(outcome: &Result<Decision, AuthError>) -> (LdapResultCode, &'static str) {
     match outcome {
-        Ok(Decision::Accept) => (LdapResultCode::Success, ""),
+        Ok(Decision::Accept(_)) => (LdapResultCode::Success, ""),
         // A challenge cannot be carried by a simple bind; the pipeline does not ask for one
         // on this path, and if it did, the answer is still no.
-        Ok(Decision::Reject) | Ok(Decision::Challenge { .. }) => {
+        Ok(Decision::Reject(_)) | Ok(Decision::Challenge { .. }) => {
             (LdapResultCode::InvalidCredentials, BIND_FAILED)
         }
         Err(AuthError::Unavailable(_)) => (

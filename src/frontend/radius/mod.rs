@@ -22,11 +22,17 @@ use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::SharedReply;
-use crate::auth::{split_appended_code, AuthRequest, Credential, Decision, PeerClaims, Pipeline};
+use crate::auth::{
+    split_appended_code, Attribute, AuthRequest, Credential, Decision, PeerClaims, Pipeline,
+    Relayed, SharedReply,
+};
 use crate::clock::SharedClock;
 use crate::config::{canonical_ip, MaPolicy, OtpMode, RadiusClient, RadiusConfig, Secret};
 use crate::radius::codec::*;
+use crate::radius::{
+    decode_attributes, encode_attribute, ATTR_CHAP_CHALLENGE, MS_CHAP2_RESPONSE, MS_CHAP_ERROR,
+    VENDOR_MICROSOFT,
+};
 use crate::store::Store;
 use cache::{Begin, ReplyCache};
 
@@ -34,6 +40,8 @@ use cache::{Begin, ReplyCache};
 pub struct Client {
     pub cfg: RadiusClient,
     pub secret: Secret<Vec<u8>>,
+    /// An `[[upstream]]` checks its requests: their attributes are handed on.
+    pub relays: bool,
 }
 
 /// Counters of what was dropped and why; exposed for tests and, later, metrics.
@@ -107,8 +115,12 @@ struct Incoming {
     authenticator: [u8; 16],
     user_name: Option<String>,
     password: Option<Vec<u8>>,
-    has_chap: bool,
+    /// A credential only an upstream can check, and for MS-CHAPv2 the identifier of its
+    /// response (an MS-CHAP-Error must repeat it).
+    relayed: Option<(Relayed, u8)>,
     state: Option<Vec<u8>>,
+    /// What an upstream gets to see (only for clients whose requests go to one).
+    forward: Vec<Attribute>,
     proxy_states: Vec<Vec<u8>>,
     /// Its cluster-wide identity, in a cluster.
     fate: Option<Vec<u8>>,
@@ -420,6 +432,7 @@ impl RadiusFrontend {
             );
             return Screened::Drop;
         };
+        let (forward, relayed) = forwarded(&pkt, client, secret);
         Screened::Work(
             Incoming {
                 src,
@@ -430,7 +443,8 @@ impl RadiusFrontend {
                     .attr(ATTR_USER_NAME)
                     .map(|u| String::from_utf8_lossy(u).into_owned()),
                 password,
-                has_chap: pkt.attr(ATTR_CHAP_PASSWORD).is_some(),
+                relayed,
+                forward,
                 state: pkt.attr(ATTR_STATE).map(<[u8]>::to_vec),
                 proxy_states: pkt.attrs_of(ATTR_PROXY_STATE).map(<[u8]>::to_vec).collect(),
                 fate,
@@ -457,7 +471,8 @@ impl RadiusFrontend {
                 return;
             }
         };
-        let (code, mut attrs) = decision_to_reply(&decision);
+        let (code, mut attrs) =
+            decision_to_reply(&decision, &inc, client.secret.expose(), &inc.authenticator);
         for ps in &inc.proxy_states {
             push_attr(&mut attrs, ATTR_PROXY_STATE, ps);
         }
@@ -521,10 +536,10 @@ fn translate(inc: &Incoming, client: &RadiusClient) -> AuthRequest {
                 }
             },
         },
-        (None, _) if inc.has_chap => {
-            Credential::Unsupported("CHAP (the password must reach the primary: use PAP)")
-        }
-        (None, _) => Credential::Unsupported("no User-Password"),
+        (None, _) => match inc.relayed {
+            Some((kind, _)) => Credential::Relayed(kind),
+            None => Credential::Unsupported("no User-Password"),
+        },
     };
     AuthRequest {
         user_name: inc.user_name.clone().unwrap_or_default(),
@@ -534,16 +549,101 @@ fn translate(inc: &Incoming, client: &RadiusClient) -> AuthRequest {
         failmode: client.failmode,
         push_mode: client.push_mode,
         retransmit_key: inc.fate.clone(),
+        forward: inc.forward.clone(),
     }
 }
 
+/// Attributes that belong to this leg only, or that the request carries apart.
+const HOP_ATTRS: [u8; 5] = [
+    ATTR_USER_NAME,
+    ATTR_USER_PASSWORD,
+    ATTR_STATE,
+    ATTR_PROXY_STATE,
+    ATTR_MESSAGE_AUTHENTICATOR,
+];
+
+/// The request's attributes for an upstream, and which credential only it can check.
+/// MS-CHAP and MS-CHAPv2 values go unchanged (they are not hidden with the RADIUS secret);
+/// a CHAP response whose challenge was our request authenticator gets that challenge named,
+/// since the upstream leg has an authenticator of its own.
+fn forwarded(
+    pkt: &Packet<'_>,
+    client: &Client,
+    secret: &[u8],
+) -> (Vec<Attribute>, Option<(Relayed, u8)>) {
+    let mut forward = Vec::new();
+    let mut relayed = None;
+    let chap = pkt.attr(ATTR_CHAP_PASSWORD).is_some();
+    if client.relays {
+        let (attrs, _) = decode_attributes(pkt, &HOP_ATTRS, secret, &pkt.authenticator);
+        forward = attrs;
+        if chap && pkt.attr(ATTR_CHAP_CHALLENGE).is_none() {
+            forward.push(Attribute::new(
+                0,
+                ATTR_CHAP_CHALLENGE,
+                pkt.authenticator.to_vec(),
+            ));
+        }
+    }
+    if pkt.attr(ATTR_USER_PASSWORD).is_some() {
+        return (forward, None);
+    }
+    let ms = |code: u8| {
+        pkt.attrs_of(ATTR_VENDOR_SPECIFIC)
+            .filter_map(vendor_attrs)
+            .filter(|(v, _)| *v == VENDOR_MICROSOFT)
+            .flat_map(|(_, subs)| subs)
+            .find(|(c, _)| *c == code)
+            .map(|(_, v)| v.to_vec())
+    };
+    if let Some(resp) = ms(MS_CHAP2_RESPONSE) {
+        relayed = Some((Relayed::MsChapV2, resp.first().copied().unwrap_or(0)));
+    } else if let Some(resp) = ms(1) {
+        relayed = Some((Relayed::MsChap, resp.first().copied().unwrap_or(0)));
+    } else if chap {
+        relayed = Some((Relayed::Chap, 0));
+    }
+    (forward, relayed)
+}
+
 /// [`Decision`] → reply code and attributes (Message-Authenticator is added first by the
-/// encoder). Every rejection is the same bare Access-Reject, whatever its reason.
-pub fn decision_to_reply(decision: &Decision) -> (u8, Vec<u8>) {
+/// encoder). Every rejection of ours is the same Access-Reject, whatever its reason; one the
+/// upstream refused carries the upstream's attributes (its MS-CHAP-Error). An MS-CHAPv2
+/// client always gets an MS-CHAP-Error, so it shows "access denied" rather than a timeout.
+/// Granted attributes are hidden again for this client's secret and request authenticator.
+fn decision_to_reply(
+    decision: &Decision,
+    inc: &Incoming,
+    secret: &[u8],
+    request_authenticator: &[u8; 16],
+) -> (u8, Vec<u8>) {
     let mut attrs = Vec::new();
+    let put = |granted: &[Attribute], attrs: &mut Vec<u8>| {
+        for a in granted {
+            if let Err(e) = encode_attribute(a, secret, request_authenticator, attrs) {
+                tracing::warn!(vendor = a.vendor, code = a.code, error = %e, "radius: dropped a granted attribute that cannot be encoded");
+            }
+        }
+    };
     match decision {
-        Decision::Accept => (ACCESS_ACCEPT, attrs),
-        Decision::Reject => (ACCESS_REJECT, attrs),
+        Decision::Accept(granted) => {
+            put(granted, &mut attrs);
+            (ACCESS_ACCEPT, attrs)
+        }
+        Decision::Reject(refused) => {
+            put(refused, &mut attrs);
+            let has_error = refused
+                .iter()
+                .any(|a| a.vendor == VENDOR_MICROSOFT && a.code == MS_CHAP_ERROR);
+            if let (Some((Relayed::MsChapV2, ident)), false) = (inc.relayed, has_error) {
+                // RFC 2759 §6 / RFC 2548 §2.1.5: the ident, then "E=691 R=0 V=3"
+                // (authentication failure, no retry).
+                let mut v = vec![ident];
+                v.extend_from_slice(b"E=691 R=0 V=3");
+                push_vsa(&mut attrs, VENDOR_MICROSOFT, MS_CHAP_ERROR, &v);
+            }
+            (ACCESS_REJECT, attrs)
+        }
         Decision::Challenge { state, prompt } => {
             push_attr(&mut attrs, ATTR_REPLY_MESSAGE, prompt.as_bytes());
             push_attr(&mut attrs, ATTR_STATE, state);
