@@ -19,3 +19,4 @@ mod relay;
 mod service;
 mod sms;
 mod sync;
+mod upstream;

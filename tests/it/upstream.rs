@@ -1,0 +1,565 @@
+//! An upstream RADIUS server as the primary: a real FreeRADIUS 3.2 standing in for NPS
+//! (`scripts/start-radius-upstream.sh`, started once per run by `scripts/test.sh`, with
+//! its own secret), real clients (`tests/py/mschap_client.py`, which checks RFC 2759/3079
+//! itself) and, for the second factor, the Duo fake. The upstream's hostile or silent
+//! variants are sockets in the test, since no RADIUS server misbehaves on request.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::net::UdpSocket;
+
+use crate::duo::{DuoFake, API_HOST, IKEY, SKEY};
+use crate::harness::*;
+use mfagate::radius::codec::*;
+
+/// The FreeRADIUS upstream of this run (`scripts/test.sh` exports where it is).
+fn upstream() -> (String, String) {
+    let addr = std::env::var("MFAGATE_UPSTREAM_ADDR").expect(
+        "MFAGATE_UPSTREAM_ADDR is not set: run the tests through scripts/test.sh, which \
+         starts the FreeRADIUS upstream (scripts/start-radius-upstream.sh)",
+    );
+    let secret = std::env::var("MFAGATE_UPSTREAM_SECRET")
+        .unwrap_or_else(|_| "upstream-secret-0123456789".into());
+    (addr, secret)
+}
+
+/// An `[[upstream]]` named "nps" over `servers` (address, secret).
+fn upstream_section(servers: &[(String, String)], extra: &str) -> String {
+    let mut s = format!("\n[[upstream]]\nname = \"nps\"\n{extra}\n");
+    for (addr, secret) in servers {
+        s += &format!("[[upstream.servers]]\naddress = \"{addr}\"\nsecret = \"{secret}\"\n");
+    }
+    s
+}
+
+const RADIUS_PRIMARY: &str = "[primary]\nbackend = \"radius\"\nupstream = \"nps\"\n";
+
+fn duo_tail(fake: &DuoFake) -> String {
+    let dir = temp_dir("duo-skey");
+    std::fs::write(dir.join("skey"), SKEY).unwrap();
+    format!(
+        "push_provider = \"duo\"\npush_timeout_secs = 5\n\n\
+         [[factor.provider]]\nname = \"duo\"\nkind = \"duo\"\napi_host = \"{API_HOST}\"\n\
+         ikey = \"{IKEY}\"\nsecret_file = \"{}\"\nurl = \"http://127.0.0.1:{}\"\ntimeout_secs = 2\n",
+        dir.join("skey").display(),
+        fake.port
+    )
+}
+
+/// One request through `tests/py/mschap_client.py` from the "vpn" client; its JSON line.
+async fn client(gw: &Gateway, args: &[&str]) -> Value {
+    client_to(&gw.server(), SECRET, args).await
+}
+
+async fn client_to(server: &str, secret: &str, args: &[&str]) -> Value {
+    let mut cmd = std::process::Command::new(python());
+    cmd.arg(repo().join("tests/py/mschap_client.py"))
+        .args(["--server", server, "--secret", secret, "--enforce-ma"])
+        .args(args);
+    let (ok, out, err) = run(cmd).await;
+    assert!(ok, "mschap_client.py failed: {err}");
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("bad JSON {out:?}: {e}; {err}"))
+}
+
+fn text_hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn has_attr(v: &Value, name: &str, want: &str) -> bool {
+    v["attrs"].as_array().unwrap().iter().any(|a| {
+        a[0] == name
+            && (a[1] == want
+                || a[1]
+                    .as_array()
+                    .is_some_and(|x| x.last() == Some(&json!(want))))
+    })
+}
+
+fn reasons(gw: &Gateway) -> Vec<String> {
+    gw.auth_log().iter().map(|a| a.reason.clone()).collect()
+}
+
+async fn add_user(gw: &Gateway, name: &str, method: mfagate::config::Method) {
+    gw.admin(mfagate::admin::Request::UserAdd {
+        name: name.into(),
+        password: None,
+        method: Some(method),
+        phone: None,
+        provider: None,
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pap_goes_upstream_and_the_accept_carries_its_attributes() {
+    let (addr, secret) = upstream();
+    let tail = upstream_section(&[(addr, secret)], "timeout_secs = 3");
+    // Append mode: the password goes upstream, the code stays here.
+    let gw = start_config("otp_mode = \"append\"", "", RADIUS_PRIMARY, &tail).await;
+    let seed = enrol(&gw, "alice").await;
+    let code = gw.code(&seed, 0);
+
+    let r = client(
+        &gw,
+        &[
+            "--method",
+            "pap",
+            "--user",
+            "alice",
+            "--password",
+            &format!("alice-pass-1,{code}"),
+        ],
+    )
+    .await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+    assert_eq!(
+        (r["ma_first"].clone(), r["ma_valid"].clone()),
+        (json!(true), json!(true))
+    );
+    assert_eq!(r["class"], text_hex("upstream-class-alice"), "{r}");
+    assert_eq!(r["filter_id"], "vpn-users");
+    assert!(
+        r["attrs"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(["Session-Timeout", 3600])),
+        "{r}"
+    );
+    assert!(
+        has_attr(&r, "Cisco-AVPair", &text_hex("shell:priv-lvl=15")),
+        "vendor attributes pass: {r}"
+    );
+    // Salt-encrypted upstream with its secret, readable here with the client's.
+    assert_eq!(r["tunnel_password"], "tunnel-secret-1", "{r}");
+
+    // The same code again is a replay; a wrong password never reaches the code check.
+    let again = client(
+        &gw,
+        &[
+            "--method",
+            "pap",
+            "--user",
+            "alice",
+            "--password",
+            &format!("alice-pass-1,{code}"),
+        ],
+    )
+    .await;
+    assert_eq!(again["code"], "Access-Reject");
+    let wrong = client(
+        &gw,
+        &[
+            "--method",
+            "pap",
+            "--user",
+            "alice",
+            "--password",
+            &format!("wrong,{}", gw.code(&seed, 1)),
+        ],
+    )
+    .await;
+    assert_eq!(wrong["code"], "Access-Reject");
+    assert_eq!(
+        wrong["attrs"].as_array().map(|a| a.len()),
+        Some(1),
+        "a bare reject: {wrong}"
+    );
+    let log = reasons(&gw);
+    assert!(
+        log[0].contains("code accepted") || log[0].contains("accepted"),
+        "{log:?}"
+    );
+    assert!(
+        log.last()
+            .unwrap()
+            .starts_with("rejected by upstream \"nps\""),
+        "{log:?}"
+    );
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pap_challenge_keeps_the_upstream_attributes_for_the_final_accept() {
+    let (addr, secret) = upstream();
+    let tail = upstream_section(&[(addr, secret)], "");
+    let gw = start_config("", "", RADIUS_PRIMARY, &tail).await;
+    let seed = enrol(&gw, "bob").await;
+    let r = client(
+        &gw,
+        &[
+            "--method",
+            "pap",
+            "--user",
+            "bob",
+            "--password",
+            "bob-pass-1",
+        ],
+    )
+    .await;
+    assert_eq!(r["code"], "Access-Challenge", "{r}");
+    assert!(
+        r["filter_id"].is_null(),
+        "nothing granted before the code: {r}"
+    );
+    let state = r["state"].as_str().unwrap().to_owned();
+    let code = gw.code(&seed, 0);
+    let r = client(
+        &gw,
+        &[
+            "--method",
+            "pap",
+            "--user",
+            "bob",
+            "--password",
+            &code,
+            "--state",
+            &state,
+        ],
+    )
+    .await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+    assert_eq!(r["filter_id"], "staff", "{r}");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mschapv2_and_chap_are_relayed_and_a_push_follows() {
+    let fake = DuoFake::start(&json!({"users": {
+        "alice": {"preauth": "auth", "push": "allow", "delay_ms": 200},
+        "bob": {"preauth": "auth", "push": "deny", "delay_ms": 200},
+    }, "fault": null}));
+    let (addr, secret) = upstream();
+    let tail = duo_tail(&fake) + &upstream_section(&[(addr, secret)], "");
+    let gw = start_config("", "", RADIUS_PRIMARY, &tail).await;
+    add_user(&gw, "alice", mfagate::config::Method::Push).await;
+    add_user(&gw, "bob", mfagate::config::Method::Push).await;
+    enrol(&gw, "carol").await;
+
+    let r = client(
+        &gw,
+        &[
+            "--method",
+            "mschapv2",
+            "--user",
+            "alice",
+            "--password",
+            "alice-pass-1",
+            "--proxy-state",
+            "cafe01",
+            "beef02",
+        ],
+    )
+    .await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+    assert_eq!(r["mschap2_success_ok"], true, "{r}");
+    // The keys were hidden for the upstream's secret; the client reads them with ours.
+    assert_eq!(r["mppe_keys_ok"], true, "{r}");
+    assert_eq!(r["proxy_states"], json!(["cafe01", "beef02"]));
+    assert_eq!(fake.factors("alice"), ["push"]);
+
+    // A wrong password: the upstream's own MS-CHAP-Error, and no push.
+    let r = client(
+        &gw,
+        &[
+            "--method",
+            "mschapv2",
+            "--user",
+            "alice",
+            "--password",
+            "nope",
+        ],
+    )
+    .await;
+    assert_eq!(r["code"], "Access-Reject", "{r}");
+    assert!(r["mschap_error"].as_str().unwrap().contains("E=691"), "{r}");
+    assert_eq!(fake.factors("alice").len(), 1);
+
+    // Right password, push denied: our reject says E=691 R=0 V=3.
+    let r = client(
+        &gw,
+        &[
+            "--method",
+            "mschapv2",
+            "--user",
+            "bob",
+            "--password",
+            "bob-pass-1",
+        ],
+    )
+    .await;
+    assert_eq!(r["code"], "Access-Reject", "{r}");
+    assert_eq!(r["mschap_error"], "E=691 R=0 V=3", "{r}");
+    assert!(r["mppe_send_key"].is_null(), "no keys in a reject: {r}");
+
+    // A TOTP user cannot type a code into MS-CHAPv2: refused, with the reason logged.
+    let r = client(
+        &gw,
+        &[
+            "--method",
+            "mschapv2",
+            "--user",
+            "carol",
+            "--password",
+            "carol-pass-1",
+        ],
+    )
+    .await;
+    assert_eq!(r["code"], "Access-Reject", "{r}");
+    assert!(
+        reasons(&gw)
+            .last()
+            .unwrap()
+            .contains("cannot be challenged"),
+        "{:?}",
+        reasons(&gw)
+    );
+
+    // CHAP (the challenge is our request authenticator, named for the upstream leg).
+    let r = client(
+        &gw,
+        &[
+            "--method",
+            "chap",
+            "--user",
+            "alice",
+            "--password",
+            "alice-pass-1",
+        ],
+    )
+    .await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+    assert_eq!(r["filter_id"], "vpn-users");
+    assert_eq!(fake.factors("alice").len(), 2);
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chap_without_an_upstream_is_refused_with_the_reason_logged() {
+    let gw = start("").await;
+    gw.add_user("alice", "alice-pass-1").await;
+    let r = client(
+        &gw,
+        &[
+            "--method",
+            "chap",
+            "--user",
+            "alice",
+            "--password",
+            "alice-pass-1",
+        ],
+    )
+    .await;
+    assert_eq!(r["code"], "Access-Reject", "{r}");
+    assert!(
+        reasons(&gw).last().unwrap().contains("CHAP"),
+        "{:?}",
+        reasons(&gw)
+    );
+    gw.stop().await;
+}
+
+/// A server that never answers; counts what it receives, by code.
+async fn silent_server() -> (String, tokio::sync::mpsc::UnboundedReceiver<u8>) {
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = sock.local_addr().unwrap().to_string();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 4096];
+        while let Ok((n, _)) = sock.recv_from(&mut buf).await {
+            if n > 0 && tx.send(buf[0]).is_err() {
+                return;
+            }
+        }
+    });
+    (addr, rx)
+}
+
+fn drain(rx: &mut tokio::sync::mpsc::UnboundedReceiver<u8>) -> Vec<u8> {
+    let mut v = Vec::new();
+    while let Ok(c) = rx.try_recv() {
+        v.push(c);
+    }
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_is_skipped_then_probed_with_status_server() {
+    let (addr, secret) = upstream();
+    let (silent, mut heard) = silent_server().await;
+    let tail = upstream_section(
+        &[(silent, secret.clone()), (addr, secret)],
+        "timeout_secs = 1\nretries = 1",
+    );
+    let gw = start_config("otp_mode = \"append\"", "", RADIUS_PRIMARY, &tail).await;
+    let seed = enrol(&gw, "alice").await;
+    let login = |code: String| {
+        let gw = &gw;
+        async move {
+            client(
+                gw,
+                &[
+                    "--method",
+                    "pap",
+                    "--user",
+                    "alice",
+                    "--password",
+                    &format!("alice-pass-1,{code}"),
+                    "--timeout",
+                    "5",
+                    "--retries",
+                    "1",
+                ],
+            )
+            .await
+        }
+    };
+    let r = login(gw.code(&seed, 0)).await;
+    assert_eq!(
+        r["code"], "Access-Accept",
+        "failed over to the second server: {r}"
+    );
+    // Sent once and retransmitted once (same bytes), then the next server.
+    assert_eq!(drain(&mut heard), [ACCESS_REQUEST, ACCESS_REQUEST]);
+    let r = login(gw.code(&seed, 1)).await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+    assert!(
+        drain(&mut heard).is_empty(),
+        "a held-down server gets no request"
+    );
+
+    // After its 30 s hold-down, a Status-Server (not a login) asks whether it is back.
+    gw.clock.advance_ms(31_000);
+    let probe = tokio::time::timeout(Duration::from_secs(5), heard.recv()).await;
+    assert_eq!(probe.ok().flatten(), Some(STATUS_SERVER));
+    gw.stop().await;
+}
+
+/// A server that answers every Access-Request with an Accept whose Response Authenticator
+/// is right, but `signed`: with or without Message-Authenticator.
+async fn accepting_server(secret: &'static [u8], signed: bool) -> String {
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = sock.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 4096];
+        while let Ok((n, src)) = sock.recv_from(&mut buf).await {
+            let Ok(p) = Packet::parse(&buf[..n]) else {
+                continue;
+            };
+            let mut attrs = Vec::new();
+            push_attr(&mut attrs, 11, b"forged-filter");
+            let reply = if signed {
+                encode_response(
+                    ACCESS_ACCEPT,
+                    p.identifier,
+                    &p.authenticator,
+                    &attrs,
+                    secret,
+                )
+                .unwrap()
+            } else {
+                let mut r = vec![ACCESS_ACCEPT, p.identifier];
+                r.extend(((HEADER_LEN + attrs.len()) as u16).to_be_bytes());
+                r.extend(p.authenticator);
+                r.extend(&attrs);
+                use md5::Digest;
+                let ra = md5::Md5::new()
+                    .chain_update(&r)
+                    .chain_update(secret)
+                    .finalize();
+                r[4..20].copy_from_slice(&ra);
+                r
+            };
+            let _ = sock.send_to(&reply, src).await;
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_without_message_authenticator_are_refused_unless_opted_out() {
+    const UP: &[u8] = b"forging-upstream-secret-01";
+    let unsigned = accepting_server(UP, false).await;
+    let up = String::from_utf8(UP.to_vec()).unwrap();
+    let tail = upstream_section(
+        &[(unsigned.clone(), up.clone())],
+        "timeout_secs = 1\nretries = 0",
+    );
+    let gw = start_config("otp_mode = \"append\"", "", RADIUS_PRIMARY, &tail).await;
+    let seed = enrol(&gw, "alice").await;
+    let r = client(
+        &gw,
+        &[
+            "--method",
+            "pap",
+            "--user",
+            "alice",
+            "--password",
+            &format!("x,{}", gw.code(&seed, 0)),
+            "--timeout",
+            "3",
+            "--retries",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(
+        r["code"], "timeout",
+        "an unsigned reply counts as no reply: {r}"
+    );
+    assert!(gw.auth_log().is_empty(), "nothing decided");
+    gw.stop().await;
+
+    // The same server, with the group's opt-out: accepted (and config warns).
+    let tail = upstream_section(
+        &[(unsigned, up.clone())],
+        "timeout_secs = 1\nretries = 0\nrequire_message_authenticator = false",
+    );
+    let gw = start_config("otp_mode = \"append\"", "", RADIUS_PRIMARY, &tail).await;
+    assert!(
+        gw.cfg.warnings.iter().any(|w| w.contains("BlastRADIUS")),
+        "{:?}",
+        gw.cfg.warnings
+    );
+    let seed = enrol(&gw, "alice").await;
+    let r = client(
+        &gw,
+        &[
+            "--method",
+            "pap",
+            "--user",
+            "alice",
+            "--password",
+            &format!("x,{}", gw.code(&seed, 0)),
+        ],
+    )
+    .await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+    assert_eq!(r["filter_id"], "forged-filter");
+    gw.stop().await;
+
+    // A reply signed with another secret never passes.
+    let other = accepting_server(b"another-secret-entirely-1", true).await;
+    let tail = upstream_section(&[(other, up)], "timeout_secs = 1\nretries = 0");
+    let gw = start_config("otp_mode = \"append\"", "", RADIUS_PRIMARY, &tail).await;
+    let seed = enrol(&gw, "alice").await;
+    let r = client(
+        &gw,
+        &[
+            "--method",
+            "pap",
+            "--user",
+            "alice",
+            "--password",
+            &format!("x,{}", gw.code(&seed, 0)),
+            "--timeout",
+            "3",
+            "--retries",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(r["code"], "timeout", "{r}");
+    gw.stop().await;
+}
