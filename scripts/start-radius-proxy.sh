@@ -29,8 +29,7 @@
 # FreeRADIUS 3.2.1 has no require_message_authenticator for home servers (it
 # came with 3.2.5, BlastRADIUS): 3.2.1 takes the item in a home_server section
 # without a word but ignores it (a reply without Message-Authenticator is still
-# relayed), so it
-# is not set here.
+# relayed), so it is not set here.
 # Hot path without logging: no per-request log lines (log auth = no, no
 # detail/linelog modules, only the few modules the site needs are loaded).
 set -euo pipefail

@@ -75,10 +75,17 @@ rm -rf "$D/certs"
 "$HERE/make-test-cert.sh" "$D/certs"
 cp "$D/certs/ca.pem" "$D/certs/test-ca.pem"
 
-S=$D/sites-available/default
-python3 - "$S" "$PORT" <<'PY'
+# One python run for all the config edits (each python start costs 0.1-0.3 s).
+python3 - "$D" "$PORT" "$NUSERS" <<'PY'
 import re, sys
-p, port = sys.argv[1], int(sys.argv[2]); s = open(p).read()
+D, port, nusers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+
+def put(s, old, new, p):
+    assert old in s, f"{old!r} not found in {p}"
+    return s.replace(old, new, 1)
+
+# --- sites-available/default ---
+p = f"{D}/sites-available/default"; s = open(p).read()
 # The first two listen sections (IPv4 auth, acct) go to loopback and our ports;
 # the IPv6 pair is dropped.
 blocks = list(re.finditer(r'^listen \{.*?^\}\n', s, re.S | re.M))
@@ -94,18 +101,13 @@ for i, m in enumerate(blocks):
 out.append(s[last:])
 s = ''.join(out)
 
-def put(old, new):
-    global s
-    assert old in s, f"{old!r} not found in {p}"
-    s = s.replace(old, new, 1)
-
 sign = '\t\tupdate reply {\n\t\t\t&Message-Authenticator := 0x00\n\t\t}\n'
 sign_top = '\tupdate reply {\n\t\t&Message-Authenticator := 0x00\n\t}\n'
 # Sign every reply with a Message-Authenticator (BlastRADIUS): 3.2.1 does not by
 # itself. Set first thing in authorize, so rejects from later on carry it too.
 # Then the RD Gateway stand-in policy: NPS's "authorize only" answer to RD
 # Gateway's password-less Access-Request (User-Name and MS-Network-Access-Server-Type).
-put('authorize {\n', 'authorize {\n' + sign_top + r'''
+s = put(s, 'authorize {\n', 'authorize {\n' + sign_top + r'''
 	if (&MS-Network-Access-Server-Type == Terminal-Server-Gateway && !&User-Password && !&CHAP-Password && !&MS-CHAP-Response && !&MS-CHAP2-Response && !&EAP-Message) {
 		if (&User-Name =~ /^([^\\@]*\\)?(alice|bob|carol|gina)(@[^@\\]*)?$/i) {
 			update control {
@@ -122,53 +124,70 @@ put('authorize {\n', 'authorize {\n' + sign_top + r'''
 		}
 		reject
 	}
-''')
+''', p)
 # Status-Server replies skip the rest of authorize: sign them in their own section.
 # ("ok": with only the update, whose result is "noop", the reply is a reject)
-put('#\tAutz-Type Status-Server {\n#\n#\t}\n',
-    '\tAutz-Type Status-Server {\n' + sign + '\t\tok\n\t}\n')
+s = put(s, '#\tAutz-Type Status-Server {\n#\n#\t}\n',
+        '\tAutz-Type Status-Server {\n' + sign + '\t\tok\n\t}\n', p)
 # Rejects decided before authorize ran (none today) would lack it: sign them again.
-put('\tPost-Auth-Type REJECT {\n', '\tPost-Auth-Type REJECT {\n' + sign)
+s = put(s, '\tPost-Auth-Type REJECT {\n', '\tPost-Auth-Type REJECT {\n' + sign, p)
 open(p, 'w').write(s)
-PY
-I=$D/sites-available/inner-tunnel
-sed -i "s/port = 18120/port = $((PORT + 2))/" "$I"
+
+# --- sites-available/inner-tunnel ---
+p = f"{D}/sites-available/inner-tunnel"; s = open(p).read()
+s = put(s, 'port = 18120\n', f'port = {port + 2}\n', p)
 # Copy the inner tunnel's reply (Class, Filter-Id, ... of the user) to the outer
 # Access-Accept, as NPS returns its policy's attributes for PEAP too: the
 # "if (0)" block in inner-tunnel's post-auth does that once enabled.
-python3 - "$I" <<'PY'
-import sys
-p = sys.argv[1]; s = open(p).read()
 old = '\tif (0) {\n\t\t#\n\t\t#  These attributes are for the inner-tunnel only,'
-assert old in s, "inner-tunnel post-auth 'if (0)' block not found"
-open(p, 'w').write(s.replace(old, old.replace('if (0)', 'if (1)'), 1))
-PY
+s = put(s, old, old.replace('if (0)', 'if (1)'), p)
+open(p, 'w').write(s)
 
-# EAP: PEAP (inner EAP-MS-CHAPv2) first, TTLS after a NAK; our certificate and
-# CA, no CA directory, no session cache (the default, kept).
-E=$D/mods-available/eap
-python3 - "$E" "$D/certs" <<'PY'
-import re, sys
-p, c = sys.argv[1], sys.argv[2]; s = open(p).read()
-def sub(pat, rep):
-    global s
+# --- mods-available/eap ---
+# PEAP (inner EAP-MS-CHAPv2) first, TTLS after a NAK; our certificate and CA,
+# no CA directory, no session cache (the default, kept).
+p = f"{D}/mods-available/eap"; s = open(p).read()
+def sub(s, pat, rep):
     s, n = re.subn(pat, rep, s, count=1, flags=re.M)
     assert n == 1, f"{pat!r} not found in {p}"
-sub(r'^(\t)default_eap_type = md5$', r'\1default_eap_type = peap')
-sub(r'^(\t\t)private_key_password = whatever$', r'\1#private_key_password = (none)')
-sub(r'^(\t\t)private_key_file = .*$', rf'\1private_key_file = {c}/server.key')
-sub(r'^(\t\t)certificate_file = .*$', rf'\1certificate_file = {c}/server.pem')
-sub(r'^(\t\t)ca_file = .*$', rf'\1ca_file = {c}/test-ca.pem')
-sub(r'^(\t\t)ca_path = .*$', r'\1#ca_path = (none)')
+    return s
+c = f"{D}/certs"
+s = sub(s, r'^(\t)default_eap_type = md5$', r'\1default_eap_type = peap')
+s = sub(s, r'^(\t\t)private_key_password = whatever$', r'\1#private_key_password = (none)')
+s = sub(s, r'^(\t\t)private_key_file = .*$', rf'\1private_key_file = {c}/server.key')
+s = sub(s, r'^(\t\t)certificate_file = .*$', rf'\1certificate_file = {c}/server.pem')
+s = sub(s, r'^(\t\t)ca_file = .*$', rf'\1ca_file = {c}/test-ca.pem')
+s = sub(s, r'^(\t\t)ca_path = .*$', r'\1#ca_path = (none)')
 cache = s[s.index('\t\tcache {\n'):]
 assert '\n\t\t\tenable = no\n' in cache[:cache.index('\n\t\t}\n')], "eap tls cache is not disabled"
 open(p, 'w').write(s)
-PY
 
-# Accounting records to one fixed file (not one per client and day).
-sed -i 's#^\(\s*\)filename = ${radacctdir}/.*#\1filename = ${logdir}/accounting.detail#' \
-  "$D/mods-available/detail"
-grep -q 'filename = ${logdir}/accounting.detail' "$D/mods-available/detail"
+# --- mods-available/detail: accounting records to one fixed file ---
+p = f"{D}/mods-available/detail"; s = open(p).read()
+s = sub(s, r'^(\t)filename = \$\{radacctdir\}/.*$', r'\1filename = ${logdir}/accounting.detail')
+open(p, 'w').write(s)
+
+# --- the users (files module) ---
+USERS = '''alice	Cleartext-Password := "alice-pass-1"
+	Class = "upstream-class-alice",
+	Filter-Id = "vpn-users",
+	Session-Timeout = 3600,
+	Framed-IP-Address = 10.8.0.5,
+	Cisco-AVPair = "shell:priv-lvl=15",
+	Tunnel-Type:1 = L2TP,
+	Tunnel-Medium-Type:1 = IPv4,
+	Tunnel-Password:1 = "tunnel-secret-1"
+
+bob	Cleartext-Password := "bob-pass-1"
+	Filter-Id = "staff"
+
+carol	Cleartext-Password := "carol-pass-1"
+
+'''
+with open(f"{D}/mods-config/files/authorize", "w") as f:
+    f.write(USERS + "".join(f'user{i:06d}\tCleartext-Password := "pass{i:06d}"\n\n'
+                            for i in range(1, nusers + 1)))
+PY
 
 # Two clients (the gateway may send from 127.0.0.2), which must sign their requests.
 cat >"$D/clients.conf" <<CL
@@ -183,27 +202,6 @@ client second {
 	require_message_authenticator = yes
 }
 CL
-
-python3 - "$NUSERS" >"$D/mods-config/files/authorize" <<'PY'
-import sys
-print('''alice	Cleartext-Password := "alice-pass-1"
-	Class = "upstream-class-alice",
-	Filter-Id = "vpn-users",
-	Session-Timeout = 3600,
-	Framed-IP-Address = 10.8.0.5,
-	Cisco-AVPair = "shell:priv-lvl=15",
-	Tunnel-Type:1 = L2TP,
-	Tunnel-Medium-Type:1 = IPv4,
-	Tunnel-Password:1 = "tunnel-secret-1"
-
-bob	Cleartext-Password := "bob-pass-1"
-	Filter-Id = "staff"
-
-carol	Cleartext-Password := "carol-pass-1"
-''')
-for i in range(1, int(sys.argv[1]) + 1):
-    print(f'user{i:06d}\tCleartext-Password := "pass{i:06d}"\n')
-PY
 
 freeradius -C -d "$D" >"$D/log/check.log" 2>&1 || { cat "$D/log/check.log" >&2; exit 1; }
 # -f: stay in the foreground, so $! is the server's own pid.
