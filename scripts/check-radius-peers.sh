@@ -26,8 +26,8 @@ PY=${PYTHON:-${MFAGATE_VENV:-$REPO/.venv}/bin/python}
 MSCHAP=$REPO/tests/py/mschap_client.py
 RADCLI=$REPO/tests/py/radius_client.py
 EAPOL=$REPO/tests/eap/run-eapol.sh
-UP_SECRET=${UP_SECRET:-upstream-secret-0123456789}
-PX_SECRET=${PX_SECRET:-proxy-secret-0123456789}
+UP_SECRET=upstream-secret-0123456789  # given to both scripts as RADIUS_SECRET
+PX_SECRET=proxy-secret-0123456789
 [ $# -eq 0 ] || { echo "usage: $0 (no arguments; see the header for env)" >&2; exit 2; }
 if [ "$(id -u)" -ne 0 ]; then echo "$0: must run as root" >&2; exit 1; fi
 "$PY" -c 'import pyrad, Crypto' 2>/dev/null ||
@@ -109,12 +109,12 @@ sys.exit(0 if eval(sys.argv[1], {"r": r, "h": h}) else 1)' "$expr" "$out"; then
 
 # --- start both, timed --------------------------------------------------------
 t=$(date +%s%N)
-if ! out=$("$REPO/scripts/start-radius-upstream.sh" "$W/upstream" "$UP" 2>&1); then
+if ! out=$(RADIUS_SECRET=$UP_SECRET FR_USERS=20 "$REPO/scripts/start-radius-upstream.sh" "$W/upstream" "$UP" 2>&1); then
   echo "$out"; fail "start-radius-upstream.sh" "did not start"; echo "$PASSED passed, $FAILED failed"; exit 1
 fi
 echo "info $out (start-up $(ms "$t") ms)"
 t=$(date +%s%N)
-if ! out=$("$REPO/scripts/start-radius-proxy.sh" "$W/proxy" "$PX" "$UP" "$UP_SECRET" 2>&1); then
+if ! out=$(RADIUS_SECRET=$PX_SECRET "$REPO/scripts/start-radius-proxy.sh" "$W/proxy" "$PX" "$UP" "$UP_SECRET" 2>&1); then
   echo "$out"; fail "start-radius-proxy.sh" "did not start"; echo "$PASSED passed, $FAILED failed"; exit 1
 fi
 echo "info $out (start-up $(ms "$t") ms, proxy to 127.0.0.1:$UP)"
@@ -182,6 +182,8 @@ check "upstream RDG NAS type with a wrong password: the password decides (Reject
   'r["code"] == "Access-Reject"' "${U[@]}" --user alice --password wrong --method pap --nas-type rdg
 check "upstream RDG NAS type with the password: normal Accept (alice's Class)" \
   "$ALICE" "${U[@]}" --user alice --password alice-pass-1 --method pap --nas-type rdg
+check "upstream second client 127.0.0.2: Accept" 'r["code"] == "Access-Accept" and r["filter_id"] == "staff"' \
+  "${U[@]}" --user bob --password bob-pass-1 --method chap --source 127.0.0.2
 check "upstream wrong secret: no answer (timeout)" 'r["code"] == "timeout"' \
   --server "127.0.0.1:$UP" --secret not-the-secret --user alice --password alice-pass-1 --method pap --timeout 0.5
 check "upstream request without MA: dropped (require_message_authenticator)" 'r["code"] == "timeout"' \

@@ -5,7 +5,7 @@ usage: mschap_client.py --server HOST:PORT --secret SECRET --user NAME
                         [--password PW] [--method mschapv2|mschap|chap|pap|none]
                         [--nas-type rdg|N] [--proxy-state HEX ...] [--state HEX]
                         [--attr NAME=VALUE ...] [--no-ma] [--enforce-ma]
-                        [--timeout SECONDS] [--retries N]
+                        [--source ADDR] [--timeout SECONDS] [--retries N]
        mschap_client.py --self-test
 
 Sends one Access-Request and prints exactly one JSON line on stdout:
@@ -65,6 +65,7 @@ password attribute at all: RD Gateway's authorization-only request).
 a number sends that value. --attr NAME=VALUE adds any attribute of the dictionary
 (integer: a number or a VALUE name; ipaddr: dotted quad; octets: 0xHEX or text),
 --proxy-state HEX adds Proxy-States (last, in the order given), --state HEX a State.
+--source ADDR sends from that local address (e.g. 127.0.0.2, a second client).
 
 Every request carries a Message-Authenticator as its first attribute (unless
 --no-ma). Special codes (exit status 0 too), as tests/py/radius_client.py:
@@ -572,13 +573,15 @@ def parse_server(s):
     return host.strip("[]"), int(port)
 
 
-def exchange(server, pkt, ident, timeout, attempts):
+def exchange(server, pkt, ident, timeout, attempts, source=None):
     """Send pkt up to `attempts` times (the same packet, so the same
     authenticator), waiting `timeout` s after each; return the first reply
     with our Identifier, or None."""
     host, port = parse_server(server)
     family, _, _, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
     with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        if source:
+            sock.bind((source, 0))
         sock.connect(addr)  # only datagrams from the server's address/port
         for _ in range(max(1, attempts)):
             sock.send(pkt)
@@ -673,6 +676,7 @@ def main():
     p.add_argument("--no-ma", action="store_true", help="send no Message-Authenticator")
     p.add_argument("--enforce-ma", action="store_true",
                    help="a reply without a valid Message-Authenticator is an error")
+    p.add_argument("--source", help="local address to send from (default: any)")
     p.add_argument("--timeout", type=float, default=2.0, help="seconds per attempt (default 2)")
     p.add_argument("--retries", type=int, default=1,
                    help="attempts in all, as pyrad counts them (default 1)")
@@ -703,7 +707,7 @@ def main():
             attrs.append(attr(STATE, parse_hex("--state", a.state)))
         attrs += [attr(PROXY_STATE, parse_hex("--proxy-state", s)) for s in a.proxy_state]
         pkt = build_request(ident, req_auth, attrs, secret, not a.no_ma)
-        data = exchange(a.server, pkt, ident, a.timeout, a.retries)
+        data = exchange(a.server, pkt, ident, a.timeout, a.retries, a.source)
         result = {"code": "timeout"} if data is None else \
             check_reply(d, data, req, secret, a.enforce_ma)
     except Exception as e:  # noqa: BLE001 - any failure is exit 2 for the caller
