@@ -7,6 +7,8 @@
 #     the directory import benchmark, see scripts/start-slapd.sh),
 #   - Debian's pam_radius_auth (libpam-radius-auth) and pamtester: the PAM module
 #     SSH and sudo use, driven like a login (tests/it/pam.rs),
+#   - eapoltest (wpa_supplicant's eapol_test): the EAP client (PEAP, TTLS) of
+#     tests/eap/run-eapol.sh, for the upstream RADIUS tests,
 #   - systemd, for `systemd-analyze verify/security` on systemd/mfagate.service
 #     (tests/it/service.rs; nothing is started under it),
 #   - a Python venv with pyrad/pycryptodome/pyotp for tests/py/radius_client.py,
@@ -26,7 +28,7 @@ export DEBIAN_FRONTEND=noninteractive
 # No krb5-user: the tests do LDAP simple binds only, and provisioning needs no
 # Kerberos tools (it would also ask debconf questions).
 APT_PKGS=(freeradius freeradius-utils samba samba-ad-dc samba-ad-provision ldap-utils slapd openssl curl
-  libpam-radius-auth pamtester systemd)
+  libpam-radius-auth pamtester systemd eapoltest)
 PY_PKGS=(pyrad pycryptodome pyotp ldap3==2.9.1 duo-client==5.7.0)
 PY_IMPORTS="import pyrad, Crypto, pyotp, ldap3, duo_client"
 

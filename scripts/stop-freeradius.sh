@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Stops a FreeRADIUS started by scripts/start-freeradius.sh DIR PORT (by the
-# pid it wrote to DIR/run/pid; never by name, other instances keep running).
+# Stops a FreeRADIUS started by scripts/start-freeradius.sh DIR PORT,
+# scripts/start-radius-upstream.sh DIR PORT or scripts/start-radius-proxy.sh
+# DIR ... (by the pid it wrote to DIR/run/pid; never by name, other instances
+# keep running).
 # usage: stop-freeradius.sh DIR
 set -euo pipefail
 
