@@ -3,4 +3,5 @@
 //! attributes, and the RFC 2865 / RFC 2548 hiding of passwords and keys.
 
 pub mod codec;
+pub mod dictionary;
 pub mod salt;
