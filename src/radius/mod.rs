@@ -8,6 +8,7 @@
 //! other.
 
 pub mod codec;
+pub mod dictionary;
 pub mod salt;
 
 pub use crate::auth::Attribute;
