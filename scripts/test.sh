@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit tests and the integration tests in tests/it,
 # which talk to real peers (FreeRADIUS, tests/py/radius_client.py, and as root
-# a Samba AD DC on 127.0.0.1:389/636 started once for the run).
+# a Samba AD DC on 127.0.0.1:389/636 and a FreeRADIUS upstream, each started
+# once for the run).
 # usage: scripts/test.sh [cargo test args...]   e.g. scripts/test.sh radius -- --nocapture
 # env:   MFAGATE_VENV  Python venv for the test client (default: <repo>/.venv)
 #        MFAGATE_SAMBA_DIR    state dir of the AD DC (default: /tmp/mfagate-samba)
@@ -17,6 +18,7 @@ cd "$REPO"
 cleanup() {
   if [ "${STOP_SAMBA:-}" = 1 ]; then scripts/stop-samba-ad.sh "$SAMBA_DIR" >/dev/null || true; fi
   if declare -F pi_cleanup >/dev/null; then pi_cleanup; fi
+  if [ -n "${UPSTREAM_DIR:-}" ]; then scripts/stop-freeradius.sh "$UPSTREAM_DIR" >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
 
@@ -98,6 +100,24 @@ export PI_URL PI_REALM PI_ADMIN PI_ADMIN_PASSWORD
 export MFAGATE_PI_SEED=$SINKS/seed.json MFAGATE_PI_SMS_OUT=$SINKS/sms.jsonl \
   MFAGATE_PI_SMTP_OUT=$SINKS/smtp.jsonl
 echo "privacyIDEA on $PI_URL, SMS sink :$SMS_PORT, SMTP sink :$SMTP_PORT"
+
+# FreeRADIUS standing in for NPS, the upstream primary of tests/it/upstream.rs, one per
+# run on a free port triple (auth, accounting, inner tunnel); it needs root.
+if [ "$(id -u)" -eq 0 ]; then
+  UPSTREAM_DIR=${MFAGATE_UPSTREAM_DIR:-/tmp/mfagate-upstream}
+  export MFAGATE_UPSTREAM_SECRET=upstream-secret-0123456789
+  for port in $(seq 28300 30 29200); do
+    if RADIUS_SECRET=$MFAGATE_UPSTREAM_SECRET scripts/start-radius-upstream.sh "$UPSTREAM_DIR" "$port" \
+         >"$SINKS/upstream.log" 2>&1; then
+      export MFAGATE_UPSTREAM_ADDR=127.0.0.1:$port MFAGATE_UPSTREAM_DIR=$UPSTREAM_DIR
+      break
+    fi
+  done
+  [ -n "${MFAGATE_UPSTREAM_ADDR:-}" ] || { cat "$SINKS/upstream.log" >&2; exit 1; }
+  echo "FreeRADIUS upstream on $MFAGATE_UPSTREAM_ADDR"
+else
+  echo "not root: no FreeRADIUS upstream, so the upstream integration tests will fail" >&2
+fi
 
 # --tests = lib and bin unit tests + integration tests. Not --all-targets: it
 # adds --benches (and --examples), so benchmarks would run inside the test run.
