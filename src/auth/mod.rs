@@ -144,6 +144,9 @@ pub enum Credential {
     /// A credential only an upstream RADIUS server can check; its attributes are in
     /// [`AuthRequest::forward`]. The client cannot be challenged.
     Relayed(Relayed),
+    /// No credential at all: the client (an RD Gateway) authenticated the user itself and
+    /// asks for the second factor only (`credentials = "none"`). It cannot be challenged.
+    NameOnly,
     /// Something the gateway cannot check (e.g. CHAP against the local directory); rejected
     /// and logged with the given description.
     Unsupported(&'static str),

@@ -103,6 +103,18 @@ pub struct RadiusClient {
     pub push_mode: PushMode,
     /// The `[[upstream]]` group that checks this client's requests instead of `[primary]`.
     pub primary: Option<String>,
+    pub credentials: ClientCredentials,
+}
+
+/// What a RADIUS client's requests carry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClientCredentials {
+    /// A password (PAP) or a credential an upstream checks (CHAP, MS-CHAPv2).
+    #[default]
+    Password,
+    /// Only a User-Name: the client (Remote Desktop Gateway) has authenticated the user and
+    /// asks for the second factor alone; it cannot show a challenge.
+    None,
 }
 
 /// Whether a client's requests must carry Message-Authenticator (BlastRADIUS).

@@ -154,6 +154,7 @@ struct Client {
     failmode: Option<String>,
     push_mode: Option<String>,
     primary: Option<String>,
+    credentials: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -86,6 +86,40 @@ pub struct AdUser {
     pub dn: String,
     pub sam_account_name: String,
     pub user_principal_name: Option<String>,
+    /// What the entry's account state refuses (disabled, expired, locked out), read with
+    /// the search; the bind finds the same, so only a login without a password (an RD
+    /// Gateway's) needs it.
+    pub state_refusal: Option<AdReject>,
+}
+
+/// userAccountControl ACCOUNTDISABLE.
+const UF_ACCOUNTDISABLE: u64 = 0x2;
+/// msDS-User-Account-Control-Computed UF_LOCKOUT (constructed: it knows the lockout
+/// duration, which lockoutTime alone does not).
+const UF_LOCKOUT: u64 = 0x10;
+
+/// The account-state refusal of an entry at `now_ms`, from the attributes
+/// [`AdPrimary::find`] reads.
+fn state_refusal(entry: &SearchEntry, now_ms: u64) -> Option<AdReject> {
+    let num = |a: &str| {
+        entry
+            .attrs
+            .get(a)
+            .and_then(|v| v.first())
+            .and_then(|v| v.trim().parse::<i64>().ok())
+    };
+    if num("userAccountControl").is_some_and(|u| u as u64 & UF_ACCOUNTDISABLE != 0) {
+        return Some(AdReject::Disabled);
+    }
+    // FILETIME: 100 ns since 1601-01-01; 0 and i64::MAX mean "never".
+    let now_ft = (now_ms as i64 + 11_644_473_600_000) * 10_000;
+    if num("accountExpires").is_some_and(|e| e != 0 && e != i64::MAX && e <= now_ft) {
+        return Some(AdReject::AccountExpired);
+    }
+    if num("msDS-User-Account-Control-Computed").is_some_and(|u| u as u64 & UF_LOCKOUT != 0) {
+        return Some(AdReject::Locked);
+    }
+    None
 }
 
 /// Reads a PEM bundle into a root store; at least one certificate is required.
@@ -388,7 +422,13 @@ impl AdPrimary {
             &self.cfg.base_dn,
             Scope::Subtree,
             &full,
-            &["sAMAccountName", "userPrincipalName"],
+            &[
+                "sAMAccountName",
+                "userPrincipalName",
+                "userAccountControl",
+                "accountExpires",
+                "msDS-User-Account-Control-Computed",
+            ],
         )
         .await
     }
@@ -516,6 +556,7 @@ impl AdPrimary {
                 dn: entry.dn.clone(),
                 sam_account_name: sam,
                 user_principal_name: first("userPrincipalName"),
+                state_refusal: state_refusal(entry, self.clock.now_ms()),
             }),
             None => Err(AdReject::NoSuchUser),
         };
@@ -531,6 +572,7 @@ impl AdPrimary {
                 dn: dn.to_owned(),
                 sam_account_name: dn.to_owned(),
                 user_principal_name: None,
+                state_refusal: None,
             }),
         }
     }

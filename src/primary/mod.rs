@@ -248,6 +248,36 @@ impl Primary {
         })
     }
 
+    /// Admits a [`find`](Self::find) result without a password, for a client that checked
+    /// the password itself (an RD Gateway): the account must exist and its state allow a
+    /// login (AD: not disabled, expired or locked out; local: enabled). The `Err` is the
+    /// reason for the authentication log.
+    pub fn admit(&self, candidate: Candidate) -> Result<Identity, String> {
+        match candidate {
+            Candidate::Local(Some(u)) if u.enabled => Ok(Identity {
+                key: user_key(&u.name),
+                name: u.name.clone(),
+                record: Some(*u),
+                dn: None,
+            }),
+            Candidate::Local(Some(_)) => Err("user disabled".into()),
+            Candidate::Local(None) => Err("unknown user".into()),
+            Candidate::Ad(c) => match c.found {
+                Ok(u) => match u.state_refusal {
+                    Some(r) => Err(r.reason()),
+                    None => Ok(Identity {
+                        key: user_key(&u.sam_account_name),
+                        name: u.sam_account_name,
+                        record: None,
+                        dn: Some(u.dn),
+                    }),
+                },
+                Err(r) => Err(r.reason()),
+            },
+            Candidate::Upstream(_) => Err("internal: an upstream admits nobody unasked".into()),
+        }
+    }
+
     /// Whether `dn` is in `group_dn` (nested groups count); false without AD.
     pub async fn dn_member_of(&self, dn: &str, group_dn: &str) -> Result<bool, PrimaryError> {
         match self {

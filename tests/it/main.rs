@@ -15,6 +15,7 @@ mod pam;
 mod privacyidea;
 mod radius_flows;
 mod radius_wire;
+mod rd_gateway;
 mod relay;
 mod service;
 mod sms;

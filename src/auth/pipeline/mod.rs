@@ -158,6 +158,7 @@ impl Pipeline {
         let mut audit = Audit::new(&req);
         match &req.credential {
             Credential::Relayed(kind) => Box::pin(self.relayed(&mut audit, *kind)).await,
+            Credential::NameOnly => Box::pin(self.name_only(&mut audit)).await,
             Credential::Unsupported(what) => {
                 let reason = format!("unsupported authentication: {what}");
                 self.finish_reject(&audit, &reason).await
@@ -603,6 +604,10 @@ impl Pipeline {
         let relayed = match &audit.req.credential {
             Credential::Relayed(kind) => Some(kind.as_str()),
             _ => None,
+        };
+        let relayed = match &audit.req.credential {
+            Credential::NameOnly => Some("credentials = \"none\" (RD Gateway)"),
+            _ => relayed,
         };
         let no_code = || match relayed {
             Some(kind) => format!(

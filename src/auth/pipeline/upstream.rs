@@ -93,6 +93,34 @@ impl Pipeline {
         }
     }
 
+    /// A client that authenticated the user itself (an RD Gateway) asks for the second
+    /// factor only. An upstream authorizes the request first (NPS's connection authorization
+    /// policy, as the retired product did); without one the directory admits the account by
+    /// its state (AD: not disabled, expired or locked out). Then the policy rules and a push
+    /// or call the client waits for.
+    pub(super) async fn name_only(&self, audit: &mut Audit<'_>) -> Result<Decision, AuthError> {
+        let after = match self.upstreams.for_client(&audit.req.client_name) {
+            Some(up) => Box::pin(self.upstream_check(audit, &up, None)).await?,
+            None => {
+                let candidate = self.primary.find(&audit.req.user_name).await?;
+                if let Some(n) = candidate.name() {
+                    audit.user = n.to_owned();
+                }
+                match self.primary.admit(candidate) {
+                    Ok(id) => self.after_primary(audit, id).await?,
+                    Err(reason) => AfterPrimary::Reject(reason),
+                }
+            }
+        };
+        match after {
+            AfterPrimary::Reject(reason) => self.finish_reject(audit, &reason).await,
+            AfterPrimary::Accept(reason) => self.finish(audit, AuthResult::Accept, &reason).await,
+            AfterPrimary::SecondFactor(user) => {
+                Box::pin(self.held_second_factor(audit, &user, "")).await
+            }
+        }
+    }
+
     /// Sends the login to the upstream; its Accept goes on to the policy rules and account
     /// checks like any right password.
     pub(super) async fn upstream_check(

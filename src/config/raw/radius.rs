@@ -184,7 +184,34 @@ pub(super) fn validate_radius(
                 ))
             }
         };
+        let credentials = match c.credentials.as_deref() {
+            None | Some("password") => ClientCredentials::Password,
+            Some("none") => {
+                if push_mode == PushMode::Challenge {
+                    return Err(invalid(
+                        key("push_mode"),
+                        "\"challenge\" cannot work with credentials = \"none\": the client \
+                         (an RD Gateway) cannot show a challenge",
+                    ));
+                }
+                if require_ma != MaPolicy::Required {
+                    warnings.push(format!(
+                        "{} (client \"{name}\"): with credentials = \"none\" a forged \
+                         request needs only a user name; require Message-Authenticator",
+                        key("require_message_authenticator")
+                    ));
+                }
+                ClientCredentials::None
+            }
+            Some(o) => {
+                return Err(invalid(
+                    key("credentials"),
+                    format!("\"{o}\" is not \"password\" or \"none\""),
+                ))
+            }
+        };
         clients.push(RadiusClient {
+            credentials,
             primary,
             name,
             network,

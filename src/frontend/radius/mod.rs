@@ -27,7 +27,9 @@ use crate::auth::{
     Relayed, SharedReply,
 };
 use crate::clock::SharedClock;
-use crate::config::{canonical_ip, MaPolicy, OtpMode, RadiusClient, RadiusConfig, Secret};
+use crate::config::{
+    canonical_ip, ClientCredentials, MaPolicy, OtpMode, RadiusClient, RadiusConfig, Secret,
+};
 use crate::radius::codec::*;
 use crate::radius::{
     decode_attributes, encode_attribute, ATTR_CHAP_CHALLENGE, MS_CHAP2_RESPONSE, MS_CHAP_ERROR,
@@ -517,6 +519,8 @@ enum Screened {
 /// Access-Request → [`AuthRequest`].
 fn translate(inc: &Incoming, client: &RadiusClient) -> AuthRequest {
     let credential = match (&inc.password, &inc.state) {
+        // An RD Gateway's request: whatever it carries, the user's password was checked there.
+        _ if client.credentials == ClientCredentials::None => Credential::NameOnly,
         (Some(pw), _) => match String::from_utf8(pw.clone()) {
             Err(_) => Credential::Unsupported("User-Password is not UTF-8"),
             Ok(pw) => match (&inc.state, client.otp_mode) {
