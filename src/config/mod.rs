@@ -5,6 +5,7 @@
 mod cluster;
 mod prompts;
 mod raw;
+mod reply;
 mod secret;
 mod upstream;
 
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 pub use cluster::{split_host_port, ClusterConfig};
 pub use prompts::{prompt_with, terminal_prompt, Prompts};
+pub use reply::ReplyRule;
 pub use secret::Secret;
 pub use upstream::{HealthCheck, UpstreamConfig, UpstreamServer};
 
@@ -59,6 +61,8 @@ pub struct Config {
     pub cluster: Option<ClusterConfig>,
     /// `[[upstream]]` RADIUS server groups, by name.
     pub upstreams: Vec<UpstreamConfig>,
+    /// `[[reply]]` rules in order; the first that matches adds its attributes to the Accept.
+    pub replies: Vec<ReplyRule>,
     /// Things that are allowed but unwise; `check-config` prints them and `serve` logs them.
     pub warnings: Vec<String>,
 }

@@ -37,6 +37,8 @@ pub(super) struct Root {
     cluster: Option<super::cluster::ClusterRaw>,
     #[serde(default)]
     upstream: Vec<super::upstream::UpstreamRaw>,
+    #[serde(default)]
+    reply: Vec<super::reply::ReplyRaw>,
 }
 
 #[derive(Deserialize)]
@@ -653,6 +655,34 @@ impl Root {
                 action,
             });
         }
+        let mut replies: Vec<ReplyRule> = Vec::new();
+        for (i, r) in self.reply.into_iter().enumerate() {
+            let rule = r.validate(i)?;
+            if replies.iter().any(|o| o.name == rule.name) {
+                return Err(invalid(
+                    format!("reply[{i}].name"),
+                    format!("\"{}\" is used by another rule", rule.name),
+                ));
+            }
+            if !rule.groups.is_empty() && !matches!(primary, PrimaryConfig::Ad(_)) {
+                return Err(invalid(
+                    format!("reply[{i}].groups"),
+                    "group rules need primary.backend = \"ad\"",
+                ));
+            }
+            for (j, c) in rule.clients.iter().enumerate() {
+                if !radius
+                    .as_ref()
+                    .is_some_and(|r| r.clients.iter().any(|rc| &rc.name == c))
+                {
+                    return Err(invalid(
+                        format!("reply[{i}].clients[{j}]"),
+                        format!("\"{c}\" is not the name of a [[radius.clients]] entry"),
+                    ));
+                }
+            }
+            replies.push(rule);
+        }
         let unknown_users = match self.auth.unknown_users.as_deref() {
             None | Some("reject") => UnknownUsers::Reject,
             Some("bypass") => {
@@ -747,6 +777,7 @@ impl Root {
         let cluster = self.cluster.map(|c| c.validate(&node_name)).transpose()?;
         Ok(Config {
             upstreams,
+            replies,
             node_name,
             cluster,
             sync,

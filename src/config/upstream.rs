@@ -142,3 +142,71 @@ impl UpstreamRaw {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{ClientCredentials, Config, PrimaryConfig};
+    use std::path::Path;
+
+    const BASE: &str = "node_name = \"a\"\ndata_dir = \"/tmp/x\"\n[radius]\nlisten = [\"127.0.0.1:1812\"]\n\
+        [[radius.clients]]\nname = \"vpn\"\naddress = \"10.0.0.1\"\nsecret = \"client-secret-0123456789\"\n";
+    const UPSTREAM: &str =
+        "[[upstream]]\nname = \"nps\"\n[[upstream.servers]]\naddress = \"10.0.0.9:1812\"\n\
+        secret = \"upstream-secret-012345\"\n";
+
+    fn load(text: &str) -> Result<Config, String> {
+        Config::from_toml(text, Path::new("t.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn upstream_groups_clients_and_replies_are_validated() {
+        let ok = load(&format!(
+            "{BASE}credentials = \"none\"\nprimary = \"nps\"\n[primary]\nbackend = \"local\"\n{UPSTREAM}\
+             [[reply]]\nname = \"r\"\nattributes = {{ Filter-Id = \"x\", \"Tunnel-Type:1\" = \"VLAN\" }}\n"
+        ))
+        .unwrap();
+        let c = &ok.radius.as_ref().unwrap().clients[0];
+        assert_eq!(
+            (c.primary.as_deref(), c.credentials),
+            (Some("nps"), ClientCredentials::None)
+        );
+        assert_eq!(ok.upstreams[0].timeout_ms, 5000);
+        assert_eq!(ok.replies[0].attributes.len(), 2);
+        // Tunnel-Type:1 = VLAN (13): the tag in the first octet of the integer.
+        assert_eq!(ok.replies[0].attributes[1].value, [1, 0, 0, 13]);
+        let radius = load(&format!(
+            "{BASE}[primary]\nbackend = \"radius\"\nupstream = \"nps\"\n{UPSTREAM}"
+        ))
+        .unwrap();
+        assert!(matches!(radius.primary, PrimaryConfig::Radius(ref n) if n == "nps"));
+
+        for (text, key) in [
+            (format!("{BASE}[primary]\nbackend = \"radius\"\nupstream = \"nope\"\n{UPSTREAM}"), "primary.upstream"),
+            (format!("{BASE}primary = \"nope\"\n[primary]\nbackend = \"local\"\n{UPSTREAM}"), "radius.clients[0].primary"),
+            (format!("{BASE}credentials = \"none\"\npush_mode = \"challenge\"\n[primary]\nbackend = \"local\"\n"), "radius.clients[0].push_mode"),
+            (format!("{BASE}[primary]\nbackend = \"local\"\n[[upstream]]\nname = \"nps\"\n"), "upstream[0].servers"),
+            (format!("{BASE}[primary]\nbackend = \"local\"\n{UPSTREAM}{UPSTREAM}"), "upstream[1].name"),
+            (format!("{BASE}[primary]\nbackend = \"local\"\n[[upstream]]\nname = \"nps\"\nhealth_check = \"ping\"\n[[upstream.servers]]\naddress = \"10.0.0.9:1812\"\nsecret = \"upstream-secret-012345\"\n"), "upstream[0].health_check"),
+            (format!("{BASE}[primary]\nbackend = \"local\"\n[[upstream]]\nname = \"nps\"\n[[upstream.servers]]\naddress = \"10.0.0.9\"\nsecret = \"upstream-secret-012345\"\n"), "upstream[0].servers[0].address"),
+            (format!("{BASE}[primary]\nbackend = \"local\"\n[[reply]]\nname = \"r\"\nattributes = {{ Filter-Idd = \"x\" }}\n"), "reply[0].attributes.Filter-Idd"),
+            (format!("{BASE}[primary]\nbackend = \"local\"\n[[reply]]\nname = \"r\"\ngroups = [\"CN=g,DC=x\"]\nattributes = {{ Filter-Id = \"x\" }}\n"), "reply[0].groups"),
+            (format!("{BASE}[primary]\nbackend = \"local\"\n[[reply]]\nname = \"r\"\nclients = [\"asa\"]\nattributes = {{ Filter-Id = \"x\" }}\n"), "reply[0].clients[0]"),
+            (format!("{BASE}[primary]\nbackend = \"local\"\n[[reply]]\nname = \"r\"\nattributes = {{ Tunnel-Password = \"x\" }}\n"), "reply[0].attributes.Tunnel-Password"),
+            (format!("{BASE}[primary]\nbackend = \"local\"\n[[reply]]\nname = \"r\"\nattributes = {{ Session-Timeout = \"soon\" }}\n"), "reply[0].attributes.Session-Timeout"),
+        ] {
+            let e = load(&text).err().unwrap_or_default();
+            assert!(e.contains(key), "{key}: {e}");
+        }
+        let e = load(&format!("{BASE}[primary]\nbackend = \"local\"\n[[reply]]\nname = \"r\"\nattributes = {{ Filter-Idd = \"x\" }}\n")).err().unwrap_or_default();
+        assert!(e.contains("Filter-Id"), "suggests the known name: {e}");
+        let warned = load(&format!("{BASE}require_message_authenticator = false\ncredentials = \"none\"\n[primary]\nbackend = \"local\"\n")).unwrap();
+        assert!(
+            warned
+                .warnings
+                .iter()
+                .any(|w| w.contains("credentials = \"none\"")),
+            "{:?}",
+            warned.warnings
+        );
+    }
+}

@@ -21,6 +21,7 @@ pub const MS_MPPE_SEND_KEY: u8 = 16;
 pub const MS_MPPE_RECV_KEY: u8 = 17;
 pub const MS_CHAP2_RESPONSE: u8 = 25;
 pub const MS_CHAP2_SUCCESS: u8 = 26;
+pub const ATTR_CLASS: u8 = 25;
 pub const ATTR_TUNNEL_PASSWORD: u8 = 69;
 pub const ATTR_EAP_MESSAGE: u8 = 79;
 pub const ATTR_CHAP_CHALLENGE: u8 = 60;

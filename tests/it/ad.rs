@@ -436,3 +436,66 @@ async fn doctor_reports_each_dc_check_with_a_fix() {
     assert!(!out.contains("definitely-wrong"), "no secret in the report");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reply_attributes_by_ad_group_reach_the_nas() {
+    let primary = format!(
+        r#"{}
+[[reply]]
+name = "asa admins"
+groups = ["{}"]
+attributes = {{ Class = "OU=vpn-admins;", Cisco-AVPair = ["ip:inacl#1=permit ip any any", "shell:priv-lvl=15"], Session-Timeout = 28800 }}
+
+[[reply]]
+name = "everyone"
+attributes = {{ Fortinet-Group-Name = "vpn-staff", PaloAlto-User-Group = "staff", Filter-Id = "staff" }}
+"#,
+        ad_primary(&[env("AD_LDAPS_URL")], false, &env("AD_CA_PEM")),
+        env("AD_GROUP_MFA_USERS"),
+    );
+    let gw = start_with_primary("otp_mode = \"append\"", "", &primary).await;
+    let alice = enrol(&gw, "alice").await;
+    let kate = enrol(&gw, "kate.other").await;
+    let lily = enrol(&gw, "lily.ldap").await;
+    let ask = |name: &str, seed: &[u8], step: i64| {
+        format!(
+            "User-Name = \"{name}\"\nUser-Password = \"{},{}\"\nMessage-Authenticator = 0x00\n",
+            pw(name),
+            gw.code(seed, step)
+        )
+    };
+    // alice is in mfa-users; kate.other only through a nested group.
+    for (name, seed) in [("alice", &alice), ("kate.other", &kate)] {
+        let (ok, out) = radclient(&gw.server(), SECRET, "auth", &ask(name, seed, 0)).await;
+        assert!(ok && out.contains("Access-Accept"), "{name}: {out}");
+        assert!(
+            out.contains("Class = 0x4f553d76706e2d61646d696e733b"),
+            "{out}"
+        );
+        assert!(
+            out.contains("Cisco-AVPair = \"ip:inacl#1=permit ip any any\""),
+            "{out}"
+        );
+        assert!(
+            out.contains("Cisco-AVPair = \"shell:priv-lvl=15\""),
+            "{out}"
+        );
+        assert!(out.contains("Session-Timeout = 28800"), "{out}");
+        assert!(
+            !out.contains("Fortinet-Group-Name"),
+            "first rule only: {out}"
+        );
+    }
+    let (ok, out) = radclient(&gw.server(), SECRET, "auth", &ask("lily.ldap", &lily, 0)).await;
+    assert!(ok && out.contains("Access-Accept"), "{out}");
+    assert!(out.contains("Fortinet-Group-Name = \"vpn-staff\""), "{out}");
+    assert!(out.contains("PaloAlto-User-Group = \"staff\""), "{out}");
+    assert!(out.contains("Filter-Id = \"staff\""), "{out}");
+    // A wrong code: a bare reject, no attributes of any rule.
+    let (_, out) = radclient(&gw.server(), SECRET, "auth", &ask("lily.ldap", &lily, 5)).await;
+    assert!(
+        out.contains("Access-Reject") && !out.contains("Filter-Id"),
+        "{out}"
+    );
+    gw.stop().await;
+}

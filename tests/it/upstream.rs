@@ -563,3 +563,57 @@ async fn replies_without_message_authenticator_are_refused_unless_opted_out() {
     assert_eq!(r["code"], "timeout", "{r}");
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_rule_by_the_upstreams_class_replaces_its_attributes() {
+    let (addr, secret) = upstream();
+    let tail = upstream_section(&[(addr, secret)], "")
+        + "\n[[reply]]\nname = \"alice's class\"\nupstream_class = [\"upstream-class-alice\"]\n\
+           attributes = { Class = \"OU=vpn-admins;\", PaloAlto-User-Group = \"admins\" }\n";
+    let gw = start_config("otp_mode = \"append\"", "", RADIUS_PRIMARY, &tail).await;
+    let alice = enrol(&gw, "alice").await;
+    let bob = enrol(&gw, "bob").await;
+    let r = client(
+        &gw,
+        &[
+            "--method",
+            "pap",
+            "--user",
+            "alice",
+            "--password",
+            &format!("alice-pass-1,{}", gw.code(&alice, 0)),
+        ],
+    )
+    .await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+    assert_eq!(
+        r["class"],
+        text_hex("OU=vpn-admins;"),
+        "the rule's Class replaces the upstream's: {r}"
+    );
+    // (the client's dictionary has no Palo Alto names: vendor 25461, PaloAlto-User-Group = 5)
+    let palo = json!(["Vendor-Specific", [25461, 5, text_hex("admins")]]);
+    assert!(r["attrs"].as_array().unwrap().contains(&palo), "{r}");
+    assert_eq!(
+        r["filter_id"], "vpn-users",
+        "the upstream's other attributes stay: {r}"
+    );
+    let r = client(
+        &gw,
+        &[
+            "--method",
+            "pap",
+            "--user",
+            "bob",
+            "--password",
+            &format!("bob-pass-1,{}", gw.code(&bob, 0)),
+        ],
+    )
+    .await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+    assert!(
+        r["class"].is_null() && !r.to_string().contains("25461"),
+        "{r}"
+    );
+    gw.stop().await;
+}

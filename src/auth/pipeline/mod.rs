@@ -14,6 +14,7 @@ mod codes;
 mod peers;
 mod provider;
 mod push;
+mod reply;
 mod upstream;
 use push::{poll_answer, release_reservation};
 pub use upstream::account_name;
@@ -471,17 +472,18 @@ impl Pipeline {
         id: Identity,
     ) -> Result<AfterPrimary, AuthError> {
         audit.user = id.name.clone();
-        if let Some(rule) = self.matching_rule(&id, &audit.req.client_name).await? {
+        let rule = self.matching_rule(&id, &audit.req.client_name).await?;
+        if let Some(rule) = rule {
             audit.policy = Some(rule.name.clone());
-            match rule.action {
-                PolicyAction::Deny => return Ok(AfterPrimary::Reject("denied by policy".into())),
-                PolicyAction::Bypass => {
-                    return Ok(AfterPrimary::Accept(
-                        "password only: bypass by policy".into(),
-                    ))
-                }
-                PolicyAction::Mfa => {}
+            if rule.action == PolicyAction::Deny {
+                return Ok(AfterPrimary::Reject("denied by policy".into()));
             }
+        }
+        self.grant_by_rules(audit, &id).await?;
+        if rule.is_some_and(|r| r.action == PolicyAction::Bypass) {
+            return Ok(AfterPrimary::Accept(
+                "password only: bypass by policy".into(),
+            ));
         }
         let user = match id.record {
             Some(u) => u,
