@@ -144,6 +144,10 @@ pub enum Credential {
     /// A credential only an upstream RADIUS server can check; its attributes are in
     /// [`AuthRequest::forward`]. The client cannot be challenged.
     Relayed(Relayed),
+    /// An EAP round (EAP-Message), relayed to the upstream; `state` is the State of our
+    /// Access-Challenge that the round answers (none for the first). Cannot be challenged
+    /// with a prompt of ours.
+    Eap { state: Option<Vec<u8>> },
     /// No credential at all: the client (an RD Gateway) authenticated the user itself and
     /// asks for the second factor only (`credentials = "none"`). It cannot be challenged.
     NameOnly,
@@ -179,6 +183,12 @@ pub enum Decision {
     Challenge {
         state: Vec<u8>,
         prompt: String,
+    },
+    /// The upstream's Access-Challenge, relayed: an EAP round (its EAP-Message in
+    /// `attributes`), whose answer comes back with `state`.
+    Continue {
+        state: Vec<u8>,
+        attributes: ReplyAttributes,
     },
 }
 

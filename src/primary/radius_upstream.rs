@@ -53,8 +53,10 @@ pub enum Verdict {
 pub struct UpstreamReply {
     pub verdict: Verdict,
     pub attributes: Vec<Attribute>,
-    /// The server that answered.
+    /// The server that answered, and its place in the group (an EAP conversation must stay
+    /// with the server that holds it).
     pub server: SocketAddr,
+    pub server_index: usize,
 }
 
 /// Attributes never copied from an upstream's reply: this leg's own (Message-Authenticator,
@@ -203,6 +205,16 @@ impl Upstream {
 
     /// Sends an Access-Request for `out` and returns the upstream's answer.
     pub async fn authenticate(&self, out: &Outgoing<'_>) -> Result<UpstreamReply, UpstreamError> {
+        self.authenticate_at(out, None).await
+    }
+
+    /// As [`authenticate`](Self::authenticate), to the server at `only` alone when given
+    /// (the next round of an EAP conversation: no other server knows its State).
+    pub async fn authenticate_at(
+        &self,
+        out: &Outgoing<'_>,
+        only: Option<usize>,
+    ) -> Result<UpstreamReply, UpstreamError> {
         let build = |secret: &[u8], ra: &[u8; 16]| -> Result<Vec<u8>, String> {
             let mut attrs = Vec::new();
             push_attr(&mut attrs, ATTR_USER_NAME, out.user_name.as_bytes());
@@ -224,7 +236,11 @@ impl Upstream {
             }
             Ok(attrs)
         };
-        let (raw, ra, secret, server) = self.exchange(ACCESS_REQUEST, &build).await?;
+        let (raw, ra, server_index) = self.exchange(ACCESS_REQUEST, &build, only).await?;
+        let (secret, server) = (
+            &self.servers[server_index].secret,
+            self.servers[server_index].address,
+        );
         let pkt = Packet::parse(&raw).map_err(|e| self.local(e.to_string()))?;
         let (attributes, bad) = decode_attributes(&pkt, &REPLY_HOP_ATTRS, secret.expose(), &ra);
         for (vendor, code, e) in bad {
@@ -241,6 +257,7 @@ impl Upstream {
             verdict,
             attributes,
             server,
+            server_index,
         })
     }
 
@@ -288,19 +305,25 @@ impl Upstream {
         tracing::warn!(upstream = %self.name, server = %self.servers[i].address, hold_down_secs = hold / 1000, "radius upstream: server does not answer; skipped");
     }
 
-    /// Sends one request to the servers in turn until one answers with a reply that checks
-    /// out. Returns the reply, the request authenticator and secret it answers, and who sent it.
+    /// Sends one request to the servers in turn (or to `only`) until one answers with a
+    /// reply that checks out. Returns the reply, the request authenticator it answers, and
+    /// the index of the server that sent it.
     async fn exchange(
         &self,
         code: u8,
         build: &BuildAttrs<'_>,
-    ) -> Result<(Vec<u8>, [u8; 16], Secret<Vec<u8>>, SocketAddr), UpstreamError> {
-        for i in self.order(self.clock.now_ms()) {
+        only: Option<usize>,
+    ) -> Result<(Vec<u8>, [u8; 16], usize), UpstreamError> {
+        let order = match only {
+            Some(i) if i < self.servers.len() => vec![i],
+            Some(_) => return Err(self.local("no such server in the group".into())),
+            None => self.order(self.clock.now_ms()),
+        };
+        for i in order {
             match self.exchange_with(i, code, build).await? {
                 Some((raw, ra)) => {
                     self.mark_answered(i);
-                    let s = &self.servers[i];
-                    return Ok((raw, ra, s.secret.clone(), s.address));
+                    return Ok((raw, ra, i));
                 }
                 None => self.mark_silent(i),
             }

@@ -617,3 +617,80 @@ async fn a_reply_rule_by_the_upstreams_class_replaces_its_attributes() {
     );
     gw.stop().await;
 }
+
+/// One EAP authentication with `eapol_test` (`tests/eap/run-eapol.sh`) through the gateway;
+/// its verdict line.
+async fn eapol(gw: &Gateway, conf: &str, user: &str, password: &str) -> String {
+    let ca =
+        std::path::Path::new(&std::env::var("MFAGATE_UPSTREAM_DIR").expect("MFAGATE_UPSTREAM_DIR"))
+            .join("certs/test-ca.pem");
+    let mut cmd = std::process::Command::new(repo().join("tests/eap/run-eapol.sh"));
+    cmd.args([
+        conf,
+        "127.0.0.1",
+        &gw.addr.port().to_string(),
+        SECRET,
+        user,
+        password,
+    ])
+    .arg(ca);
+    let (_, out, err) = run(cmd).await;
+    format!(
+        "{}{}",
+        out.trim(),
+        if out.trim().is_empty() {
+            err
+        } else {
+            String::new()
+        }
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eap_peap_and_ttls_are_relayed_round_by_round_then_a_push() {
+    let fake = DuoFake::start(&json!({"users": {
+        "alice": {"preauth": "auth", "push": "allow", "delay_ms": 200},
+        "bob": {"preauth": "auth", "push": "deny", "delay_ms": 200},
+    }, "fault": null}));
+    let (addr, secret) = upstream();
+    let tail = duo_tail(&fake) + &upstream_section(&[(addr, secret)], "");
+    let gw = start_config("", "", RADIUS_PRIMARY, &tail).await;
+    add_user(&gw, "alice", mfagate::config::Method::Push).await;
+    add_user(&gw, "bob", mfagate::config::Method::Push).await;
+
+    // The MPPE keys eapol_test derives itself match the ones mfagate re-hid for its secret.
+    let out = eapol(&gw, "peap-mschapv2", "alice", "alice-pass-1").await;
+    assert!(
+        out.starts_with("eapol_test SUCCESS code=Access-Accept mppe_ok=1 mppe_mismatch=0"),
+        "{out}"
+    );
+    assert_eq!(fake.factors("alice"), ["push"]);
+    let out = eapol(&gw, "ttls-pap", "alice", "alice-pass-1").await;
+    assert!(
+        out.starts_with("eapol_test SUCCESS code=Access-Accept mppe_ok=1"),
+        "{out}"
+    );
+    assert_eq!(fake.factors("alice").len(), 2);
+    let accepted: Vec<_> = gw
+        .auth_log()
+        .into_iter()
+        .filter(|r| r.user == "alice")
+        .collect();
+    assert_eq!(accepted.len(), 2, "one record per login, not per round");
+
+    // Right password, push denied: EAP-Failure in a Reject.
+    let out = eapol(&gw, "peap-mschapv2", "bob", "bob-pass-1").await;
+    assert!(
+        out.starts_with("eapol_test FAILURE code=Access-Reject"),
+        "{out}"
+    );
+    assert_eq!(fake.factors("bob"), ["push"]);
+    // Wrong password: the upstream's Reject, no push.
+    let out = eapol(&gw, "peap-mschapv2", "alice", "wrong-pass").await;
+    assert!(
+        out.starts_with("eapol_test FAILURE code=Access-Reject"),
+        "{out}"
+    );
+    assert_eq!(fake.factors("alice").len(), 2);
+    gw.stop().await;
+}

@@ -160,6 +160,7 @@ impl Pipeline {
         match &req.credential {
             Credential::Relayed(kind) => Box::pin(self.relayed(&mut audit, *kind)).await,
             Credential::NameOnly => Box::pin(self.name_only(&mut audit)).await,
+            Credential::Eap { state } => Box::pin(self.eap(&mut audit, state.as_deref())).await,
             Credential::Unsupported(what) => {
                 let reason = format!("unsupported authentication: {what}");
                 self.finish_reject(&audit, &reason).await
@@ -609,6 +610,7 @@ impl Pipeline {
         };
         let relayed = match &audit.req.credential {
             Credential::NameOnly => Some("credentials = \"none\" (RD Gateway)"),
+            Credential::Eap { .. } => Some("EAP"),
             _ => relayed,
         };
         let no_code = || match relayed {

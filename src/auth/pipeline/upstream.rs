@@ -121,6 +121,86 @@ impl Pipeline {
         }
     }
 
+    /// One EAP round. The upstream's Access-Challenges are relayed round after round, our
+    /// State naming the server that holds the conversation and carrying its State (so any
+    /// cluster node can relay the next round); its Accept goes on to the second factor the
+    /// client waits for, under the identity the upstream names (PEAP and TTLS hide the real
+    /// one inside the tunnel); its Reject (with EAP-Failure) is passed on.
+    pub(super) async fn eap(
+        &self,
+        audit: &mut Audit<'_>,
+        state: Option<&[u8]>,
+    ) -> Result<Decision, AuthError> {
+        let Some(up) = self.upstreams.for_client(&audit.req.client_name) else {
+            let reason = "unsupported authentication: EAP (it needs an [[upstream]] RADIUS \
+                          server as this client's primary)";
+            return self.finish_reject(audit, reason).await;
+        };
+        let (only, upstream_state) = match state.map(unwrap_eap_state) {
+            None => (None, None),
+            Some(Some((i, s))) => (Some(i), Some(s)),
+            Some(None) => return self.finish_reject(audit, STALE_CHALLENGE).await,
+        };
+        let req = audit.req;
+        let out = Outgoing {
+            user_name: &req.user_name,
+            password: None,
+            attributes: &req.forward,
+            state: upstream_state,
+        };
+        let reply = up.authenticate_at(&out, only).await?;
+        match reply.verdict {
+            Verdict::Challenge { state } => Ok(Decision::Continue {
+                state: wrap_eap_state(reply.server_index, state.as_deref().unwrap_or_default()),
+                attributes: reply.attributes,
+            }),
+            Verdict::Reject => {
+                audit.refusal = reply.attributes;
+                let reason = format!("rejected by upstream \"{}\" ({})", up.name(), reply.server);
+                self.finish_reject(audit, &reason).await
+            }
+            Verdict::Accept => {
+                let inner = reply
+                    .attributes
+                    .iter()
+                    .find(|a| a.vendor == 0 && a.code == crate::radius::codec::ATTR_USER_NAME)
+                    .map(|a| String::from_utf8_lossy(&a.value).into_owned());
+                let login = inner.unwrap_or_else(|| req.user_name.clone());
+                audit.user = login.clone();
+                audit.grant = reply.attributes;
+                let name = account_name(&login).to_owned();
+                let id = Identity {
+                    key: user_key(&name),
+                    name,
+                    record: None,
+                    dn: None,
+                };
+                match self.after_primary(audit, id).await? {
+                    AfterPrimary::Reject(reason) => {
+                        self.eap_failure(audit);
+                        self.finish_reject(audit, &reason).await
+                    }
+                    AfterPrimary::Accept(reason) => {
+                        self.finish(audit, AuthResult::Accept, &reason).await
+                    }
+                    AfterPrimary::SecondFactor(user) => {
+                        let d = Box::pin(self.held_second_factor(audit, &user, "")).await?;
+                        if !d.is_accept() {
+                            return Ok(Decision::Reject(eap_failure_for(&audit.grant)));
+                        }
+                        Ok(d)
+                    }
+                }
+            }
+        }
+    }
+
+    /// A login the upstream accepted but we refuse: the NAS must see EAP-Failure, not the
+    /// upstream's EAP-Success.
+    fn eap_failure(&self, audit: &mut Audit<'_>) {
+        audit.refusal = eap_failure_for(&audit.grant);
+    }
+
     /// Sends the login to the upstream; its Accept goes on to the policy rules and account
     /// checks like any right password.
     pub(super) async fn upstream_check(
@@ -166,8 +246,51 @@ impl Pipeline {
     }
 }
 
+/// Our State for an upstream's EAP Access-Challenge: a marker, the server's place in the
+/// group and the upstream's own State.
+const EAP_STATE_MARK: &[u8; 4] = b"mfgE";
+
+fn wrap_eap_state(server: usize, upstream: &[u8]) -> Vec<u8> {
+    let mut s = EAP_STATE_MARK.to_vec();
+    s.push(server.min(255) as u8);
+    s.extend_from_slice(upstream);
+    s
+}
+
+fn unwrap_eap_state(state: &[u8]) -> Option<(usize, &[u8])> {
+    let rest = state.strip_prefix(EAP_STATE_MARK.as_slice())?;
+    let (i, upstream) = rest.split_first()?;
+    Some((*i as usize, upstream))
+}
+
+/// An EAP-Failure (RFC 3748 §4.2: code 4) answering the identifier of the upstream's
+/// EAP-Success, for a Reject after the upstream accepted.
+fn eap_failure_for(granted: &[crate::auth::Attribute]) -> Vec<crate::auth::Attribute> {
+    let id = granted
+        .iter()
+        .find(|a| a.vendor == 0 && a.code == crate::radius::ATTR_EAP_MESSAGE)
+        .and_then(|a| a.value.get(1).copied())
+        .unwrap_or(0);
+    vec![crate::auth::Attribute::new(
+        0,
+        crate::radius::ATTR_EAP_MESSAGE,
+        vec![4, id, 0, 4],
+    )]
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn eap_state_round_trips_and_foreign_states_are_refused() {
+        let s = super::wrap_eap_state(1, b"upstream-state");
+        assert_eq!(
+            super::unwrap_eap_state(&s),
+            Some((1, &b"upstream-state"[..]))
+        );
+        assert_eq!(super::unwrap_eap_state(b"mfgE"), None);
+        assert_eq!(super::unwrap_eap_state(&[0u8; 24]), None);
+    }
+
     #[test]
     fn account_names_drop_domain_and_realm() {
         for (login, name) in [

@@ -662,9 +662,9 @@ pub fn bind_result(outcome: &Result<Decision, AuthError>) -> (LdapResultCode, &'
         Ok(Decision::Accept(_)) => (LdapResultCode::Success, ""),
         // A challenge cannot be carried by a simple bind; the pipeline does not ask for one
         // on this path, and if it did, the answer is still no.
-        Ok(Decision::Reject(_)) | Ok(Decision::Challenge { .. }) => {
-            (LdapResultCode::InvalidCredentials, BIND_FAILED)
-        }
+        Ok(Decision::Reject(_))
+        | Ok(Decision::Challenge { .. })
+        | Ok(Decision::Continue { .. }) => (LdapResultCode::InvalidCredentials, BIND_FAILED),
         Err(AuthError::Unavailable(_)) => (
             LdapResultCode::Unavailable,
             "authentication service unavailable; try again later",

@@ -32,8 +32,8 @@ use crate::config::{
 };
 use crate::radius::codec::*;
 use crate::radius::{
-    decode_attributes, encode_attribute, ATTR_CHAP_CHALLENGE, MS_CHAP2_RESPONSE, MS_CHAP_ERROR,
-    VENDOR_MICROSOFT,
+    decode_attributes, encode_attribute, ATTR_CHAP_CHALLENGE, ATTR_EAP_MESSAGE, MS_CHAP2_RESPONSE,
+    MS_CHAP_ERROR, VENDOR_MICROSOFT,
 };
 use crate::store::Store;
 use cache::{Begin, ReplyCache};
@@ -120,6 +120,8 @@ struct Incoming {
     /// A credential only an upstream can check, and for MS-CHAPv2 the identifier of its
     /// response (an MS-CHAP-Error must repeat it).
     relayed: Option<(Relayed, u8)>,
+    /// An EAP round (EAP-Message).
+    eap: bool,
     state: Option<Vec<u8>>,
     /// What an upstream gets to see (only for clients whose requests go to one).
     forward: Vec<Attribute>,
@@ -208,6 +210,10 @@ impl RadiusFrontend {
 
     /// Why an unsigned request must be dropped, if it must.
     fn unsigned_refusal(&self, ci: usize, pkt: &Packet<'_>) -> Option<&'static str> {
+        if pkt.attr(ATTR_EAP_MESSAGE).is_some() {
+            // RFC 3579 §3.2: an EAP-Message without Message-Authenticator is discarded.
+            return Some("an EAP request without Message-Authenticator");
+        }
         if pkt.code == STATUS_SERVER {
             // RFC 5997 §3 requires Message-Authenticator in every Status-Server.
             return Some("a Status-Server without Message-Authenticator");
@@ -446,6 +452,7 @@ impl RadiusFrontend {
                     .map(|u| String::from_utf8_lossy(u).into_owned()),
                 password,
                 relayed,
+                eap: pkt.attr(ATTR_EAP_MESSAGE).is_some(),
                 forward,
                 state: pkt.attr(ATTR_STATE).map(<[u8]>::to_vec),
                 proxy_states: pkt.attrs_of(ATTR_PROXY_STATE).map(<[u8]>::to_vec).collect(),
@@ -521,6 +528,9 @@ fn translate(inc: &Incoming, client: &RadiusClient) -> AuthRequest {
     let credential = match (&inc.password, &inc.state) {
         // An RD Gateway's request: whatever it carries, the user's password was checked there.
         _ if client.credentials == ClientCredentials::None => Credential::NameOnly,
+        _ if inc.eap => Credential::Eap {
+            state: inc.state.clone(),
+        },
         (Some(pw), _) => match String::from_utf8(pw.clone()) {
             Err(_) => Credential::Unsupported("User-Password is not UTF-8"),
             Ok(pw) => match (&inc.state, client.otp_mode) {
@@ -633,6 +643,11 @@ fn decision_to_reply(
         Decision::Accept(granted) => {
             put(granted, &mut attrs);
             (ACCESS_ACCEPT, attrs)
+        }
+        Decision::Continue { state, attributes } => {
+            put(attributes, &mut attrs);
+            push_attr(&mut attrs, ATTR_STATE, state);
+            (ACCESS_CHALLENGE, attrs)
         }
         Decision::Reject(refused) => {
             put(refused, &mut attrs);
