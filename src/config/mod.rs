@@ -16,7 +16,7 @@ pub use cluster::{split_host_port, ClusterConfig};
 pub use prompts::{prompt_with, terminal_prompt, Prompts};
 pub use reply::ReplyRule;
 pub use secret::Secret;
-pub use upstream::{HealthCheck, UpstreamConfig, UpstreamServer};
+pub use upstream::{AttrFilter, HealthCheck, UpstreamConfig, UpstreamServer};
 
 /// Shared secrets shorter than this are refused; RFC 2865 asks for at least 16 octets.
 pub const MIN_SECRET_LEN: usize = 16;

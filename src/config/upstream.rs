@@ -21,6 +21,10 @@ pub(super) struct UpstreamRaw {
     retries: Option<u32>,
     require_message_authenticator: Option<bool>,
     health_check: Option<String>,
+    request_allow: Option<Vec<String>>,
+    request_deny: Option<Vec<String>>,
+    reply_allow: Option<Vec<String>>,
+    reply_deny: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -42,6 +46,64 @@ pub enum HealthCheck {
     None,
 }
 
+/// Which attributes pass between the NAS and the upstream, by the administrator's list.
+/// Attributes the exchange itself needs (the user name and credential, EAP-Message, State,
+/// MS-CHAP2-Success, MS-CHAP-Error) always pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AttrFilter {
+    #[default]
+    All,
+    Only(Vec<(u32, u8)>),
+    Except(Vec<(u32, u8)>),
+}
+
+impl AttrFilter {
+    pub fn passes(&self, vendor: u32, code: u8) -> bool {
+        // "Vendor-Specific" (0, 26) in a list stands for every vendor attribute.
+        let listed = |l: &[(u32, u8)]| {
+            l.iter()
+                .any(|&(v, c)| (v, c) == (vendor, code) || (vendor != 0 && (v, c) == (0, 26)))
+        };
+        match self {
+            AttrFilter::All => true,
+            AttrFilter::Only(l) => listed(l),
+            AttrFilter::Except(l) => !listed(l),
+        }
+    }
+
+    fn parse(
+        allow: Option<Vec<String>>,
+        deny: Option<Vec<String>>,
+        key: &dyn Fn(&str) -> String,
+        which: &str,
+    ) -> Result<Self, ConfigError> {
+        let names = |list: Vec<String>, k: &str| -> Result<Vec<(u32, u8)>, ConfigError> {
+            list.iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    crate::radius::dictionary::lookup(n)
+                        .map(|d| (d.vendor, d.code))
+                        .ok_or_else(|| {
+                            invalid(
+                                format!("{}[{i}]", key(k)),
+                                format!("\"{n}\" is not an attribute of the built-in dictionary"),
+                            )
+                        })
+                })
+                .collect()
+        };
+        match (allow, deny) {
+            (Some(_), Some(_)) => Err(invalid(
+                key(&format!("{which}_allow")),
+                format!("set {which}_allow or {which}_deny, not both"),
+            )),
+            (Some(a), None) => Ok(AttrFilter::Only(names(a, &format!("{which}_allow"))?)),
+            (None, Some(d)) => Ok(AttrFilter::Except(names(d, &format!("{which}_deny"))?)),
+            (None, None) => Ok(AttrFilter::All),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct UpstreamServer {
     pub address: SocketAddr,
@@ -60,6 +122,10 @@ pub struct UpstreamConfig {
     pub retries: u32,
     pub require_message_authenticator: bool,
     pub health_check: HealthCheck,
+    /// What of the NAS's request goes upstream.
+    pub request_filter: AttrFilter,
+    /// What of the upstream's reply reaches the NAS.
+    pub reply_filter: AttrFilter,
 }
 
 impl UpstreamRaw {
@@ -131,7 +197,12 @@ impl UpstreamRaw {
                 ))
             }
         };
+        let request_filter =
+            AttrFilter::parse(self.request_allow, self.request_deny, &key, "request")?;
+        let reply_filter = AttrFilter::parse(self.reply_allow, self.reply_deny, &key, "reply")?;
         Ok(UpstreamConfig {
+            request_filter,
+            reply_filter,
             name,
             servers,
             timeout_ms: in_range(&key("timeout_secs"), self.timeout_secs.unwrap_or(5), 1, 120)?
@@ -199,6 +270,25 @@ mod tests {
         }
         let e = load(&format!("{BASE}[primary]\nbackend = \"local\"\n[[reply]]\nname = \"r\"\nattributes = {{ Filter-Idd = \"x\" }}\n")).err().unwrap_or_default();
         assert!(e.contains("Filter-Id"), "suggests the known name: {e}");
+        let f = load(&format!(
+            "{BASE}[primary]\nbackend = \"local\"\n[[upstream]]\nname = \"nps\"\nrequest_deny = [\"Calling-Station-Id\"]\n\
+             reply_allow = [\"Class\", \"Vendor-Specific\"]\n[[upstream.servers]]\naddress = \"10.0.0.9:1812\"\nsecret = \"upstream-secret-012345\"\n"
+        ))
+        .unwrap();
+        let u = &f.upstreams[0];
+        assert!(!u.request_filter.passes(0, 31) && u.request_filter.passes(0, 4));
+        assert!(
+            u.reply_filter.passes(0, 25)
+                && u.reply_filter.passes(9, 1)
+                && !u.reply_filter.passes(0, 11)
+        );
+        let e = load(&format!(
+            "{BASE}[primary]\nbackend = \"local\"\n[[upstream]]\nname = \"nps\"\nreply_allow = [\"Class\"]\nreply_deny = [\"Class\"]\n\
+             [[upstream.servers]]\naddress = \"10.0.0.9:1812\"\nsecret = \"upstream-secret-012345\"\n"
+        ))
+        .err()
+        .unwrap_or_default();
+        assert!(e.contains("reply_allow"), "{e}");
         let warned = load(&format!("{BASE}require_message_authenticator = false\ncredentials = \"none\"\n[primary]\nbackend = \"local\"\n")).unwrap();
         assert!(
             warned

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::Attribute;
 use crate::clock::SharedClock;
-use crate::config::{HealthCheck, Secret, UpstreamConfig};
+use crate::config::{AttrFilter, HealthCheck, Secret, UpstreamConfig};
 use crate::radius::codec::*;
 use crate::radius::{decode_attributes, encode_attribute};
 
@@ -116,6 +116,8 @@ pub struct Upstream {
     retries: u32,
     require_ma: bool,
     health_check: HealthCheck,
+    request_filter: AttrFilter,
+    reply_filter: AttrFilter,
     servers: Vec<Server>,
     clock: SharedClock,
     /// Stops the lanes' receivers and the health checker when the group is dropped.
@@ -177,6 +179,8 @@ impl Upstream {
             retries: cfg.retries,
             require_ma: cfg.require_message_authenticator,
             health_check: cfg.health_check,
+            request_filter: cfg.request_filter.clone(),
+            reply_filter: cfg.reply_filter.clone(),
             servers,
             clock,
             cancel: CancellationToken::new(),
@@ -232,7 +236,9 @@ impl Upstream {
                 push_attr(&mut attrs, ATTR_STATE, state);
             }
             for a in out.attributes {
-                encode_attribute(a, secret, ra, &mut attrs).map_err(|e| e.to_string())?;
+                if exchange_needs(a) || self.request_filter.passes(a.vendor, a.code) {
+                    encode_attribute(a, secret, ra, &mut attrs).map_err(|e| e.to_string())?;
+                }
             }
             Ok(attrs)
         };
@@ -242,7 +248,8 @@ impl Upstream {
             self.servers[server_index].address,
         );
         let pkt = Packet::parse(&raw).map_err(|e| self.local(e.to_string()))?;
-        let (attributes, bad) = decode_attributes(&pkt, &REPLY_HOP_ATTRS, secret.expose(), &ra);
+        let (mut attributes, bad) = decode_attributes(&pkt, &REPLY_HOP_ATTRS, secret.expose(), &ra);
+        attributes.retain(|a| exchange_needs(a) || self.reply_filter.passes(a.vendor, a.code));
         for (vendor, code, e) in bad {
             tracing::warn!(upstream = %self.name, %server, vendor, code, error = %e, "radius upstream: dropped a hidden attribute that does not decrypt (wrong secret?)");
         }
@@ -478,6 +485,33 @@ impl Upstream {
             .iter()
             .map(|s| (s.address, lock(&s.health).dead_until_ms.is_none()))
             .collect()
+    }
+}
+
+/// Attributes without which the exchange cannot work, whatever the group's lists say: the
+/// relayed credential (CHAP, MS-CHAP, EAP) on the way up, and on the way down the answer to
+/// it (MS-CHAP2-Success, MS-CHAP-Error, EAP-Message) and the keys the session is encrypted
+/// with.
+fn exchange_needs(a: &Attribute) -> bool {
+    use crate::radius::*;
+    match a.vendor {
+        0 => matches!(
+            a.code,
+            ATTR_CHAP_PASSWORD | ATTR_CHAP_CHALLENGE | ATTR_EAP_MESSAGE
+        ),
+        VENDOR_MICROSOFT => matches!(
+            a.code,
+            1 | 4
+                ..=7 | 11
+                    | MS_CHAP_ERROR
+                    | MS_CHAP_MPPE_KEYS
+                    | MS_MPPE_SEND_KEY
+                    | MS_MPPE_RECV_KEY
+                    | MS_CHAP2_RESPONSE
+                    | MS_CHAP2_SUCCESS
+                    | 27
+        ),
+        _ => false,
     }
 }
 

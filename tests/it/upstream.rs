@@ -694,3 +694,50 @@ async fn eap_peap_and_ttls_are_relayed_round_by_round_then_a_push() {
     assert_eq!(fake.factors("alice").len(), 2);
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_groups_reply_list_chooses_what_reaches_the_nas() {
+    let (addr, secret) = upstream();
+    for (list, want) in [
+        (
+            "reply_allow = [\"Filter-Id\"]",
+            vec!["Message-Authenticator", "Filter-Id"],
+        ),
+        (
+            "reply_deny = [\"Vendor-Specific\", \"Tunnel-Password\", \"Framed-IP-Address\"]",
+            vec![
+                "Message-Authenticator",
+                "Class",
+                "Filter-Id",
+                "Session-Timeout",
+                "Tunnel-Type:1",
+                "Tunnel-Medium-Type:1",
+            ],
+        ),
+    ] {
+        let tail = upstream_section(&[(addr.clone(), secret.clone())], list);
+        let gw = start_config("otp_mode = \"append\"", "", RADIUS_PRIMARY, &tail).await;
+        let seed = enrol(&gw, "alice").await;
+        let r = client(
+            &gw,
+            &[
+                "--method",
+                "pap",
+                "--user",
+                "alice",
+                "--password",
+                &format!("alice-pass-1,{}", gw.code(&seed, 0)),
+            ],
+        )
+        .await;
+        assert_eq!(r["code"], "Access-Accept", "{r}");
+        let names: Vec<&str> = r["attrs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a[0].as_str().unwrap())
+            .collect();
+        assert_eq!(names, want, "{list}: {r}");
+        gw.stop().await;
+    }
+}
