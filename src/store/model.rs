@@ -340,6 +340,39 @@ pub fn base64(data: &[u8]) -> String {
     out
 }
 
+/// The inverse of [`base64`]; padding required, no whitespace.
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let b = s.as_bytes();
+    if !b.len().is_multiple_of(4) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(b.len() / 4 * 3);
+    for (i, q) in b.chunks(4).enumerate() {
+        let pad = q.iter().rev().take_while(|&&c| c == b'=').count();
+        if pad > 2 || (pad > 0 && i + 1 != b.len() / 4) {
+            return None;
+        }
+        let mut n = 0u32;
+        for &c in &q[..4 - pad] {
+            n = n << 6 | val(c)?;
+        }
+        n <<= 6 * pad as u32;
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..3 - pad]);
+    }
+    Some(out)
+}
+
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
@@ -359,6 +392,18 @@ pub fn user_key(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_round_trips_and_refuses_garbage() {
+        for n in 0..20usize {
+            let data: Vec<u8> = (0..n as u8).map(|x| x.wrapping_mul(37)).collect();
+            assert_eq!(base64_decode(&base64(&data)), Some(data));
+        }
+        assert_eq!(base64_decode("cGFzcw=="), Some(b"pass".to_vec()));
+        for bad in ["cGFzcw=", "cG=zcw==", "cGFz*w==", "===="] {
+            assert_eq!(base64_decode(bad), None, "{bad}");
+        }
+    }
 
     fn failed(count: u32, last_ms: u64) -> FactorFailures {
         FactorFailures {

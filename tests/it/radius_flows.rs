@@ -394,3 +394,28 @@ async fn median_reject_time(p: &mfagate::auth::Pipeline, user: &str) -> f64 {
     v.sort_by(f64::total_cmp);
     v[4]
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openvpn_static_challenge_is_understood_in_append_mode() {
+    use mfagate::store::model::base64;
+    let gw = start("otp_mode = \"append\"").await;
+    // A password with the delimiter in it: SCRV1 needs none.
+    let seed = gw.add_user("olga", "pass,word:1").await;
+    let scrv1 = |pw: &str, code: &str| {
+        format!(
+            "SCRV1:{}:{}",
+            base64(pw.as_bytes()),
+            base64(code.as_bytes())
+        )
+    };
+    let r = pap(&gw, "olga", &scrv1("pass,word:1", &gw.code(&seed, 0)), None).await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+    let r = pap(&gw, "olga", &scrv1("pass,word:1", "000000"), None).await;
+    assert_eq!(r["code"], "Access-Reject", "{r}");
+    let r = pap(&gw, "olga", &scrv1("wrong", &gw.code(&seed, 1)), None).await;
+    assert_eq!(r["code"], "Access-Reject", "{r}");
+    // Not valid base64: an ordinary password (which is wrong), never a crash.
+    let r = pap(&gw, "olga", "SCRV1:!!:??", None).await;
+    assert_eq!(r["code"], "Access-Reject", "{r}");
+    gw.stop().await;
+}

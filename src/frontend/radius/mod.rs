@@ -540,8 +540,11 @@ fn translate(inc: &Incoming, client: &RadiusClient) -> AuthRequest {
                 },
                 (None, OtpMode::Challenge) => Credential::Password(Secret::new(pw)),
                 (None, OtpMode::Append) => {
-                    let (password, code) = split_appended_code(&pw, &client.otp_delimiter)
-                        .map(|(p, c)| (p.to_owned(), c.to_owned()))
+                    let (password, code) = openvpn_static_challenge(&pw)
+                        .or_else(|| {
+                            split_appended_code(&pw, &client.otp_delimiter)
+                                .map(|(p, c)| (p.to_owned(), c.to_owned()))
+                        })
                         .unwrap_or((pw, String::new()));
                     Credential::PasswordAndCode {
                         password: Secret::new(password),
@@ -565,6 +568,16 @@ fn translate(inc: &Incoming, client: &RadiusClient) -> AuthRequest {
         retransmit_key: inc.fate.clone(),
         forward: inc.forward.clone(),
     }
+}
+
+/// OpenVPN's static challenge (`static-challenge` in the client config) sends
+/// `SCRV1:base64(password):base64(response)` as the password: the code needs no delimiter.
+fn openvpn_static_challenge(pw: &str) -> Option<(String, String)> {
+    let rest = pw.strip_prefix("SCRV1:")?;
+    let (p, c) = rest.split_once(':')?;
+    let decode =
+        |s: &str| crate::store::model::base64_decode(s).and_then(|b| String::from_utf8(b).ok());
+    Some((decode(p)?, decode(c)?))
 }
 
 /// Attributes that belong to this leg only, or that the request carries apart.
