@@ -23,6 +23,8 @@ async fn check_config_accepts_every_example_and_names_the_key_in_every_error() {
             cmd.env("MFAGATE_SMS_TOKEN", "an-example-sms-gateway-token");
             cmd.env("MFAGATE_DUO_SKEY", "an-example-duo-secret-key");
             cmd.env("MFAGATE_PI_PASSWORD", "an-example-privacyidea-password");
+            cmd.env("MFAGATE_NPS_SECRET", "an-example-nps-secret-of-32-chars");
+            cmd.env("MFAGATE_RDG_SECRET", "an-example-rdg-secret-of-32-chars");
             let (ok, out, err) = run(cmd).await;
             assert!(ok, "{}: {err}", p.display());
             assert!(out.contains(": OK"), "{out}");
