@@ -694,3 +694,52 @@ impl Config {
 
 #[cfg(test)]
 mod tests;
+
+/// `[ldap]`: the LDAP front-end for applications that authenticate with a simple bind.
+#[derive(Debug, Clone)]
+pub struct LdapConfig {
+    pub listeners: Vec<LdapListener>,
+    /// Bind DNs that skip the second factor (service accounts), compared case-insensitively.
+    pub exempt_dns: Vec<String>,
+    /// Groups (nested membership counts) whose members skip the second factor.
+    pub exempt_groups: Vec<String>,
+    /// 0 = off. See `auth::bind_cache`.
+    pub bind_cache_secs: u64,
+    pub search_as: SearchAs,
+    pub max_message_bytes: usize,
+    pub idle_timeout_secs: u64,
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    pub max_filter_depth: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct LdapListener {
+    /// Names the listener in the auth log and in `[[policy]] clients`.
+    pub name: String,
+    pub address: SocketAddr,
+    pub tls: LdapTls,
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    pub allow_cleartext_bind: bool,
+    pub otp_delimiter: String,
+    /// When the second factor's provider is unreachable (a push inside a bind, an appended
+    /// code a provider checks): `secure` rejects, `safe` accepts on the password alone.
+    pub failmode: FailMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LdapTls {
+    Ldaps,
+    StartTls,
+    None,
+}
+
+/// Whose AD connection answers proxied searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchAs {
+    /// The service account's pool (what the app would see binding as the service account).
+    Service,
+    /// A connection bound as the user who bound to mfagate (AD's access rules apply to them).
+    User,
+}
