@@ -198,6 +198,31 @@ pub async fn run(cfg: Arc<Config>, out: &mut impl Write) -> std::io::Result<usiz
             }
         }
     }
+    for u in &cfg.upstreams {
+        let clock: SharedClock = Arc::new(SystemClock);
+        match crate::primary::radius_upstream::Upstream::new(u, clock) {
+            Err(e) => r.fail(
+                &format!("upstream {}", u.name),
+                &e,
+                "fix the servers' secrets",
+            ),
+            Ok(group) => {
+                for (addr, res) in group.check_servers().await {
+                    let what = format!("upstream {} {addr}", u.name);
+                    match res {
+                        Ok(detail) => r.ok(&what, &detail),
+                        Err(e) => r.fail(
+                            &what,
+                            &e,
+                            "check the address, that the server lists mfagate as a RADIUS client \
+                             with the same secret, and that it signs its replies \
+                             (Message-Authenticator)",
+                        ),
+                    }
+                }
+            }
+        }
+    }
     for p in &cfg.factor.providers {
         let what = format!("provider {} ({})", p.name(), p.kind());
         let checked = match crate::factor::build(p) {

@@ -479,6 +479,56 @@ impl Upstream {
         }
     }
 
+    /// `mfagate doctor`: asks each server once, without failover or hold-down, whether it
+    /// answers with this secret. A Status-Server where the group probes with it; otherwise
+    /// (NPS answers none) an Access-Request for a user that cannot exist, whose signed
+    /// Reject proves the same. Returns what each answered, or why not.
+    pub async fn check_servers(&self) -> Vec<(SocketAddr, Result<String, String>)> {
+        let mut out = Vec::new();
+        for (i, s) in self.servers.iter().enumerate() {
+            let probe = |_: &[u8], _: &[u8; 16]| Ok(Vec::new());
+            let mut nonce = [0u8; 8];
+            let _ = getrandom::getrandom(&mut nonce);
+            let user = format!("mfagate-doctor-{}", crate::store::model::hex(&nonce));
+            let pw = crate::store::model::hex(&nonce);
+            let login = |secret: &[u8], ra: &[u8; 16]| {
+                let mut attrs = Vec::new();
+                push_attr(&mut attrs, ATTR_USER_NAME, user.as_bytes());
+                push_attr(
+                    &mut attrs,
+                    ATTR_USER_PASSWORD,
+                    &hide_user_password(pw.as_bytes(), secret, ra),
+                );
+                Ok(attrs)
+            };
+            let (code, build): (u8, &BuildAttrs<'_>) = match self.health_check {
+                HealthCheck::StatusServer => (STATUS_SERVER, &probe),
+                HealthCheck::None => (ACCESS_REQUEST, &login),
+            };
+            let started = std::time::Instant::now();
+            let res = match self.exchange_with(i, code, build).await {
+                Ok(Some((raw, _))) => {
+                    let what = match raw.first() {
+                        Some(&ACCESS_ACCEPT) if code == STATUS_SERVER => "answered Status-Server",
+                        Some(&ACCESS_REJECT) => "rejected a probe login, signed with our secret",
+                        Some(&ACCESS_ACCEPT) => "accepted a probe login (!)",
+                        _ => "answered, signed with our secret",
+                    };
+                    Ok(format!("{what} in {} ms", started.elapsed().as_millis()))
+                }
+                Ok(None) => Err(format!(
+                    "no valid answer within {} s x {} (unreachable, wrong secret, or replies without \
+                     Message-Authenticator)",
+                    self.timeout.as_secs(),
+                    self.retries + 1
+                )),
+                Err(e) => Err(e.to_string()),
+            };
+            out.push((s.address, res));
+        }
+        out
+    }
+
     /// Whether the server at `i` is in service (for status output and tests).
     pub fn in_service(&self) -> Vec<(SocketAddr, bool)> {
         self.servers

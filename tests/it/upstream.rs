@@ -741,3 +741,50 @@ async fn a_groups_reply_list_chooses_what_reaches_the_nas() {
         gw.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_asks_each_upstream_server_with_its_secret() {
+    let (addr, secret) = upstream();
+    let (silent, _heard) = silent_server().await;
+    let dir = temp_dir("doctor-upstream");
+    let cfg = dir.join("doctor.toml");
+    // Group "fr" probes with Status-Server (the second server never answers); group "nps"
+    // (health_check = "none", as NPS) with a login that cannot succeed (nothing listens on
+    // its second server's port).
+    std::fs::write(
+        &cfg,
+        format!(
+            "node_name = \"doc\"\ndata_dir = \"{data}\"\n[primary]\nbackend = \"radius\"\nupstream = \"fr\"\n\
+             [[upstream]]\nname = \"fr\"\ntimeout_secs = 1\nretries = 0\n\
+             [[upstream.servers]]\naddress = \"{addr}\"\nsecret = \"{secret}\"\n\
+             [[upstream.servers]]\naddress = \"{silent}\"\nsecret = \"{secret}\"\n\
+             [[upstream]]\nname = \"nps\"\ntimeout_secs = 1\nretries = 0\nhealth_check = \"none\"\n\
+             [[upstream.servers]]\naddress = \"{addr}\"\nsecret = \"{secret}\"\n\
+             [[upstream.servers]]\naddress = \"127.0.0.1:9\"\nsecret = \"{secret}\"\n",
+            data = dir.join("data").display()
+        ),
+    )
+    .unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mfagate"));
+    cmd.arg("doctor").arg("-c").arg(&cfg);
+    let (ok, out, _) = run(cmd).await;
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "[ ok ] upstream fr {addr}: answered Status-Server"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("[FAIL] upstream fr {silent}: no valid answer")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "[ ok ] upstream nps {addr}: rejected a probe login, signed with our secret"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("[FAIL] upstream nps 127.0.0.1:9"), "{out}");
+    let _ = std::fs::remove_dir_all(dir);
+}
