@@ -788,3 +788,35 @@ async fn doctor_asks_each_upstream_server_with_its_secret() {
     assert!(out.contains("[FAIL] upstream nps 127.0.0.1:9"), "{out}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ldap_bind_checks_its_password_upstream() {
+    let (addr, secret) = upstream();
+    let tail = upstream_section(&[(addr, secret)], "")
+        + "\n[ldap]\n[[ldap.listeners]]\nname = \"plain\"\naddress = \"127.0.0.1:0\"\ntls = \"none\"\nallow_cleartext_bind = true\n";
+    let gw = start_config("", "", RADIUS_PRIMARY, &tail).await;
+    let seed = enrol(&gw, "alice").await;
+    let port = gw.ldap_addrs[0].port();
+    assert_eq!(
+        ldap_bind(
+            port,
+            "alice",
+            &format!("alice-pass-1,{}", gw.code(&seed, 0))
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        ldap_bind(port, "alice", &format!("wrong-pass,{}", gw.code(&seed, 1))).await,
+        49
+    );
+    assert!(
+        reasons(&gw)
+            .last()
+            .unwrap()
+            .starts_with("rejected by upstream"),
+        "{:?}",
+        reasons(&gw)
+    );
+    gw.stop().await;
+}
