@@ -626,3 +626,66 @@ async fn a_skipped_accounting_server_comes_back_through_status_server() {
     assert!(detail_record(&dir, &s2).is_none());
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_mutants_do_not_stop_the_port() {
+    // Raw mutants, and mutated attribute lists re-signed with the right secret so they reach
+    // the attribute decoding that forwarding does (vendor attributes included).
+    let (silent, _heard) = silent_server().await;
+    let gw = start_forwarding(
+        &[(silent, "silent-upstream-secret-0123".into())],
+        "timeout_secs = 1\nretries = 0",
+    )
+    .await;
+    let mut seed = record_attrs("Interim-Update", "mut-1");
+    push_vsa(&mut seed, 9, 1, b"audit=on");
+    push_vsa(&mut seed, 311, 16, &[0x80; 34]);
+    push_attr(&mut seed, ATTR_PROXY_STATE, b"ps");
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for i in 0..3000u32 {
+        let mut attrs = seed.clone();
+        for _ in 0..=(next() % 4) {
+            let at = (next() as usize) % attrs.len();
+            attrs[at] = next() as u8;
+        }
+        let datagram = if i % 2 == 0 {
+            match encode_accounting_request(i as u8, &attrs, SECRET.as_bytes(), i % 4 == 1) {
+                Some(d) => d,
+                None => continue,
+            }
+        } else {
+            let mut d = encode_accounting_request(i as u8, &seed, SECRET.as_bytes(), true).unwrap();
+            let at = (next() as usize) % d.len();
+            d[at] ^= (next() as u8) | 1;
+            d
+        };
+        let _ = sock.send_to(&datagram, acct(&gw)).await;
+        if i % 64 == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    // The forwarding tasks are bounded by max_in_flight and give up after 1 s each.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let stats = &gw.accounting.as_ref().unwrap().stats;
+    assert!(
+        stats.malformed.load(Ordering::Relaxed) + stats.bad_authenticator.load(Ordering::Relaxed)
+            > 0
+    );
+    // Still serving: Status-Server is answered at once whatever the upstream does.
+    let (ok, out) = radclient(
+        &acct(&gw).to_string(),
+        SECRET,
+        "status",
+        "Message-Authenticator = 0x00\n",
+    )
+    .await;
+    assert!(ok && out.contains("Received Accounting-Response"), "{out}");
+    gw.stop().await;
+}
