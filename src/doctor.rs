@@ -124,8 +124,13 @@ pub async fn run(cfg: Arc<Config>, out: &mut impl Write) -> std::io::Result<usiz
     }
 
     if let Some(radius) = &cfg.radius {
-        for addr in &radius.listen {
-            let what = format!("radius.listen {addr}");
+        let listen = radius.listen.iter().map(|a| ("radius.listen", a));
+        let accounting = radius
+            .accounting_listen
+            .iter()
+            .map(|a| ("radius.accounting_listen", a));
+        for (key, addr) in listen.chain(accounting) {
+            let what = format!("{key} {addr}");
             let bound = std::net::UdpSocket::bind(addr).map(drop);
             listen_check(
                 &mut r,

@@ -13,6 +13,7 @@ use crate::clock::SharedClock;
 use crate::cluster::{ClusterNode, Directory};
 use crate::config::Config;
 use crate::frontend::ldap::LdapFrontend;
+use crate::frontend::radius::accounting::AccountingFrontend;
 use crate::frontend::radius::{Client, RadiusFrontend};
 use crate::store::Store;
 
@@ -35,6 +36,8 @@ pub enum ServerError {
     Ldap(#[from] crate::frontend::ldap::LdapSetupError),
     #[error("{0}")]
     Cluster(#[from] crate::cluster::ClusterError),
+    #[error("radius.accounting_upstream: {0}")]
+    Accounting(String),
     #[error("cannot bind {what}: {source}")]
     Bind {
         what: String,
@@ -44,6 +47,8 @@ pub enum ServerError {
 
 pub struct Listeners {
     pub radius: Vec<UdpSocket>,
+    /// One per `radius.accounting_listen` address, in order.
+    pub accounting: Vec<UdpSocket>,
     /// One per `[[ldap.listeners]]` entry, in order.
     pub ldap: Vec<TcpListener>,
     pub admin: Option<UnixListener>,
@@ -53,19 +58,25 @@ pub struct Listeners {
 
 /// Binds what the configuration names. Must run inside a tokio runtime.
 pub fn bind(cfg: &Config) -> Result<Listeners, ServerError> {
+    let udp = |addr: &std::net::SocketAddr, key: &str| {
+        std::net::UdpSocket::bind(addr)
+            .and_then(|s| {
+                s.set_nonblocking(true)?;
+                UdpSocket::from_std(s)
+            })
+            .map_err(|source| ServerError::Bind {
+                what: format!("{key} {addr}"),
+                source,
+            })
+    };
     let mut radius = Vec::new();
+    let mut accounting = Vec::new();
     if let Some(r) = &cfg.radius {
         for addr in &r.listen {
-            let s = std::net::UdpSocket::bind(addr)
-                .and_then(|s| {
-                    s.set_nonblocking(true)?;
-                    UdpSocket::from_std(s)
-                })
-                .map_err(|source| ServerError::Bind {
-                    what: format!("radius.listen {addr}"),
-                    source,
-                })?;
-            radius.push(s);
+            radius.push(udp(addr, "radius.listen")?);
+        }
+        for addr in &r.accounting_listen {
+            accounting.push(udp(addr, "radius.accounting_listen")?);
         }
     }
     let mut ldap = Vec::new();
@@ -106,6 +117,7 @@ pub fn bind(cfg: &Config) -> Result<Listeners, ServerError> {
     };
     Ok(Listeners {
         radius,
+        accounting,
         ldap,
         admin: Some(admin),
         cluster,
@@ -115,6 +127,7 @@ pub fn bind(cfg: &Config) -> Result<Listeners, ServerError> {
 /// A running daemon's handles, for tests that look inside.
 pub struct Running {
     pub radius: Option<Arc<RadiusFrontend>>,
+    pub accounting: Option<Arc<AccountingFrontend>>,
     pub ldap: Option<Arc<LdapFrontend>>,
     pub cluster: Option<Arc<ClusterNode>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -175,6 +188,7 @@ pub async fn start(
         })
     };
     let mut radius = None;
+    let mut accounting = None;
     if let Some(rcfg) = &cfg.radius {
         let mut clients = Vec::new();
         for (i, c) in rcfg.clients.iter().enumerate() {
@@ -210,6 +224,15 @@ pub async fn start(
             )));
         }
         radius = Some(fe);
+        accounting = start_accounting(
+            &cfg,
+            rcfg,
+            &clock,
+            listeners.accounting,
+            &listener,
+            &mut tasks,
+            &cancel,
+        )?;
     }
     let mut ldap = None;
     if let Some(lcfg) = &cfg.ldap {
@@ -273,12 +296,76 @@ pub async fn start(
     let listeners = listening.load(std::sync::atomic::Ordering::SeqCst);
     Ok(Running {
         radius,
+        accounting,
         ldap,
         cluster: node,
         tasks,
         listening,
         listeners,
     })
+}
+
+/// A spawned listener task, counted while it runs.
+type ListenerTask<'a> = dyn Fn(
+        std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    ) -> tokio::task::JoinHandle<()>
+    + 'a;
+
+/// The accounting port's front-end on its sockets, when there are any: the same clients and
+/// secrets as the authentication port, and its own `[[upstream]]` instance (the group lists
+/// accounting ports, so its health is its own).
+fn start_accounting(
+    cfg: &Config,
+    rcfg: &crate::config::RadiusConfig,
+    clock: &SharedClock,
+    sockets: Vec<UdpSocket>,
+    listener: &ListenerTask<'_>,
+    tasks: &mut Vec<tokio::task::JoinHandle<()>>,
+    cancel: &CancellationToken,
+) -> Result<Option<Arc<AccountingFrontend>>, ServerError> {
+    if sockets.is_empty() {
+        return Ok(None);
+    }
+    let mut clients = Vec::new();
+    for (i, c) in rcfg.clients.iter().enumerate() {
+        let secret = c.secret.load(&format!("radius.clients[{i}].secret_file"))?;
+        clients.push(Client {
+            cfg: c.clone(),
+            secret,
+            relays: false,
+        });
+    }
+    let upstream = match &rcfg.accounting_upstream {
+        Some(name) => {
+            let ucfg = cfg
+                .upstreams
+                .iter()
+                .find(|u| &u.name == name)
+                .ok_or_else(|| {
+                    ServerError::Accounting(format!("no [[upstream]] named \"{name}\""))
+                })?;
+            Some(
+                crate::primary::radius_upstream::Upstream::new(ucfg, clock.clone())
+                    .map_err(ServerError::Accounting)?,
+            )
+        }
+        None => None,
+    };
+    let fe = Arc::new(AccountingFrontend::new(
+        rcfg,
+        clients,
+        upstream,
+        clock.clone(),
+    ));
+    for s in sockets {
+        if let Ok(a) = s.local_addr() {
+            tracing::info!(address = %a, upstream = rcfg.accounting_upstream.as_deref().unwrap_or("-"), "radius accounting: listening");
+        }
+        tasks.push(listener(Box::pin(
+            fe.clone().run(Arc::new(s), cancel.clone()),
+        )));
+    }
+    Ok(Some(fe))
 }
 
 async fn housekeeping(

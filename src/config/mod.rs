@@ -86,6 +86,10 @@ pub struct RadiusConfig {
     pub max_in_flight: usize,
     pub reply_cache_secs: u64,
     pub reply_cache_max_entries: usize,
+    /// Where Accounting-Requests are answered (RFC 2866); empty: no accounting port.
+    pub accounting_listen: Vec<SocketAddr>,
+    /// The `[[upstream]]` group every accounting record goes to before the NAS is answered.
+    pub accounting_upstream: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +111,8 @@ pub struct RadiusClient {
     pub push_mode: PushMode,
     /// The `[[upstream]]` group that checks this client's requests instead of `[primary]`.
     pub primary: Option<String>,
+    /// How the Message-Authenticator of its Accounting-Responses is computed; `None`: none.
+    pub accounting_message_authenticator: Option<crate::radius::codec::AccountingResponseMa>,
     pub credentials: ClientCredentials,
 }
 

@@ -1,6 +1,7 @@
 //! The TOML file as written by the administrator. Every table rejects unknown keys, so a typo
 //! is an error at start-up instead of a silently ignored setting.
 
+mod accounting;
 mod ad;
 mod ldap;
 mod providers;
@@ -8,6 +9,7 @@ mod radius;
 pub(super) use radius::secret_source;
 
 use super::*;
+use accounting::*;
 use ad::*;
 use ldap::*;
 use providers::*;
@@ -130,6 +132,9 @@ struct Radius {
     max_in_flight: Option<usize>,
     reply_cache_secs: Option<u64>,
     reply_cache_max_entries: Option<usize>,
+    #[serde(default)]
+    accounting_listen: Vec<String>,
+    accounting_upstream: Option<String>,
 }
 
 /// A setting that is `true`/`false` or a word (`require_message_authenticator = "auto"`).
@@ -157,6 +162,7 @@ struct Client {
     push_mode: Option<String>,
     primary: Option<String>,
     credentials: Option<String>,
+    accounting_message_authenticator: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -364,6 +370,7 @@ impl Root {
             .radius
             .map(|r| validate_radius(r, &upstream_names, &mut warnings))
             .transpose()?;
+        warn_accounting_ports(radius.as_ref(), &upstreams, &mut warnings);
 
         let primary = match self.primary {
             None => {

@@ -21,7 +21,7 @@ use crate::auth::Attribute;
 use crate::clock::SharedClock;
 use crate::config::{AttrFilter, HealthCheck, Secret, UpstreamConfig};
 use crate::radius::codec::*;
-use crate::radius::{decode_attributes, encode_attribute};
+use crate::radius::{decode_attributes, encode_attribute, hiding, Hiding};
 
 const FIRST_HOLD_DOWN_MS: u64 = 30_000;
 const MAX_HOLD_DOWN_MS: u64 = 300_000;
@@ -268,6 +268,44 @@ impl Upstream {
         })
     }
 
+    /// Hands an accounting record (an Accounting-Request's attributes without this leg's
+    /// Message-Authenticator and Proxy-State) to the group, one server at a time with the
+    /// same failover as [`Upstream::authenticate`], and returns the server that acknowledged
+    /// it with an Accounting-Response. Only then may the NAS be answered: until a server has
+    /// the record the NAS must keep it and retry (RFC 2866 §2.1, RFC 5080 §2.2.1).
+    ///
+    /// Acct-Delay-Time (RFC 2866 §5.2: how long the record has been on its way) grows by the
+    /// whole seconds spent here whenever a request is built for the next server; retransmits
+    /// to one server are the same bytes and keep the value of their first send, since a
+    /// changed value needs a new Identifier (§5.2). Attributes hidden on the wire
+    /// (Tunnel-Password, MS-MPPE keys) are left out: RFC 2868 hides them with the Request
+    /// Authenticator, which in an Accounting-Request is computed over them, and key material
+    /// has no place in an accounting record.
+    pub async fn account(&self, attributes: &[Attribute]) -> Result<SocketAddr, UpstreamError> {
+        let since = self.clock.now_ms();
+        let plain: Vec<Attribute> = attributes
+            .iter()
+            .filter(|a| {
+                let keep = hiding(a.vendor, a.code) == Hiding::Plain;
+                if !keep {
+                    tracing::debug!(upstream = %self.name, vendor = a.vendor, code = a.code, "radius upstream: a hidden attribute is not forwarded in an accounting record");
+                }
+                keep
+            })
+            .cloned()
+            .collect();
+        let build = |secret: &[u8], ra: &[u8; 16]| -> Result<Vec<u8>, String> {
+            let waited = self.clock.now_ms().saturating_sub(since) / 1000;
+            let mut attrs = Vec::new();
+            for a in &with_delay(&plain, waited) {
+                encode_attribute(a, secret, ra, &mut attrs).map_err(|e| e.to_string())?;
+            }
+            Ok(attrs)
+        };
+        let (_, _, i) = self.exchange(ACCOUNTING_REQUEST, &build, None).await?;
+        Ok(self.servers[i].address)
+    }
+
     fn local(&self, message: String) -> UpstreamError {
         UpstreamError::Local {
             group: self.name.clone(),
@@ -348,12 +386,28 @@ impl Upstream {
     ) -> Result<Option<(Vec<u8>, [u8; 16])>, UpstreamError> {
         let server = &self.servers[i];
         let mut slot = self.slot(server).await?;
-        let mut ra = [0u8; 16];
-        getrandom::getrandom(&mut ra).map_err(|e| self.local(e.to_string()))?;
         let secret = server.secret.expose();
-        let attrs = build(secret, &ra).map_err(|m| self.local(m))?;
-        let packet = encode_request(code, slot.id, &ra, &attrs, secret, true)
-            .ok_or_else(|| self.local("request does not fit into 4096 octets".into()))?;
+        let too_big = || self.local("request does not fit into 4096 octets".into());
+        let (packet, ra) = if code == ACCOUNTING_REQUEST {
+            // RFC 2866 §3: the Request Authenticator is an MD5 over the packet and this
+            // server's secret, not random. No Message-Authenticator: RFC 2869 §6 and RFC 3579
+            // §3.3 say it MUST NOT be in an Accounting-Request, and the Request Authenticator
+            // already signs the whole packet (BlastRADIUS has nothing to forge here). The
+            // attributes are built with a zero vector: nothing hidden is forwarded.
+            let attrs = build(secret, &[0u8; 16]).map_err(|m| self.local(m))?;
+            let packet =
+                encode_accounting_request(slot.id, &attrs, secret, false).ok_or_else(too_big)?;
+            let mut ra = [0u8; 16];
+            ra.copy_from_slice(&packet[4..HEADER_LEN]);
+            (packet, ra)
+        } else {
+            let mut ra = [0u8; 16];
+            getrandom::getrandom(&mut ra).map_err(|e| self.local(e.to_string()))?;
+            let attrs = build(secret, &ra).map_err(|m| self.local(m))?;
+            let packet =
+                encode_request(code, slot.id, &ra, &attrs, secret, true).ok_or_else(too_big)?;
+            (packet, ra)
+        };
         for _ in 0..=self.retries {
             if let Err(e) = slot.lane.socket.send(&packet).await {
                 tracing::debug!(upstream = %self.name, server = %server.address, error = %e, "radius upstream: send failed");
@@ -381,11 +435,19 @@ impl Upstream {
             Err(e) => format!("malformed ({e})"),
             Ok(p) if p.identifier != id => return false,
             Ok(p) if !answers(code, p.code) => format!("code {} does not answer {code}", p.code),
-            Ok(p) => match p.verify_response(ra, server.secret.expose()) {
+            Ok(p) => match if code == ACCOUNTING_REQUEST {
+                // Servers disagree on how an Accounting-Response's MA is computed.
+                p.verify_accounting_response(ra, server.secret.expose())
+            } else {
+                p.verify_response(ra, server.secret.expose())
+            } {
                 Err(e) => format!("{e} (wrong shared secret?)"),
+                // An Accounting-Response grants nothing, so a forged one gains no access
+                // (BlastRADIUS targets Access-Accept); servers seldom sign them, FreeRADIUS
+                // not even when answering a Status-Server on its accounting port.
                 Ok(())
                     if self.require_ma
-                        && code != ACCOUNTING_REQUEST
+                        && p.code != ACCOUNTING_RESPONSE
                         && !p.has_message_authenticator() =>
                 {
                     "no Message-Authenticator (require_message_authenticator = true)".to_owned()
@@ -565,8 +627,37 @@ fn exchange_needs(a: &Attribute) -> bool {
     }
 }
 
-pub const ACCOUNTING_REQUEST: u8 = 4;
-pub const ACCOUNTING_RESPONSE: u8 = 5;
+// The codes live in the codec now; kept here under their old path.
+pub use crate::radius::codec::{ACCOUNTING_REQUEST, ACCOUNTING_RESPONSE};
+
+/// `attributes` with Acct-Delay-Time increased by `secs` (added when absent and `secs` > 0);
+/// a malformed one (not four octets) is left as it is.
+fn with_delay(attributes: &[Attribute], secs: u64) -> Vec<Attribute> {
+    let mut out = attributes.to_vec();
+    if secs == 0 {
+        return out;
+    }
+    let secs = u32::try_from(secs).unwrap_or(u32::MAX);
+    match out
+        .iter_mut()
+        .find(|a| a.vendor == 0 && a.code == ATTR_ACCT_DELAY_TIME)
+    {
+        Some(a) => {
+            if let Ok(v) = <[u8; 4]>::try_from(a.value.as_slice()) {
+                a.value = u32::from_be_bytes(v)
+                    .saturating_add(secs)
+                    .to_be_bytes()
+                    .to_vec();
+            }
+        }
+        None => out.push(Attribute::new(
+            0,
+            ATTR_ACCT_DELAY_TIME,
+            secs.to_be_bytes().to_vec(),
+        )),
+    }
+    out
+}
 
 fn answers(request: u8, reply: u8) -> bool {
     match request {
@@ -594,5 +685,43 @@ async fn receive(lane: Arc<Lane>, cancel: CancellationToken) {
         if let Some(w) = waiter {
             let _ = w.try_send(buf[..n].to_vec());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acct_delay_time_grows_only_by_time_spent_here() {
+        let delay = |n: u32| Attribute::new(0, ATTR_ACCT_DELAY_TIME, n.to_be_bytes().to_vec());
+        let sid = Attribute::new(0, ATTR_ACCT_SESSION_ID, b"s".to_vec());
+        assert_eq!(
+            with_delay(std::slice::from_ref(&sid), 0),
+            vec![sid.clone()],
+            "unchanged at once"
+        );
+        assert_eq!(
+            with_delay(&[delay(7), sid.clone()], 5),
+            vec![delay(12), sid.clone()]
+        );
+        assert_eq!(
+            with_delay(std::slice::from_ref(&sid), 3),
+            vec![sid.clone(), delay(3)]
+        );
+        assert_eq!(with_delay(&[delay(u32::MAX)], 9), vec![delay(u32::MAX)]);
+        let odd = Attribute::new(0, ATTR_ACCT_DELAY_TIME, vec![1, 2]);
+        assert_eq!(
+            with_delay(std::slice::from_ref(&odd), 4),
+            vec![odd],
+            "malformed: left alone"
+        );
+    }
+
+    #[test]
+    fn accounting_response_answers_only_accounting() {
+        assert!(answers(ACCOUNTING_REQUEST, ACCOUNTING_RESPONSE));
+        assert!(!answers(ACCOUNTING_REQUEST, ACCESS_ACCEPT));
+        assert!(answers(STATUS_SERVER, ACCOUNTING_RESPONSE));
     }
 }

@@ -10,6 +10,7 @@ use mfagate::admin::{self, AdminContext, Request};
 use mfagate::clock::{Clock, ManualClock, SharedClock};
 use mfagate::config::Config;
 use mfagate::factor::totp;
+use mfagate::frontend::radius::accounting::AccountingFrontend;
 use mfagate::frontend::radius::RadiusFrontend;
 use mfagate::server::{self, Listeners, Running};
 use mfagate::store::Store;
@@ -40,6 +41,9 @@ pub struct Gateway {
     pub store: Store,
     pub clock: Arc<ManualClock>,
     pub radius: Arc<RadiusFrontend>,
+    /// The accounting port (bound on port 0 when the config has `radius.accounting_listen`).
+    pub acct_addr: Option<SocketAddr>,
+    pub accounting: Option<Arc<AccountingFrontend>>,
     /// The bound address of each `[[ldap.listeners]]` entry, in order.
     pub ldap_addrs: Vec<SocketAddr>,
     cancel: CancellationToken,
@@ -118,6 +122,11 @@ async fn start_from(dir: PathBuf, config_path: PathBuf) -> Gateway {
     let store = Store::open(&cfg.data_dir).unwrap();
     let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let addr = sock.local_addr().unwrap();
+    let mut accounting = Vec::new();
+    for _ in cfg.radius.iter().flat_map(|r| &r.accounting_listen) {
+        accounting.push(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    }
+    let acct_addr = accounting.first().map(|s| s.local_addr().unwrap());
     let mut ldap = Vec::new();
     let mut ldap_addrs = Vec::new();
     for _ in cfg.ldap.iter().flat_map(|l| &l.listeners) {
@@ -133,6 +142,7 @@ async fn start_from(dir: PathBuf, config_path: PathBuf) -> Gateway {
         clock.clone() as SharedClock,
         Listeners {
             radius: vec![sock],
+            accounting,
             ldap,
             admin: Some(admin),
             cluster: None,
@@ -142,7 +152,10 @@ async fn start_from(dir: PathBuf, config_path: PathBuf) -> Gateway {
     .await
     .unwrap();
     let radius = running.radius.clone().unwrap();
+    let accounting = running.accounting.clone();
     Gateway {
+        acct_addr,
+        accounting,
         addr,
         dir,
         config_path,

@@ -3,6 +3,7 @@
 //! `radclient`, pyrad (through `tests/py/radius_client.py`), OpenLDAP's tools, python ldap3
 //! (through `tests/py/ldap_client.py`) and, for hostile traffic, raw UDP and TCP.
 
+mod accounting;
 mod ad;
 mod cli;
 mod cluster;

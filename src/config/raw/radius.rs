@@ -210,8 +210,13 @@ pub(super) fn validate_radius(
                 ))
             }
         };
+        let accounting_message_authenticator = accounting_ma(
+            c.accounting_message_authenticator.as_deref(),
+            &key("accounting_message_authenticator"),
+        )?;
         clients.push(RadiusClient {
             credentials,
+            accounting_message_authenticator,
             primary,
             name,
             network,
@@ -223,7 +228,15 @@ pub(super) fn validate_radius(
             push_mode,
         });
     }
+    let (accounting_listen, accounting_upstream) = validate_accounting(
+        &r.accounting_listen,
+        r.accounting_upstream,
+        &listen,
+        upstreams,
+    )?;
     Ok(RadiusConfig {
+        accounting_listen,
+        accounting_upstream,
         listen,
         clients,
         max_in_flight: in_range(

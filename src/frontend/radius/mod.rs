@@ -12,6 +12,7 @@
 //! state, not a decision, so the front-end keeps it itself, in the store's own table: a
 //! restart must not forget that a client signs.
 
+pub mod accounting;
 pub mod cache;
 
 use std::net::{IpAddr, SocketAddr};
