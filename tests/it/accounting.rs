@@ -407,7 +407,7 @@ async fn records_reach_the_freeradius_upstream_before_the_nas_is_answered() {
 }
 
 /// A UDP socket that never answers; hands over every datagram it gets.
-async fn silent_server() -> (String, tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>) {
+pub async fn silent_server() -> (String, tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>) {
     let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let addr = sock.local_addr().unwrap().to_string();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();

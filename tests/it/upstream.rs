@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::net::UdpSocket;
 
+use crate::accounting::silent_server;
 use crate::duo::{DuoFake, API_HOST, IKEY, SKEY};
 use crate::harness::*;
 use mfagate::radius::codec::*;
@@ -257,6 +258,8 @@ async fn mschapv2_and_chap_are_relayed_and_a_push_follows() {
     // The keys were hidden for the upstream's secret; the client reads them with ours.
     assert_eq!(r["mppe_keys_ok"], true, "{r}");
     assert_eq!(r["proxy_states"], json!(["cafe01", "beef02"]));
+    assert_eq!(r["class"], text_hex("upstream-class-alice"), "{r}");
+    assert_eq!(r["filter_id"], "vpn-users");
     assert_eq!(fake.factors("alice"), ["push"]);
 
     // A wrong password: the upstream's own MS-CHAP-Error, and no push.
@@ -360,26 +363,11 @@ async fn chap_without_an_upstream_is_refused_with_the_reason_logged() {
     gw.stop().await;
 }
 
-/// A server that never answers; counts what it receives, by code.
-async fn silent_server() -> (String, tokio::sync::mpsc::UnboundedReceiver<u8>) {
-    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = sock.local_addr().unwrap().to_string();
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let mut buf = [0u8; 4096];
-        while let Ok((n, _)) = sock.recv_from(&mut buf).await {
-            if n > 0 && tx.send(buf[0]).is_err() {
-                return;
-            }
-        }
-    });
-    (addr, rx)
-}
-
-fn drain(rx: &mut tokio::sync::mpsc::UnboundedReceiver<u8>) -> Vec<u8> {
+/// Every datagram a silent server got so far.
+fn drain(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>) -> Vec<Vec<u8>> {
     let mut v = Vec::new();
-    while let Ok(c) = rx.try_recv() {
-        v.push(c);
+    while let Ok(p) = rx.try_recv() {
+        v.push(p);
     }
     v
 }
@@ -420,8 +408,11 @@ async fn a_silent_server_is_skipped_then_probed_with_status_server() {
         r["code"], "Access-Accept",
         "failed over to the second server: {r}"
     );
-    // Sent once and retransmitted once (same bytes), then the next server.
-    assert_eq!(drain(&mut heard), [ACCESS_REQUEST, ACCESS_REQUEST]);
+    // Sent once and retransmitted once, the same bytes (Identifier and authenticator), then
+    // the next server.
+    let sent = drain(&mut heard);
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!((sent[0][0], &sent[0]), (ACCESS_REQUEST, &sent[1]));
     let r = login(gw.code(&seed, 1)).await;
     assert_eq!(r["code"], "Access-Accept", "{r}");
     assert!(
@@ -432,7 +423,16 @@ async fn a_silent_server_is_skipped_then_probed_with_status_server() {
     // After its 30 s hold-down, a Status-Server (not a login) asks whether it is back.
     gw.clock.advance_ms(31_000);
     let probe = tokio::time::timeout(Duration::from_secs(5), heard.recv()).await;
-    assert_eq!(probe.ok().flatten(), Some(STATUS_SERVER));
+    assert_eq!(probe.ok().flatten().map(|p| p[0]), Some(STATUS_SERVER));
+    // Unanswered (and its retransmit): the next hold-down is twice as long.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    drain(&mut heard);
+    gw.clock.advance_ms(31_000);
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    assert!(drain(&mut heard).is_empty(), "not probed before 60 s");
+    gw.clock.advance_ms(30_000);
+    let probe = tokio::time::timeout(Duration::from_secs(5), heard.recv()).await;
+    assert_eq!(probe.ok().flatten().map(|p| p[0]), Some(STATUS_SERVER));
     gw.stop().await;
 }
 
@@ -819,4 +819,13 @@ async fn an_ldap_bind_checks_its_password_upstream() {
         reasons(&gw)
     );
     gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mschapv2_test_client_checks_the_rfc_vectors() {
+    // The client the MS-CHAPv2 tests trust: RFC 2759 §9.2 and RFC 3079 §3.5 test vectors.
+    let mut cmd = std::process::Command::new(python());
+    cmd.arg(repo().join("tests/py/mschap_client.py")).arg("--self-test");
+    let (ok, out, err) = run(cmd).await;
+    assert!(ok, "{out}{err}");
 }
