@@ -177,6 +177,8 @@ pub struct Load {
     pub lost: u64,
     pub cpu_us_per_req: f64,
     pub peak_rss_mb: f64,
+    /// Seconds the radclient runs took, end to end.
+    pub wall_s: f64,
 }
 
 impl std::fmt::Display for Load {
@@ -243,21 +245,30 @@ pub fn write_requests(
     n: usize,
     password: impl Fn(usize) -> String,
 ) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for (c, start) in (1..=n).step_by(CHUNK).enumerate() {
-        let path = PathBuf::from(format!("{}-{c}.txt", prefix.display()));
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&path)?);
-        for i in start..(start + CHUNK).min(n + 1) {
-            writeln!(
-                f,
-                "User-Name = \"user{i:06}\", User-Password = \"{}\", Message-Authenticator = 0x00\n",
-                password(i)
-            )?;
-        }
-        f.flush()?;
-        files.push(path);
+    (0..n.div_ceil(CHUNK))
+        .map(|c| write_chunk(prefix, c, n, &password))
+        .collect()
+}
+
+/// Chunk `c` of [`write_requests`]: users `c * CHUNK + 1`… up to `n`.
+fn write_chunk(
+    prefix: &Path,
+    c: usize,
+    n: usize,
+    password: &impl Fn(usize) -> String,
+) -> anyhow::Result<PathBuf> {
+    let start = c * CHUNK + 1;
+    let path = PathBuf::from(format!("{}-{c}.txt", prefix.display()));
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    for i in start..(start + CHUNK).min(n + 1) {
+        writeln!(
+            f,
+            "User-Name = \"user{i:06}\", User-Password = \"{}\", Message-Authenticator = 0x00\n",
+            password(i)
+        )?;
     }
-    Ok(files)
+    f.flush()?;
+    Ok(path)
 }
 
 pub fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
@@ -288,17 +299,54 @@ pub fn load(
     secret: &str,
     server_pid: u32,
 ) -> anyhow::Result<Load> {
+    let mut next = files.iter();
+    load_files(port, parallel, secret, server_pid, || {
+        Ok(next.next().cloned())
+    })
+}
+
+/// Like [`load`] over `write_requests(prefix, n, password)`, but each file is written just
+/// before it is sent, so TOTP codes made by `password` stay fresh however long the run takes.
+/// Only the radclient runs are timed.
+pub fn load_fresh(
+    prefix: &Path,
+    n: usize,
+    port: u16,
+    parallel: usize,
+    secret: &str,
+    server_pid: u32,
+    password: impl Fn(usize) -> String,
+) -> anyhow::Result<Load> {
+    let mut c = 0;
+    load_files(port, parallel, secret, server_pid, || {
+        if c * CHUNK >= n {
+            return Ok(None);
+        }
+        c += 1;
+        write_chunk(prefix, c - 1, n, &password).map(Some)
+    })
+}
+
+fn load_files(
+    port: u16,
+    parallel: usize,
+    secret: &str,
+    server_pid: u32,
+    mut next: impl FnMut() -> anyhow::Result<Option<PathBuf>>,
+) -> anyhow::Result<Load> {
     // CLK_TCK is 100 on Linux.
     let c0 = cpu_ticks(server_pid)?;
-    let t = Instant::now();
+    let mut wall = Duration::ZERO;
     let (mut accepted, mut rejected, mut lost) = (0, 0, 0);
-    for file in files {
-        let c = radclient(file, port, parallel, secret, 3)?;
+    while let Some(file) = next()? {
+        let t = Instant::now();
+        let c = radclient(&file, port, parallel, secret, 3)?;
+        wall += t.elapsed();
         accepted += c.accepted;
         rejected += c.rejected;
         lost += c.lost;
     }
-    let wall = t.elapsed().as_secs_f64();
+    let wall = wall.as_secs_f64();
     let cpu_s = (cpu_ticks(server_pid)? - c0) as f64 / 100.0;
     anyhow::ensure!(accepted > 0, "radclient reported no accepts");
     Ok(Load {
@@ -308,5 +356,6 @@ pub fn load(
         lost,
         cpu_us_per_req: cpu_s * 1e6 / accepted as f64,
         peak_rss_mb: peak_rss_mb(server_pid),
+        wall_s: wall,
     })
 }
