@@ -825,7 +825,8 @@ async fn an_ldap_bind_checks_its_password_upstream() {
 async fn the_mschapv2_test_client_checks_the_rfc_vectors() {
     // The client the MS-CHAPv2 tests trust: RFC 2759 §9.2 and RFC 3079 §3.5 test vectors.
     let mut cmd = std::process::Command::new(python());
-    cmd.arg(repo().join("tests/py/mschap_client.py")).arg("--self-test");
+    cmd.arg(repo().join("tests/py/mschap_client.py"))
+        .arg("--self-test");
     let (ok, out, err) = run(cmd).await;
     assert!(ok, "{out}{err}");
 }
