@@ -611,17 +611,19 @@ fn exchange_needs(a: &Attribute) -> bool {
             a.code,
             ATTR_CHAP_PASSWORD | ATTR_CHAP_CHALLENGE | ATTR_EAP_MESSAGE
         ),
+        // MS-CHAP-Response (1), MS-CHAP-CPW-1/-2 and the encrypted new passwords (3..=6),
+        // MS-CHAP-Challenge (11), MS-CHAP2-CPW (27).
         VENDOR_MICROSOFT => matches!(
             a.code,
-            1 | 4
-                ..=7 | 11
+            1 | 3
+                ..=6 | 11
+                    | 27
                     | MS_CHAP_ERROR
                     | MS_CHAP_MPPE_KEYS
                     | MS_MPPE_SEND_KEY
                     | MS_MPPE_RECV_KEY
                     | MS_CHAP2_RESPONSE
                     | MS_CHAP2_SUCCESS
-                    | 27
         ),
         _ => false,
     }

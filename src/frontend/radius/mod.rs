@@ -626,6 +626,9 @@ fn forwarded(
     };
     if let Some(resp) = ms(MS_CHAP2_RESPONSE) {
         relayed = Some((Relayed::MsChapV2, resp.first().copied().unwrap_or(0)));
+    } else if let Some(cpw) = ms(27) {
+        // MS-CHAP2-CPW (a password change after E=648): Code 7, then the Ident.
+        relayed = Some((Relayed::MsChapV2, cpw.get(1).copied().unwrap_or(0)));
     } else if let Some(resp) = ms(1) {
         relayed = Some((Relayed::MsChap, resp.first().copied().unwrap_or(0)));
     } else if chap {
