@@ -165,6 +165,20 @@ impl Drop for DuoFake {
     }
 }
 
+/// The `[factor]` keys and `[[factor.provider]]` of a Duo push through `fake`, for a
+/// configuration's tail.
+pub fn duo_factor_tail(fake: &DuoFake, push_timeout_secs: u64) -> String {
+    let dir = temp_dir("duo-skey");
+    std::fs::write(dir.join("skey"), SKEY).unwrap();
+    format!(
+        "push_provider = \"duo\"\npush_timeout_secs = {push_timeout_secs}\n\n\
+         [[factor.provider]]\nname = \"duo\"\nkind = \"duo\"\napi_host = \"{API_HOST}\"\n\
+         ikey = \"{IKEY}\"\nsecret_file = \"{}\"\nurl = \"http://127.0.0.1:{}\"\ntimeout_secs = 2\n",
+        dir.join("skey").display(),
+        fake.port
+    )
+}
+
 fn users() -> serde_json::Value {
     json!({"users": {
         "alice": {"preauth": "auth", "push": "allow", "delay_ms": 400},

@@ -11,20 +11,8 @@
 
 use serde_json::json;
 
-use crate::duo::{DuoFake, API_HOST, IKEY, SKEY};
+use crate::duo::{duo_factor_tail, DuoFake};
 use crate::harness::*;
-
-fn duo_tail(fake: &DuoFake) -> String {
-    let dir = temp_dir("duo-skey");
-    std::fs::write(dir.join("skey"), SKEY).unwrap();
-    format!(
-        "push_provider = \"duo\"\npush_timeout_secs = 10\n\n\
-         [[factor.provider]]\nname = \"duo\"\nkind = \"duo\"\napi_host = \"{API_HOST}\"\n\
-         ikey = \"{IKEY}\"\nsecret_file = \"{}\"\nurl = \"http://127.0.0.1:{}\"\ntimeout_secs = 2\n",
-        dir.join("skey").display(),
-        fake.port
-    )
-}
 
 async fn add_push_user(gw: &Gateway, name: &str) {
     gw.admin(mfagate::admin::Request::UserAdd {
@@ -112,7 +100,7 @@ async fn rd_gateway_through_its_nps_to_mfagate_and_the_authorizing_nps() {
         .unwrap_or_else(|_| "upstream-secret-0123456789".into());
     let tail = format!(
         "{}\n[[upstream]]\nname = \"nps\"\n[[upstream.servers]]\naddress = \"{up}\"\nsecret = \"{up_secret}\"\n",
-        duo_tail(&fake)
+        duo_factor_tail(&fake, 10)
     );
     let gw = start_config(
         "credentials = \"none\"\nprimary = \"nps\"",
@@ -169,7 +157,13 @@ async fn rd_gateway_with_ad_checks_account_state_and_groups_without_a_password()
         ad_primary(&[ad_env("AD_LDAPS_URL")], false, &ad_env("AD_CA_PEM")),
         ad_env("AD_GROUP_VPN_DENY"),
     );
-    let gw = start_config("credentials = \"none\"", "", &primary, &duo_tail(&fake)).await;
+    let gw = start_config(
+        "credentials = \"none\"",
+        "",
+        &primary,
+        &duo_factor_tail(&fake, 10),
+    )
+    .await;
     for u in [
         "alice",
         "dave.disabled",

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use tokio::net::UdpSocket;
 
 use crate::accounting::silent_server;
-use crate::duo::{DuoFake, API_HOST, IKEY, SKEY};
+use crate::duo::{duo_factor_tail, DuoFake};
 use crate::harness::*;
 use mfagate::radius::codec::*;
 
@@ -36,16 +36,12 @@ fn upstream_section(servers: &[(String, String)], extra: &str) -> String {
 
 const RADIUS_PRIMARY: &str = "[primary]\nbackend = \"radius\"\nupstream = \"nps\"\n";
 
-fn duo_tail(fake: &DuoFake) -> String {
-    let dir = temp_dir("duo-skey");
-    std::fs::write(dir.join("skey"), SKEY).unwrap();
-    format!(
-        "push_provider = \"duo\"\npush_timeout_secs = 5\n\n\
-         [[factor.provider]]\nname = \"duo\"\nkind = \"duo\"\napi_host = \"{API_HOST}\"\n\
-         ikey = \"{IKEY}\"\nsecret_file = \"{}\"\nurl = \"http://127.0.0.1:{}\"\ntimeout_secs = 2\n",
-        dir.join("skey").display(),
-        fake.port
-    )
+/// One login by `method` (pap, chap, mschapv2) from the "vpn" client, with `extra` options
+/// for `tests/py/mschap_client.py`; its JSON line.
+async fn login(gw: &Gateway, method: &str, user: &str, password: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["--method", method, "--user", user, "--password", password];
+    args.extend_from_slice(extra);
+    client(gw, &args).await
 }
 
 /// One request through `tests/py/mschap_client.py` from the "vpn" client; its JSON line.
@@ -102,18 +98,7 @@ async fn pap_goes_upstream_and_the_accept_carries_its_attributes() {
     let seed = enrol(&gw, "alice").await;
     let code = gw.code(&seed, 0);
 
-    let r = client(
-        &gw,
-        &[
-            "--method",
-            "pap",
-            "--user",
-            "alice",
-            "--password",
-            &format!("alice-pass-1,{code}"),
-        ],
-    )
-    .await;
+    let r = login(&gw, "pap", "alice", &format!("alice-pass-1,{code}"), &[]).await;
     assert_eq!(r["code"], "Access-Accept", "{r}");
     assert_eq!(
         (r["ma_first"].clone(), r["ma_valid"].clone()),
@@ -136,29 +121,14 @@ async fn pap_goes_upstream_and_the_accept_carries_its_attributes() {
     assert_eq!(r["tunnel_password"], "tunnel-secret-1", "{r}");
 
     // The same code again is a replay; a wrong password never reaches the code check.
-    let again = client(
-        &gw,
-        &[
-            "--method",
-            "pap",
-            "--user",
-            "alice",
-            "--password",
-            &format!("alice-pass-1,{code}"),
-        ],
-    )
-    .await;
+    let again = login(&gw, "pap", "alice", &format!("alice-pass-1,{code}"), &[]).await;
     assert_eq!(again["code"], "Access-Reject");
-    let wrong = client(
+    let wrong = login(
         &gw,
-        &[
-            "--method",
-            "pap",
-            "--user",
-            "alice",
-            "--password",
-            &format!("wrong,{}", gw.code(&seed, 1)),
-        ],
+        "pap",
+        "alice",
+        &format!("wrong,{}", gw.code(&seed, 1)),
+        &[],
     )
     .await;
     assert_eq!(wrong["code"], "Access-Reject");
@@ -187,18 +157,7 @@ async fn pap_challenge_keeps_the_upstream_attributes_for_the_final_accept() {
     let tail = upstream_section(&[(addr, secret)], "");
     let gw = start_config("", "", RADIUS_PRIMARY, &tail).await;
     let seed = enrol(&gw, "bob").await;
-    let r = client(
-        &gw,
-        &[
-            "--method",
-            "pap",
-            "--user",
-            "bob",
-            "--password",
-            "bob-pass-1",
-        ],
-    )
-    .await;
+    let r = login(&gw, "pap", "bob", "bob-pass-1", &[]).await;
     assert_eq!(r["code"], "Access-Challenge", "{r}");
     assert!(
         r["filter_id"].is_null(),
@@ -206,20 +165,7 @@ async fn pap_challenge_keeps_the_upstream_attributes_for_the_final_accept() {
     );
     let state = r["state"].as_str().unwrap().to_owned();
     let code = gw.code(&seed, 0);
-    let r = client(
-        &gw,
-        &[
-            "--method",
-            "pap",
-            "--user",
-            "bob",
-            "--password",
-            &code,
-            "--state",
-            &state,
-        ],
-    )
-    .await;
+    let r = login(&gw, "pap", "bob", &code, &["--state", &state]).await;
     assert_eq!(r["code"], "Access-Accept", "{r}");
     assert_eq!(r["filter_id"], "staff", "{r}");
     gw.stop().await;
@@ -232,25 +178,18 @@ async fn mschapv2_and_chap_are_relayed_and_a_push_follows() {
         "bob": {"preauth": "auth", "push": "deny", "delay_ms": 200},
     }, "fault": null}));
     let (addr, secret) = upstream();
-    let tail = duo_tail(&fake) + &upstream_section(&[(addr, secret)], "");
+    let tail = duo_factor_tail(&fake, 5) + &upstream_section(&[(addr, secret)], "");
     let gw = start_config("", "", RADIUS_PRIMARY, &tail).await;
     add_user(&gw, "alice", mfagate::config::Method::Push).await;
     add_user(&gw, "bob", mfagate::config::Method::Push).await;
     enrol(&gw, "carol").await;
 
-    let r = client(
+    let r = login(
         &gw,
-        &[
-            "--method",
-            "mschapv2",
-            "--user",
-            "alice",
-            "--password",
-            "alice-pass-1",
-            "--proxy-state",
-            "cafe01",
-            "beef02",
-        ],
+        "mschapv2",
+        "alice",
+        "alice-pass-1",
+        &["--proxy-state", "cafe01", "beef02"],
     )
     .await;
     assert_eq!(r["code"], "Access-Accept", "{r}");
@@ -263,52 +202,19 @@ async fn mschapv2_and_chap_are_relayed_and_a_push_follows() {
     assert_eq!(fake.factors("alice"), ["push"]);
 
     // A wrong password: the upstream's own MS-CHAP-Error, and no push.
-    let r = client(
-        &gw,
-        &[
-            "--method",
-            "mschapv2",
-            "--user",
-            "alice",
-            "--password",
-            "nope",
-        ],
-    )
-    .await;
+    let r = login(&gw, "mschapv2", "alice", "nope", &[]).await;
     assert_eq!(r["code"], "Access-Reject", "{r}");
     assert!(r["mschap_error"].as_str().unwrap().contains("E=691"), "{r}");
     assert_eq!(fake.factors("alice").len(), 1);
 
     // Right password, push denied: our reject says E=691 R=0 V=3.
-    let r = client(
-        &gw,
-        &[
-            "--method",
-            "mschapv2",
-            "--user",
-            "bob",
-            "--password",
-            "bob-pass-1",
-        ],
-    )
-    .await;
+    let r = login(&gw, "mschapv2", "bob", "bob-pass-1", &[]).await;
     assert_eq!(r["code"], "Access-Reject", "{r}");
     assert_eq!(r["mschap_error"], "E=691 R=0 V=3", "{r}");
     assert!(r["mppe_send_key"].is_null(), "no keys in a reject: {r}");
 
     // A TOTP user cannot type a code into MS-CHAPv2: refused, with the reason logged.
-    let r = client(
-        &gw,
-        &[
-            "--method",
-            "mschapv2",
-            "--user",
-            "carol",
-            "--password",
-            "carol-pass-1",
-        ],
-    )
-    .await;
+    let r = login(&gw, "mschapv2", "carol", "carol-pass-1", &[]).await;
     assert_eq!(r["code"], "Access-Reject", "{r}");
     assert!(
         reasons(&gw)
@@ -320,18 +226,7 @@ async fn mschapv2_and_chap_are_relayed_and_a_push_follows() {
     );
 
     // CHAP (the challenge is our request authenticator, named for the upstream leg).
-    let r = client(
-        &gw,
-        &[
-            "--method",
-            "chap",
-            "--user",
-            "alice",
-            "--password",
-            "alice-pass-1",
-        ],
-    )
-    .await;
+    let r = login(&gw, "chap", "alice", "alice-pass-1", &[]).await;
     assert_eq!(r["code"], "Access-Accept", "{r}");
     assert_eq!(r["filter_id"], "vpn-users");
     assert_eq!(fake.factors("alice").len(), 2);
@@ -342,18 +237,7 @@ async fn mschapv2_and_chap_are_relayed_and_a_push_follows() {
 async fn chap_without_an_upstream_is_refused_with_the_reason_logged() {
     let gw = start("").await;
     gw.add_user("alice", "alice-pass-1").await;
-    let r = client(
-        &gw,
-        &[
-            "--method",
-            "chap",
-            "--user",
-            "alice",
-            "--password",
-            "alice-pass-1",
-        ],
-    )
-    .await;
+    let r = login(&gw, "chap", "alice", "alice-pass-1", &[]).await;
     assert_eq!(r["code"], "Access-Reject", "{r}");
     assert!(
         reasons(&gw).last().unwrap().contains("CHAP"),
@@ -385,20 +269,12 @@ async fn a_silent_server_is_skipped_then_probed_with_status_server() {
     let login = |code: String| {
         let gw = &gw;
         async move {
-            client(
+            login(
                 gw,
-                &[
-                    "--method",
-                    "pap",
-                    "--user",
-                    "alice",
-                    "--password",
-                    &format!("alice-pass-1,{code}"),
-                    "--timeout",
-                    "5",
-                    "--retries",
-                    "1",
-                ],
+                "pap",
+                "alice",
+                &format!("alice-pass-1,{code}"),
+                &["--timeout", "5", "--retries", "1"],
             )
             .await
         }
@@ -488,20 +364,12 @@ async fn replies_without_message_authenticator_are_refused_unless_opted_out() {
     );
     let gw = start_config("otp_mode = \"append\"", "", RADIUS_PRIMARY, &tail).await;
     let seed = enrol(&gw, "alice").await;
-    let r = client(
+    let r = login(
         &gw,
-        &[
-            "--method",
-            "pap",
-            "--user",
-            "alice",
-            "--password",
-            &format!("x,{}", gw.code(&seed, 0)),
-            "--timeout",
-            "3",
-            "--retries",
-            "1",
-        ],
+        "pap",
+        "alice",
+        &format!("x,{}", gw.code(&seed, 0)),
+        &["--timeout", "3", "--retries", "1"],
     )
     .await;
     assert_eq!(
@@ -523,16 +391,12 @@ async fn replies_without_message_authenticator_are_refused_unless_opted_out() {
         gw.cfg.warnings
     );
     let seed = enrol(&gw, "alice").await;
-    let r = client(
+    let r = login(
         &gw,
-        &[
-            "--method",
-            "pap",
-            "--user",
-            "alice",
-            "--password",
-            &format!("x,{}", gw.code(&seed, 0)),
-        ],
+        "pap",
+        "alice",
+        &format!("x,{}", gw.code(&seed, 0)),
+        &[],
     )
     .await;
     assert_eq!(r["code"], "Access-Accept", "{r}");
@@ -544,20 +408,12 @@ async fn replies_without_message_authenticator_are_refused_unless_opted_out() {
     let tail = upstream_section(&[(other, up)], "timeout_secs = 1\nretries = 0");
     let gw = start_config("otp_mode = \"append\"", "", RADIUS_PRIMARY, &tail).await;
     let seed = enrol(&gw, "alice").await;
-    let r = client(
+    let r = login(
         &gw,
-        &[
-            "--method",
-            "pap",
-            "--user",
-            "alice",
-            "--password",
-            &format!("x,{}", gw.code(&seed, 0)),
-            "--timeout",
-            "3",
-            "--retries",
-            "1",
-        ],
+        "pap",
+        "alice",
+        &format!("x,{}", gw.code(&seed, 0)),
+        &["--timeout", "3", "--retries", "1"],
     )
     .await;
     assert_eq!(r["code"], "timeout", "{r}");
@@ -573,16 +429,12 @@ async fn a_reply_rule_by_the_upstreams_class_replaces_its_attributes() {
     let gw = start_config("otp_mode = \"append\"", "", RADIUS_PRIMARY, &tail).await;
     let alice = enrol(&gw, "alice").await;
     let bob = enrol(&gw, "bob").await;
-    let r = client(
+    let r = login(
         &gw,
-        &[
-            "--method",
-            "pap",
-            "--user",
-            "alice",
-            "--password",
-            &format!("alice-pass-1,{}", gw.code(&alice, 0)),
-        ],
+        "pap",
+        "alice",
+        &format!("alice-pass-1,{}", gw.code(&alice, 0)),
+        &[],
     )
     .await;
     assert_eq!(r["code"], "Access-Accept", "{r}");
@@ -598,16 +450,12 @@ async fn a_reply_rule_by_the_upstreams_class_replaces_its_attributes() {
         r["filter_id"], "vpn-users",
         "the upstream's other attributes stay: {r}"
     );
-    let r = client(
+    let r = login(
         &gw,
-        &[
-            "--method",
-            "pap",
-            "--user",
-            "bob",
-            "--password",
-            &format!("bob-pass-1,{}", gw.code(&bob, 0)),
-        ],
+        "pap",
+        "bob",
+        &format!("bob-pass-1,{}", gw.code(&bob, 0)),
+        &[],
     )
     .await;
     assert_eq!(r["code"], "Access-Accept", "{r}");
@@ -653,7 +501,7 @@ async fn eap_peap_and_ttls_are_relayed_round_by_round_then_a_push() {
         "bob": {"preauth": "auth", "push": "deny", "delay_ms": 200},
     }, "fault": null}));
     let (addr, secret) = upstream();
-    let tail = duo_tail(&fake) + &upstream_section(&[(addr, secret)], "");
+    let tail = duo_factor_tail(&fake, 5) + &upstream_section(&[(addr, secret)], "");
     let gw = start_config("", "", RADIUS_PRIMARY, &tail).await;
     add_user(&gw, "alice", mfagate::config::Method::Push).await;
     add_user(&gw, "bob", mfagate::config::Method::Push).await;
@@ -718,16 +566,12 @@ async fn a_groups_reply_list_chooses_what_reaches_the_nas() {
         let tail = upstream_section(&[(addr.clone(), secret.clone())], list);
         let gw = start_config("otp_mode = \"append\"", "", RADIUS_PRIMARY, &tail).await;
         let seed = enrol(&gw, "alice").await;
-        let r = client(
+        let r = login(
             &gw,
-            &[
-                "--method",
-                "pap",
-                "--user",
-                "alice",
-                "--password",
-                &format!("alice-pass-1,{}", gw.code(&seed, 0)),
-            ],
+            "pap",
+            "alice",
+            &format!("alice-pass-1,{}", gw.code(&seed, 0)),
+            &[],
         )
         .await;
         assert_eq!(r["code"], "Access-Accept", "{r}");

@@ -379,18 +379,21 @@ impl Pipeline {
             if !rule.clients.is_empty() && !rule.clients.iter().any(|c| c == client) {
                 continue;
             }
-            let mut member = rule.groups.is_empty();
-            for g in &rule.groups {
-                if member {
-                    break;
-                }
-                member = self.primary.member_of(id, g).await?;
-            }
-            if member {
+            if self.in_any_group(id, &rule.groups).await? {
                 return Ok(Some(rule));
             }
         }
         Ok(None)
+    }
+
+    /// Whether the user is in one of `groups` (nested groups count); true when there are none.
+    async fn in_any_group(&self, id: &Identity, groups: &[String]) -> Result<bool, AuthError> {
+        for g in groups {
+            if self.primary.member_of(id, g).await? {
+                return Ok(true);
+            }
+        }
+        Ok(groups.is_empty())
     }
 
     /// The provider that serves the user's method (their own or the configured one).

@@ -29,14 +29,7 @@ impl Pipeline {
             {
                 continue;
             }
-            let mut member = rule.groups.is_empty();
-            for g in &rule.groups {
-                if member {
-                    break;
-                }
-                member = self.primary.member_of(id, g).await?;
-            }
-            if !member {
+            if !self.in_any_group(id, &rule.groups).await? {
                 continue;
             }
             let mine = |a: &crate::auth::Attribute| {

@@ -32,7 +32,7 @@ use super::cache::{Begin, ReplyCache};
 use super::Client;
 use crate::auth::Attribute;
 use crate::clock::SharedClock;
-use crate::config::{canonical_ip, RadiusConfig};
+use crate::config::RadiusConfig;
 use crate::primary::radius_upstream::Upstream;
 use crate::radius::codec::*;
 use crate::radius::{decode_attributes, dictionary};
@@ -133,16 +133,8 @@ impl AccountingFrontend {
         self.lock_cache().len()
     }
 
-    /// The most specific configured network containing `ip`: the authentication port's rule,
-    /// so a NAS is the same client on both ports.
     fn client_for(&self, ip: IpAddr) -> Option<usize> {
-        let ip = canonical_ip(ip);
-        self.clients
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.cfg.network.contains(ip))
-            .max_by_key(|(_, c)| c.cfg.network.prefix)
-            .map(|(i, _)| i)
+        super::client_for(&self.clients, ip)
     }
 
     pub async fn run(self: Arc<Self>, socket: Arc<UdpSocket>, cancel: CancellationToken) {

@@ -86,6 +86,18 @@ struct SharedFates {
     peers: Arc<dyn PeerClaims>,
 }
 
+/// The client whose configured network is the most specific one containing `ip` (on the
+/// authentication and the accounting port alike, so a NAS is one client on both).
+pub(super) fn client_for(clients: &[Client], ip: IpAddr) -> Option<usize> {
+    let ip = canonical_ip(ip);
+    clients
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.cfg.network.contains(ip))
+        .max_by_key(|(_, c)| c.cfg.network.prefix)
+        .map(|(i, _)| i)
+}
+
 /// The cluster-wide identity of a request: what RFC 5080 §2.2.2 says identifies it.
 fn fate_key(src: SocketAddr, identifier: u8, authenticator: &[u8; 16]) -> Vec<u8> {
     let mut k = authenticator.to_vec();
@@ -239,15 +251,8 @@ impl RadiusFrontend {
         self.lock_cache().len()
     }
 
-    /// The most specific configured network containing `ip`.
     fn client_for(&self, ip: IpAddr) -> Option<usize> {
-        let ip = canonical_ip(ip);
-        self.clients
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.cfg.network.contains(ip))
-            .max_by_key(|(_, c)| c.cfg.network.prefix)
-            .map(|(i, _)| i)
+        client_for(&self.clients, ip)
     }
 
     pub async fn run(self: Arc<Self>, socket: Arc<UdpSocket>, cancel: CancellationToken) {
