@@ -68,17 +68,11 @@ fn provider_hint(p: &ProviderConfig, e: &crate::factor::FactorError) -> String {
 }
 
 /// Reports whether mfagate can listen on an address (`bound`: a trial bind just made).
-fn listen_check(
-    r: &mut Report,
-    what: &str,
-    bound: std::io::Result<()>,
-    admin_sock: &std::path::Path,
-    other: &str,
-) {
+fn listen_check(r: &mut Report, what: &str, bound: std::io::Result<()>, cfg: &Config, other: &str) {
     match bound {
         Ok(()) => r.ok(what, "free: mfagate can listen here"),
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-            if std::os::unix::net::UnixStream::connect(admin_sock).is_ok() {
+            if crate::admin::transport::daemon_answers(cfg) {
                 r.ok(what, "in use (by the running mfagate)");
             } else {
                 r.fail(
@@ -105,11 +99,13 @@ pub async fn run(cfg: Arc<Config>, out: &mut impl Write) -> std::io::Result<usiz
     }
 
     // The store: a running daemon holds it; otherwise it must open.
-    let sock = cfg.admin_socket_path();
-    if std::os::unix::net::UnixStream::connect(&sock).is_ok() {
+    if crate::admin::transport::daemon_answers(&cfg) {
         r.ok(
             "daemon",
-            &format!("running; admin socket {} answers", sock.display()),
+            &format!(
+                "running; {} answers",
+                crate::admin::transport::describe(&cfg)
+            ),
         );
     } else {
         match crate::store::Store::open(&cfg.data_dir) {
@@ -136,7 +132,7 @@ pub async fn run(cfg: Arc<Config>, out: &mut impl Write) -> std::io::Result<usiz
                 &mut r,
                 &what,
                 bound,
-                &sock,
+                &cfg,
                 "RADIUS server (e.g. FreeRADIUS, NPS)",
             );
         }
@@ -156,7 +152,7 @@ pub async fn run(cfg: Arc<Config>, out: &mut impl Write) -> std::io::Result<usiz
             }
         }
         let bound = std::net::TcpListener::bind(l.address).map(drop);
-        listen_check(&mut r, &what, bound, &sock, "LDAP server (e.g. slapd)");
+        listen_check(&mut r, &what, bound, &cfg, "LDAP server (e.g. slapd)");
     }
 
     if let PrimaryConfig::Ad(ad) = &cfg.primary {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use tokio::net::{TcpListener, UdpSocket, UnixListener};
+use tokio::net::{TcpListener, UdpSocket};
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::{self, AdminContext};
@@ -51,7 +51,7 @@ pub struct Listeners {
     pub accounting: Vec<UdpSocket>,
     /// One per `[[ldap.listeners]]` entry, in order.
     pub ldap: Vec<TcpListener>,
-    pub admin: Option<UnixListener>,
+    pub admin: Option<admin::AdminListener>,
     /// The `[cluster]` listener, when configured.
     pub cluster: Option<TcpListener>,
 }
@@ -96,9 +96,8 @@ pub fn bind(cfg: &Config) -> Result<Listeners, ServerError> {
         what: format!("data_dir {}", cfg.data_dir.display()),
         source,
     })?;
-    let path = cfg.admin_socket_path();
-    let admin = admin::bind(&path).map_err(|source| ServerError::Bind {
-        what: format!("admin socket {}", path.display()),
+    let admin = admin::bind(cfg).map_err(|source| ServerError::Bind {
+        what: admin::transport::describe(cfg),
         source,
     })?;
     let cluster = match &cfg.cluster {

@@ -720,7 +720,7 @@ fn serve(cfg: Config) -> anyhow::Result<()> {
         notifier.notify("STOPPING=1");
         cancel.cancel();
         running.join().await;
-        let _ = std::fs::remove_file(cfg.admin_socket_path());
+        crate::admin::AdminListener::cleanup(&cfg);
         Ok(())
     })
 }

@@ -2,6 +2,7 @@
 //! [`Config`] every other module reads. All checks happen at start-up (`check-config` runs the
 //! same code), and every message names the key it is about.
 
+mod admin;
 mod cluster;
 mod prompts;
 mod raw;
@@ -12,6 +13,7 @@ mod upstream;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+pub use admin::{AdminConfig, AdminTransport};
 pub use cluster::{split_host_port, ClusterConfig};
 pub use prompts::{prompt_with, terminal_prompt, Prompts};
 pub use reply::ReplyRule;
@@ -59,6 +61,7 @@ pub struct Config {
     pub sync: Vec<SyncItem>,
     pub ldap: Option<LdapConfig>,
     pub cluster: Option<ClusterConfig>,
+    pub admin: AdminConfig,
     /// `[[upstream]]` RADIUS server groups, by name.
     pub upstreams: Vec<UpstreamConfig>,
     /// `[[reply]]` rules in order; the first that matches adds its attributes to the Accept.

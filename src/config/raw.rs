@@ -41,6 +41,8 @@ pub(super) struct Root {
     upstream: Vec<super::upstream::UpstreamRaw>,
     #[serde(default)]
     reply: Vec<super::reply::ReplyRaw>,
+    #[serde(default)]
+    admin: super::admin::AdminRaw,
 }
 
 #[derive(Deserialize)]
@@ -783,6 +785,7 @@ impl Root {
         }
         let cluster = self.cluster.map(|c| c.validate(&node_name)).transpose()?;
         Ok(Config {
+            admin: self.admin.validate()?,
             upstreams,
             replies,
             node_name,

@@ -395,3 +395,67 @@ impl Drop for KillOnDrop {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tcp_admin_transport_needs_the_token_file() {
+    // What Windows uses (no Unix sockets there): a loopback port and an owner-only token.
+    let gw = start_config("", "", "[primary]\nbackend = \"local\"\n[primary.local]\nhash_memory_kib = 64\nhash_iterations = 1\n", "[admin]\ntransport = \"tcp\"\n").await;
+    let (addr_file, token_file) = (
+        gw.cfg.data_dir.join("admin.addr"),
+        gw.cfg.data_dir.join("admin.token"),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(!gw.cfg.admin_socket_path().exists());
+    let addr: std::net::SocketAddr = std::fs::read_to_string(&addr_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(addr.ip().is_loopback());
+
+    // The CLI goes through the daemon (it holds the store's lock, so nothing else could write).
+    let cli = |args: &[&str]| {
+        let mut c = mfagate();
+        c.args(args).arg("-c").arg(&gw.config_path);
+        c
+    };
+    let (ok, out, err) = run(cli(&["user", "add", "tara"])).await;
+    assert!(ok, "{out}{err}");
+    assert!(gw.store.read(|r| r.user("tara")).unwrap().is_some());
+    let (ok, out, _) = run(cli(&["doctor"])).await;
+    assert!(
+        out.contains("[ ok ] daemon: running; admin port in"),
+        "{ok} {out}"
+    );
+
+    // A client without the token gets no answer, and the daemon goes on serving.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"not-the-token\n{\"cmd\":\"user_list\"}\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        s.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+    let (ok, out, err) = run(cli(&["user", "list"])).await;
+    assert!(ok && out.contains("tara"), "{out}{err}");
+
+    // After a stop, the files are gone and the CLI opens the store itself.
+    let config_path = gw.config_path.clone();
+    let data_dir = gw.cfg.data_dir.clone();
+    gw.stop_keep_dir().await;
+    assert!(!addr_file.exists() && !token_file.exists());
+    let mut c = mfagate();
+    c.args(["user", "list", "-c"]).arg(&config_path);
+    let (ok, out, err) = run(c).await;
+    assert!(ok && out.contains("tara"), "{out}{err}");
+    let _ = std::fs::remove_dir_all(data_dir.parent().unwrap());
+}

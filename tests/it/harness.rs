@@ -134,7 +134,7 @@ async fn start_from(dir: PathBuf, config_path: PathBuf) -> Gateway {
         ldap_addrs.push(l.local_addr().unwrap());
         ldap.push(l);
     }
-    let admin = admin::bind(&cfg.admin_socket_path()).unwrap();
+    let admin = admin::bind(&cfg).unwrap();
     let cancel = CancellationToken::new();
     let running = server::start(
         cfg.clone(),
@@ -236,7 +236,7 @@ impl Gateway {
         if let Some(r) = self.running.take() {
             r.join().await;
         }
-        let _ = std::fs::remove_file(self.cfg.admin_socket_path());
+        mfagate::admin::AdminListener::cleanup(&self.cfg);
     }
 }
 

@@ -1,18 +1,16 @@
 //! Administration: the operations the CLI offers, executed in one place ([`execute`]) over
-//! the store, and the local socket (`<data_dir>/admin.sock`, owner-only) through which the
-//! CLI reaches a running daemon — redb holds an exclusive lock on the database file, so while
+//! the store, and the local transport ([`transport`]: an owner-only socket, or a loopback
+//! port with a token file) through which the CLI reaches a running daemon — redb holds an exclusive lock on the database file, so while
 //! the daemon runs only it can write. With no daemon, the CLI opens the store itself and calls
 //! the same [`execute`].
 //!
 //! Protocol: one JSON [`Request`] line in, one JSON line out (`{"ok": …}` or `{"error": …}`).
 
-use std::path::Path;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::SharedClock;
@@ -25,6 +23,10 @@ use crate::primary::local::hash_password;
 use crate::store::model::{user_key, Change, DirectoryWrite, FactorFailures, Guard, UserRecord};
 use crate::store::{Reader, Store, StoreError};
 use crate::timefmt::rfc3339_ms;
+
+pub mod transport;
+
+pub use transport::{bind, AdminListener, AdminStream};
 
 const MAX_REQUEST: u64 = 64 * 1024;
 
@@ -539,29 +541,13 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
     }
 }
 
-/// Binds the admin socket, replacing a stale one left by a crashed daemon.
-pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
-    if path.exists() {
-        if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::AddrInUse,
-                format!("{} is served by a running mfagate", path.display()),
-            ));
-        }
-        std::fs::remove_file(path)?;
-    }
-    let l = UnixListener::bind(path)?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    Ok(l)
-}
-
-pub async fn serve(listener: UnixListener, ctx: Arc<AdminContext>, cancel: CancellationToken) {
+pub async fn serve(listener: AdminListener, ctx: Arc<AdminContext>, cancel: CancellationToken) {
     loop {
         let stream = tokio::select! {
             _ = cancel.cancelled() => break,
             r = listener.accept() => match r {
-                Ok((s, _)) => s,
+                Ok(Some(s)) => s,
+                Ok(None) => continue,
                 Err(e) => {
                     tracing::warn!(error = %e, "admin socket: accept failed");
                     continue;
@@ -577,8 +563,8 @@ pub async fn serve(listener: UnixListener, ctx: Arc<AdminContext>, cancel: Cance
     }
 }
 
-async fn handle(stream: UnixStream, ctx: &AdminContext) -> std::io::Result<()> {
-    let (r, mut w) = stream.into_split();
+async fn handle(stream: Box<dyn AdminStream>, ctx: &AdminContext) -> std::io::Result<()> {
+    let (r, mut w) = tokio::io::split(stream);
     let mut line = String::new();
     BufReader::new(r.take(MAX_REQUEST))
         .read_line(&mut line)
@@ -625,7 +611,7 @@ fn request_name(r: &Request) -> &'static str {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("admin socket {0}: {1}")]
+    #[error("{0}: {1}")]
     Io(String, std::io::Error),
     #[error("admin socket answered something unreadable: {0}")]
     Protocol(String),
@@ -640,11 +626,11 @@ pub async fn call(
     clock: SharedClock,
     req: Request,
 ) -> Result<Result<Value, String>, ClientError> {
-    let sock = cfg.admin_socket_path();
-    match UnixStream::connect(&sock).await {
-        Ok(stream) => {
-            let io = |e| ClientError::Io(sock.display().to_string(), e);
-            let (r, mut w) = stream.into_split();
+    let via = transport::describe(&cfg);
+    let io = |e| ClientError::Io(via.clone(), e);
+    match transport::connect(&cfg).await.map_err(io)? {
+        Some(stream) => {
+            let (r, mut w) = tokio::io::split(stream);
             let mut line =
                 serde_json::to_string(&req).map_err(|e| ClientError::Protocol(e.to_string()))?;
             line.push('\n');
@@ -659,12 +645,7 @@ pub async fn call(
                 _ => Err(ClientError::Protocol(answer)),
             }
         }
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
-            ) =>
-        {
+        None => {
             let store = Store::open(&cfg.data_dir)?;
             let directory = Directory::new(store.clone(), None)?;
             let ctx = AdminContext {
@@ -675,7 +656,6 @@ pub async fn call(
             };
             Ok(execute(&ctx, req).await)
         }
-        Err(e) => Err(ClientError::Io(sock.display().to_string(), e)),
     }
 }
 
