@@ -142,3 +142,56 @@ fn the_systemd_unit_verifies_and_is_rated_ok_or_better() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_windows_service_definition_runs_what_the_binary_offers() {
+    // Nothing here runs Windows: what can be checked is that WinSW's definition is
+    // well-formed and starts the command line this binary accepts, stopping it the way
+    // mfagate stops cleanly (Ctrl+C, with time to finish), and that the installer checks the
+    // configuration before it touches the service.
+    let xml = repo().join("windows/mfagate-service.xml");
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg("-c")
+        .arg(
+            "import json,sys,xml.etree.ElementTree as E; r=E.parse(sys.argv[1]).getroot(); \
+             print(json.dumps({c.tag: (c.text or '').strip() for c in r} | \
+             {'onfailure': [f.get('action') for f in r.findall('onfailure')], \
+              'log': r.find('log').get('mode'), 'account': r.find('serviceaccount/username').text}))",
+        )
+        .arg(&xml);
+    let (ok, out, err) = run(cmd).await;
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["id"], "mfagate");
+    assert!(
+        v["executable"].as_str().unwrap().ends_with("\\mfagate.exe"),
+        "{v}"
+    );
+    let args = v["arguments"].as_str().unwrap();
+    assert!(args.starts_with("serve -c "), "{v}");
+    assert_eq!(
+        v["onfailure"],
+        serde_json::json!(["restart", "restart", "restart"])
+    );
+    assert_eq!(v["log"], "roll-by-size");
+    assert_eq!(v["account"], "NT AUTHORITY\\LocalService");
+    assert!(v["stoptimeout"].as_str().unwrap().starts_with("30"), "{v}");
+    // The arguments are this binary's: `serve -c FILE` parses (it fails only on the file).
+    let mut serve = std::process::Command::new(env!("CARGO_BIN_EXE_mfagate"));
+    serve.args(["serve", "-c", "/nonexistent/mfagate.toml"]);
+    let (ok, _, err) = run(serve).await;
+    assert!(
+        !ok && err.contains("/nonexistent/mfagate.toml") && !err.contains("unexpected argument"),
+        "{err}"
+    );
+    let install = std::fs::read_to_string(repo().join("windows/install.ps1")).unwrap();
+    let check = install.find("check-config").unwrap();
+    assert!(
+        check < install.find("& $service install").unwrap(),
+        "config checked first"
+    );
+    assert!(
+        install.contains("/inheritance:r"),
+        "the data directory is not left readable by Users"
+    );
+}
