@@ -649,6 +649,10 @@ fn print_report(v: &Value, format: ReportFormat) -> anyhow::Result<()> {
         "result",
         "reason",
         "policy",
+        "node_ip",
+        "display_name",
+        "email",
+        "phone",
     ];
     match format {
         ReportFormat::Json => {

@@ -220,6 +220,17 @@ pub struct AuthRecord {
     /// The `[[policy]]` rule that matched, if any.
     #[serde(default)]
     pub policy: Option<String>,
+    /// The deciding node's address (its cluster or listen IP), besides its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_ip: Option<String>,
+    /// From the user's record, as the helpdesk knows them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The phone an SMS code or a call went to, masked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
 }
 
 /// A sync that would disable more users than `max_disable` waits for `mfagate sync approve`.

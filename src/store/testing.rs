@@ -29,5 +29,9 @@ pub fn auth_record(node: &str, user: &str, time_ms: u64, result: AuthResult) -> 
         result,
         reason: String::new(),
         policy: None,
+        node_ip: None,
+        display_name: None,
+        email: None,
+        phone: None,
     }
 }

@@ -196,7 +196,7 @@ async fn user_commands_work_with_and_without_the_daemon() {
     let mut lines = out.lines();
     assert_eq!(
         lines.next(),
-        Some("time,node,user,client_name,client_ip,method,result,reason,policy")
+        Some("time,node,user,client_name,client_ip,method,result,reason,policy,node_ip,display_name,email,phone")
     );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 4, "{out}");
@@ -204,7 +204,10 @@ async fn user_commands_work_with_and_without_the_daemon() {
         rows[1].contains(",zoe,vpn,127.0.0.1,totp,accept,password and code accepted,"),
         "{out}"
     );
-    assert!(rows[2].ends_with("reject,user disabled,"), "{out}");
+    assert!(
+        rows[2].ends_with("reject,user disabled,,127.0.0.1,,,"),
+        "{out}"
+    );
     let (ok, out, _) = run(cli(&[
         "report",
         "auth",

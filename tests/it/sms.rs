@@ -92,6 +92,16 @@ async fn sms_code_round_trip_and_request_shape() {
     let sink = Sink::start().await;
     let gw = start_sms(&json_provider(&sink), "").await;
     add_sms_user(&gw, "sam").await;
+    // What an AD sync brings (display name, e-mail) reaches the authentication records.
+    gw.store
+        .write(|tx| {
+            let mut u = tx.user("sam")?.expect("sam");
+            u.display_name = Some("Sam <b>Smith</b>".into());
+            u.email = Some("sam@example.test".into());
+            tx.put_user("sam", &u)
+        })
+        .await
+        .unwrap();
     let (state, code) = login(&gw, &sink, "sam").await;
     let req = &sink.requests()[0];
     assert_eq!((req.method.as_str(), req.path.as_str()), ("POST", "/sms"));
@@ -117,6 +127,38 @@ async fn sms_code_round_trip_and_request_shape() {
         ]
     );
     assert!(gw.auth_log().iter().all(|a| a.method == "sms"));
+    let masked = mfagate::factor::sms::mask_phone(PHONE);
+    for r in &gw.auth_log()[..2] {
+        assert_eq!(r.phone.as_deref(), Some(masked.as_str()), "{r:?}");
+        assert_eq!(r.display_name.as_deref(), Some("Sam <b>Smith</b>"));
+        assert_eq!(r.email.as_deref(), Some("sam@example.test"));
+        assert_eq!(r.node_ip.as_deref(), Some("127.0.0.1"));
+    }
+    let (ok, csv, err) = {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_mfagate"));
+        c.args([
+            "report",
+            "auth",
+            "--since",
+            "2026-01-01",
+            "--format",
+            "csv",
+            "-c",
+        ])
+        .arg(&gw.config_path);
+        run(c).await
+    };
+    assert!(ok, "{err}");
+    assert!(
+        csv.lines().nth(2).unwrap().ends_with(&format!(
+            ",127.0.0.1,Sam <b>Smith</b>,sam@example.test,{masked}"
+        )),
+        "{csv}"
+    );
+    assert!(
+        !csv.contains(PHONE),
+        "the full number is in no report: {csv}"
+    );
     // Only a keyed hash is stored: the code is in no challenge record.
     let c: Vec<u8> = gw
         .store

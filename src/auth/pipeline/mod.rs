@@ -46,9 +46,31 @@ pub struct Pipeline {
     factors: HashMap<String, Arc<dyn SecondFactor>>,
     /// In a cluster: peers acknowledge a spent one-time credential before it is accepted.
     claims: Option<Arc<dyn super::PeerClaims>>,
+    /// This node's address for the authentication records (see [`node_ip`]).
+    node_ip: Option<String>,
     /// Which `[[upstream]]` group checks a RADIUS client's requests (its own `primary`, or
     /// `[primary] backend = "radius"`), by client name; `None` under the key "" is the default.
     upstreams: upstream::Routes,
+}
+
+/// The address an authentication record names for this node: the first specific (not
+/// wildcard) address it listens on, the cluster's first; none when it listens on wildcards
+/// only (the name still tells the nodes apart).
+fn node_ip(cfg: &Config) -> Option<String> {
+    let cluster = cfg.cluster.iter().map(|c| c.listen.ip());
+    let radius = cfg
+        .radius
+        .iter()
+        .flat_map(|r| r.listen.iter().map(|a| a.ip()));
+    let ldap = cfg
+        .ldap
+        .iter()
+        .flat_map(|l| l.listeners.iter().map(|x| x.address.ip()));
+    cluster
+        .chain(radius)
+        .chain(ldap)
+        .find(|ip| !ip.is_unspecified())
+        .map(|ip| ip.to_string())
 }
 
 /// DNs compare case-insensitively and without the spaces people put after commas.
@@ -66,6 +88,26 @@ struct Audit<'a> {
     grant: super::ReplyAttributes,
     /// Attributes for the Reject (the upstream's own, e.g. MS-CHAP-Error).
     refusal: super::ReplyAttributes,
+    /// The user's record, once found: its display name, e-mail and phone go into the record.
+    contact: Option<Contact>,
+}
+
+/// What the authentication record shows of a user besides the name.
+#[derive(Clone)]
+struct Contact {
+    display_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+impl Contact {
+    fn of(u: &UserRecord) -> Self {
+        Contact {
+            display_name: u.display_name.clone(),
+            email: u.email.clone(),
+            phone: u.phone.clone(),
+        }
+    }
 }
 
 impl Audit<'_> {
@@ -77,6 +119,7 @@ impl Audit<'_> {
             policy: None,
             grant: Vec::new(),
             refusal: Vec::new(),
+            contact: None,
         }
     }
 
@@ -139,7 +182,6 @@ impl Pipeline {
             factors.insert(p.name().to_owned(), built);
         }
         Ok(Self {
-            cfg,
             store,
             clock,
             primary,
@@ -147,6 +189,8 @@ impl Pipeline {
             factors,
             claims: None,
             upstreams,
+            node_ip: node_ip(&cfg),
+            cfg,
         })
     }
 
@@ -234,6 +278,7 @@ impl Pipeline {
             Some(u) if u.enabled => u,
             _ => return self.finish_reject(audit, "user disabled or removed").await,
         };
+        audit.contact = Some(Contact::of(&user));
         let state = state.to_vec();
         // A method word instead of a code: switch to that method, or back to the user's own
         // (this challenge is spent; the new one follows).
@@ -346,6 +391,7 @@ impl Pipeline {
         };
         audit.user = user.name.clone();
         audit.method = user.method.as_str();
+        audit.contact = Some(Contact::of(&user));
         if !user.enabled {
             return Ok(AfterPrimary::Reject("user disabled".into()));
         }
@@ -638,6 +684,20 @@ impl Pipeline {
             result,
             reason: reason.to_owned(),
             policy: audit.policy.clone(),
+            node_ip: self.node_ip.clone(),
+            display_name: audit.contact.as_ref().and_then(|c| c.display_name.clone()),
+            email: audit.contact.as_ref().and_then(|c| c.email.clone()),
+            // Only where a phone was used for this login.
+            phone: matches!(audit.method, "sms" | "phone")
+                .then(|| {
+                    audit
+                        .contact
+                        .as_ref()?
+                        .phone
+                        .as_deref()
+                        .map(sms::mask_phone)
+                })
+                .flatten(),
         }
     }
 
