@@ -3,6 +3,7 @@
 //! same code), and every message names the key it is about.
 
 mod cluster;
+mod metrics;
 mod prompts;
 mod raw;
 mod reply;
@@ -13,6 +14,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 pub use cluster::{split_host_port, ClusterConfig};
+pub use metrics::MetricsConfig;
 pub use prompts::{prompt_with, terminal_prompt, Prompts};
 pub use reply::ReplyRule;
 pub use secret::Secret;
@@ -63,6 +65,8 @@ pub struct Config {
     pub upstreams: Vec<UpstreamConfig>,
     /// `[[reply]]` rules in order; the first that matches adds its attributes to the Accept.
     pub replies: Vec<ReplyRule>,
+    /// `[metrics]`: the HTTP listener for `/metrics`, `/healthz` and `/readyz`.
+    pub metrics: Option<MetricsConfig>,
     /// Things that are allowed but unwise; `check-config` prints them and `serve` logs them.
     pub warnings: Vec<String>,
 }

@@ -41,6 +41,7 @@ pub(super) struct Root {
     upstream: Vec<super::upstream::UpstreamRaw>,
     #[serde(default)]
     reply: Vec<super::reply::ReplyRaw>,
+    metrics: Option<super::metrics::MetricsRaw>,
 }
 
 #[derive(Deserialize)]
@@ -782,7 +783,12 @@ impl Root {
             });
         }
         let cluster = self.cluster.map(|c| c.validate(&node_name)).transpose()?;
+        let metrics = self
+            .metrics
+            .map(|m| m.validate(&mut warnings))
+            .transpose()?;
         Ok(Config {
+            metrics,
             upstreams,
             replies,
             node_name,
