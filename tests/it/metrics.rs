@@ -86,7 +86,9 @@ async fn status_server(gw: &Gateway) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scrape_counts_exactly_what_was_sent() {
-    let gw = start_config("", "", "[primary]\nbackend = \"local\"\n[primary.local]\nhash_memory_kib = 64\nhash_iterations = 1\n", METRICS).await;
+    let primary = "[primary]\nbackend = \"local\"\n[primary.local]\nhash_memory_kib = 64\nhash_iterations = 1\n";
+    let ldap = "[ldap]\n[[ldap.listeners]]\nname = \"apps\"\naddress = \"127.0.0.1:0\"\ntls = \"none\"\nallow_cleartext_bind = true\n";
+    let gw = start_config("", "", primary, &format!("{METRICS}{ldap}")).await;
     let addr = gw.metrics_addr.unwrap();
     let seed = gw.add_user("alice", "alice-password").await;
 
@@ -120,6 +122,19 @@ async fn a_scrape_counts_exactly_what_was_sent() {
         assert_eq!(r["code"], "timeout");
     }
 
+    // LDAP: a bind with password and code, one with a wrong password.
+    let ldap_url = format!("ldap://127.0.0.1:{}", gw.ldap_addrs[0].port());
+    for (cred, ok) in [
+        (format!("alice-password,{}", gw.code(&seed, 1)), true),
+        ("not-her-password,123456".to_owned(), false),
+    ] {
+        let mut cmd = std::process::Command::new("ldapwhoami");
+        cmd.args(["-x", "-o", "nettimeout=10", "-H", &ldap_url])
+            .args(["-D", "uid=alice,ou=people,dc=example", "-w", &cred]);
+        let (done, out, err) = run(cmd).await;
+        assert_eq!(done, ok, "ldapwhoami: {out} {err}");
+    }
+
     for openmetrics in [false, true] {
         let text = scrape(addr, openmetrics).await;
         assert!(
@@ -147,6 +162,14 @@ async fn a_scrape_counts_exactly_what_was_sent() {
         let other = [("client", "other"), ("result", "accept")];
         assert!(s.iter().any(|x| x["name"] == "mfagate_requests_total"
             && other.iter().all(|(k, v)| x["labels"][*k] == *v)));
+        let binds = |result| {
+            value(
+                &s,
+                "mfagate_requests_total",
+                &[("frontend", "ldap"), ("client", "apps"), ("result", result)],
+            )
+        };
+        assert_eq!((binds("accept"), binds("reject")), (1.0, 1.0), "{text}");
         let decided = |method, result, reason| {
             value(
                 &s,
@@ -154,15 +177,15 @@ async fn a_scrape_counts_exactly_what_was_sent() {
                 &[("method", method), ("result", result), ("reason", reason)],
             )
         };
-        assert_eq!(decided("totp", "accept", "code_accepted"), 1.0, "{text}");
-        assert_eq!(decided("password", "reject", "wrong_password"), 1.0);
+        assert_eq!(decided("totp", "accept", "code_accepted"), 2.0, "{text}");
+        assert_eq!(decided("password", "reject", "wrong_password"), 2.0);
         assert_eq!(decided("totp", "challenge", "code_requested"), 2.0);
         let decisions: f64 = s
             .iter()
             .filter(|x| x["name"] == "mfagate_decisions_total")
             .map(|x| x["value"].as_f64().unwrap())
             .sum();
-        assert_eq!(decisions, 4.0, "one decision per request");
+        assert_eq!(decisions, 6.0, "one decision per request and bind");
         let latency = |result| {
             value(
                 &s,
@@ -405,4 +428,71 @@ hash_iterations = 1
     gw.stop_keep_dir().await;
     drop(fs);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_primary_with_every_server_held_down_is_unready() {
+    let (silent, mut heard) = crate::accounting::silent_server().await;
+    let tail = format!(
+        "{METRICS}\n[[upstream]]\nname = \"nps\"\ntimeout_secs = 1\nretries = 0\n\
+         [[upstream.servers]]\naddress = \"{silent}\"\nsecret = \"upstream-secret-0123456789\"\n"
+    );
+    let primary = "[primary]\nbackend = \"radius\"\nupstream = \"nps\"\n";
+    let gw = start_config("otp_mode = \"append\"", "", primary, &tail).await;
+    let addr = gw.metrics_addr.unwrap();
+    assert_eq!(get(addr, "/readyz").await, (200, "ready\n".into()));
+    // The only server does not answer: the login goes unanswered and the server is held
+    // down, so no login can be decided here until it is back.
+    let r = pyrad(
+        &gw.server(),
+        SECRET,
+        &[
+            "--user",
+            "alice",
+            "--password",
+            "pw,123456",
+            "--timeout",
+            "3",
+        ],
+    )
+    .await;
+    assert_eq!(r["code"], "timeout", "{r}");
+    assert_eq!(
+        heard.recv().await.map(|p| p[0]),
+        Some(1),
+        "the login went upstream"
+    );
+    let (code, body) = readyz_until(addr, 503, Duration::from_secs(5)).await;
+    assert_eq!(code, 503, "{body}");
+    assert!(
+        body.contains(&format!(
+            "primary upstream nps: every server is held down ({silent})"
+        )),
+        "{body}"
+    );
+    // Status-Server is still answered: only a store that cannot write silences it.
+    assert_eq!(status_server(&gw).await, "Access-Accept");
+    let s = parsed(&scrape(addr, true).await, true).await;
+    let server = [("upstream", "nps"), ("server", silent.as_str())];
+    assert_eq!(
+        value(&s, "mfagate_upstream_exchange_errors_total", &server),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &s,
+            "mfagate_primary_server_up",
+            &[("primary", "upstream nps"), ("server", silent.as_str())]
+        ),
+        0.0
+    );
+    assert_eq!(value(&s, "mfagate_ready", &[]), 0.0);
+    assert_eq!(value(&s, "mfagate_store_writable", &[]), 1.0);
+    let req = [
+        ("frontend", "radius"),
+        ("client", "vpn"),
+        ("result", "error"),
+    ];
+    assert_eq!(value(&s, "mfagate_requests_total", &req), 1.0);
+    gw.stop().await;
 }
