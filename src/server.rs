@@ -269,6 +269,9 @@ pub async fn start(
             &mut tasks,
             &cancel,
         )?;
+        if let Some(a) = &accounting {
+            sources.push(a.clone());
+        }
     }
     let mut ldap = None;
     if let Some(lcfg) = &cfg.ldap {

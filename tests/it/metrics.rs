@@ -88,7 +88,8 @@ async fn status_server(gw: &Gateway) -> String {
 async fn a_scrape_counts_exactly_what_was_sent() {
     let primary = "[primary]\nbackend = \"local\"\n[primary.local]\nhash_memory_kib = 64\nhash_iterations = 1\n";
     let ldap = "[ldap]\n[[ldap.listeners]]\nname = \"apps\"\naddress = \"127.0.0.1:0\"\ntls = \"none\"\nallow_cleartext_bind = true\n";
-    let gw = start_config("", "", primary, &format!("{METRICS}{ldap}")).await;
+    let acct = "accounting_listen = [\"127.0.0.1:0\"]";
+    let gw = start_config("", acct, primary, &format!("{METRICS}{ldap}")).await;
     let addr = gw.metrics_addr.unwrap();
     let seed = gw.add_user("alice", "alice-password").await;
 
@@ -121,6 +122,16 @@ async fn a_scrape_counts_exactly_what_was_sent() {
         .await;
         assert_eq!(r["code"], "timeout");
     }
+
+    // One accounting record (no upstream: answered here).
+    let (ok, out) = radclient(
+        &gw.acct_addr.unwrap().to_string(),
+        SECRET,
+        "acct",
+        "Acct-Status-Type = Start\nAcct-Session-Id = \"m-1\"\nNAS-IP-Address = 10.0.0.1\n",
+    )
+    .await;
+    assert!(ok && out.contains("Received Accounting-Response"), "{out}");
 
     // LDAP: a bind with password and code, one with a wrong password.
     let ldap_url = format!("ldap://127.0.0.1:{}", gw.ldap_addrs[0].port());
@@ -214,6 +225,14 @@ async fn a_scrape_counts_exactly_what_was_sent() {
         assert_eq!(value(&s, "mfagate_ready", &[]), 1.0);
         assert_eq!(value(&s, "mfagate_store_writable", &[]), 1.0);
         assert!(value(&s, "mfagate_store_commit_duration_seconds_count", &[]) >= 1.0);
+        let acct = |result| {
+            value(
+                &s,
+                "mfagate_accounting_requests_total",
+                &[("result", result)],
+            )
+        };
+        assert_eq!((acct("answered"), acct("forwarded")), (1.0, 0.0));
     }
     // The open challenge expires (challenge_ttl_secs, 300 s by default) and drops out.
     gw.clock.advance_ms(301_000);
