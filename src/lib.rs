@@ -15,6 +15,8 @@ pub mod directory_sync;
 pub mod doctor;
 pub mod factor;
 pub mod frontend;
+pub mod health;
+pub mod metrics;
 pub mod primary;
 pub mod radius;
 pub mod server;

@@ -15,6 +15,8 @@ use crate::config::Config;
 use crate::frontend::ldap::LdapFrontend;
 use crate::frontend::radius::accounting::AccountingFrontend;
 use crate::frontend::radius::{Client, RadiusFrontend};
+use crate::health::Health;
+use crate::metrics::{Metrics, Source};
 use crate::store::Store;
 
 /// How many change-log entries of its own a node keeps (the future replication feed).
@@ -54,6 +56,8 @@ pub struct Listeners {
     pub admin: Option<admin::AdminListener>,
     /// The `[cluster]` listener, when configured.
     pub cluster: Option<TcpListener>,
+    /// The `[metrics]` HTTP listener, when configured.
+    pub metrics: Option<TcpListener>,
 }
 
 /// Binds what the configuration names. Must run inside a tokio runtime.
@@ -114,12 +118,27 @@ pub fn bind(cfg: &Config) -> Result<Listeners, ServerError> {
         ),
         None => None,
     };
+    let metrics = match &cfg.metrics {
+        Some(m) => Some(
+            std::net::TcpListener::bind(m.listen)
+                .and_then(|s| {
+                    s.set_nonblocking(true)?;
+                    TcpListener::from_std(s)
+                })
+                .map_err(|source| ServerError::Bind {
+                    what: format!("metrics.listen {}", m.listen),
+                    source,
+                })?,
+        ),
+        None => None,
+    };
     Ok(Listeners {
         radius,
         accounting,
         ldap,
         admin: Some(admin),
         cluster,
+        metrics,
     })
 }
 
@@ -129,6 +148,10 @@ pub struct Running {
     pub accounting: Option<Arc<AccountingFrontend>>,
     pub ldap: Option<Arc<LdapFrontend>>,
     pub cluster: Option<Arc<ClusterNode>>,
+    /// Readiness, as `/readyz` and Status-Server see it.
+    pub health: Arc<Health>,
+    /// The registry, when `[metrics]` is configured.
+    pub metrics: Option<Arc<Metrics>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     /// How many of the RADIUS, LDAP and admin listeners still run (for the watchdog).
     listening: Arc<std::sync::atomic::AtomicUsize>,
@@ -174,7 +197,16 @@ pub async fn start(
     if let Some(n) = &node {
         pipeline = pipeline.with_claims(n.claims.clone());
     }
+    let metrics = cfg.metrics.as_ref().map(|_| Metrics::new(clock.clone()));
+    if let Some(m) = &metrics {
+        pipeline = pipeline.with_metrics(m.clone());
+    }
     let pipeline = Arc::new(pipeline);
+    let health = Health::new();
+    let mut sources: Vec<Arc<dyn Source>> = vec![health.clone()];
+    if let Some(n) = &node {
+        sources.push(n.clone());
+    }
     let mut tasks = Vec::new();
     let listening = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     // A listener's task, counted while it runs.
@@ -213,7 +245,11 @@ pub async fn start(
         if let Some(n) = &node {
             fe = fe.with_cluster(&cfg.node_name, n.claims.clone());
         }
-        let fe = Arc::new(fe);
+        if let Some(m) = &metrics {
+            fe = fe.with_metrics(m);
+        }
+        let fe = Arc::new(fe.with_health(health.clone()));
+        sources.push(fe.clone());
         for s in listeners.radius {
             if let Ok(a) = s.local_addr() {
                 tracing::info!(address = %a, "radius: listening");
@@ -232,10 +268,17 @@ pub async fn start(
             &mut tasks,
             &cancel,
         )?;
+        if let Some(a) = &accounting {
+            sources.push(a.clone());
+        }
     }
     let mut ldap = None;
     if let Some(lcfg) = &cfg.ldap {
-        let fe = Arc::new(LdapFrontend::new(lcfg, pipeline.clone())?);
+        let mut fe = LdapFrontend::new(lcfg, pipeline.clone())?;
+        if let Some(m) = &metrics {
+            fe = fe.with_metrics(m);
+        }
+        let fe = Arc::new(fe);
         for (i, s) in listeners.ldap.into_iter().enumerate() {
             if let Ok(a) = s.local_addr() {
                 let l = &lcfg.listeners[i];
@@ -286,6 +329,23 @@ pub async fn start(
              then `mfagate user enroll-totp NAME -c CONFIG` (works while the daemon runs)"
         );
     }
+    if let (Some(l), Some(m)) = (listeners.metrics, &metrics) {
+        if let Ok(a) = l.local_addr() {
+            tracing::info!(address = %a, "metrics: listening (/metrics, /healthz, /readyz)");
+        }
+        for s in &sources {
+            m.add_source(Arc::downgrade(s));
+        }
+        let serve = crate::metrics::http::serve(l, m.clone(), health.clone(), cancel.clone());
+        tasks.push(listener(Box::pin(serve)));
+    }
+    tasks.push(tokio::spawn(crate::health::probe(
+        health.clone(),
+        store.clone(),
+        pipeline.clone(),
+        metrics.clone(),
+        cancel.clone(),
+    )));
     tasks.push(tokio::spawn(housekeeping(
         cfg.clone(),
         store,
@@ -293,7 +353,15 @@ pub async fn start(
         cancel,
     )));
     let listeners = listening.load(std::sync::atomic::Ordering::SeqCst);
+    {
+        let (listening, all) = (listening.clone(), listeners);
+        health.set_listeners_alive(move || {
+            listening.load(std::sync::atomic::Ordering::SeqCst) == all
+        });
+    }
     Ok(Running {
+        health,
+        metrics,
         radius,
         accounting,
         ldap,

@@ -10,7 +10,7 @@ mod pipeline;
 
 use std::net::IpAddr;
 
-pub use pipeline::{account_name, Pipeline};
+pub use pipeline::{account_name, Pipeline, PrimaryStatus};
 
 /// What a node's peers said about a one-time credential it is about to accept (see
 /// `crate::cluster::login_state`).

@@ -118,3 +118,68 @@ impl ClusterNode {
         own
     }
 }
+
+/// The replication figures for `/metrics`: the same per-peer report as `cluster status`
+/// (login-state shipping: who answers, how far behind, how long acknowledgements take),
+/// read at scrape time.
+impl crate::metrics::Source for ClusterNode {
+    fn collect(&self, out: &mut crate::metrics::Samples) {
+        let report = self.claims.report(self.store.durable_seq());
+        let rows = report.as_array().cloned().unwrap_or_default();
+        let answering = rows.iter().filter(|r| r["answers"] == true).count();
+        out.gauge(
+            "cluster_peers",
+            "Cluster peers this node ships its login state to",
+            &[],
+            rows.len() as f64,
+        );
+        out.gauge(
+            "cluster_peers_answering",
+            "Cluster peers that answer this node now",
+            &[],
+            answering as f64,
+        );
+        out.gauge(
+            "cluster_is_leader",
+            "1 when this node leads the directory's Raft group",
+            &[],
+            if self.is_leader() { 1.0 } else { 0.0 },
+        );
+        out.counter(
+            "cluster_decided_without_peer_ack",
+            "Logins decided without any peer acknowledging their one-time credential in time",
+            &[],
+            self.claims.alone.load(Ordering::Relaxed),
+        );
+        for r in &rows {
+            let Some(peer) = r["peer"].as_str() else {
+                continue;
+            };
+            let labels = [("peer", peer)];
+            if let Some(lag) = r["lag_entries"].as_u64() {
+                out.gauge(
+                    "cluster_peer_lag_entries",
+                    "Entries of this node's login log the peer has yet to merge",
+                    &labels,
+                    lag as f64,
+                );
+            }
+            for (key, name, help) in [
+                (
+                    "ack_delay_p50_ms",
+                    "cluster_peer_ack_delay_p50_seconds",
+                    "Median delay from a commit here to the peer's acknowledgement (recent commits)",
+                ),
+                (
+                    "ack_delay_p99_ms",
+                    "cluster_peer_ack_delay_p99_seconds",
+                    "99th percentile of the delay from a commit here to the peer's acknowledgement",
+                ),
+            ] {
+                if let Some(ms) = r[key].as_f64() {
+                    out.gauge(name, help, &labels, ms / 1000.0);
+                }
+            }
+        }
+    }
+}

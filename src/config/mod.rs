@@ -4,6 +4,7 @@
 
 mod admin;
 mod cluster;
+mod metrics;
 mod prompts;
 mod raw;
 mod reply;
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 pub use admin::{AdminConfig, AdminTransport};
 pub use cluster::{split_host_port, ClusterConfig};
+pub use metrics::MetricsConfig;
 pub use prompts::{prompt_with, terminal_prompt, Prompts};
 pub use reply::ReplyRule;
 pub use secret::Secret;
@@ -66,6 +68,8 @@ pub struct Config {
     pub upstreams: Vec<UpstreamConfig>,
     /// `[[reply]]` rules in order; the first that matches adds its attributes to the Accept.
     pub replies: Vec<ReplyRule>,
+    /// `[metrics]`: the HTTP listener for `/metrics`, `/healthz` and `/readyz`.
+    pub metrics: Option<MetricsConfig>,
     /// Things that are allowed but unwise; `check-config` prints them and `serve` logs them.
     pub warnings: Vec<String>,
 }

@@ -43,6 +43,7 @@ pub(super) struct Root {
     reply: Vec<super::reply::ReplyRaw>,
     #[serde(default)]
     admin: super::admin::AdminRaw,
+    metrics: Option<super::metrics::MetricsRaw>,
 }
 
 #[derive(Deserialize)]
@@ -784,8 +785,13 @@ impl Root {
             });
         }
         let cluster = self.cluster.map(|c| c.validate(&node_name)).transpose()?;
+        let metrics = self
+            .metrics
+            .map(|m| m.validate(&mut warnings))
+            .transpose()?;
         Ok(Config {
             admin: self.admin.validate()?,
+            metrics,
             upstreams,
             replies,
             node_name,

@@ -217,6 +217,8 @@ pub struct AdPrimary {
     bind_idle: Mutex<Vec<(usize, Ldap, u64)>>,
     /// A DN that cannot exist, for the timing-equalising bind of unknown users.
     decoy_dn: String,
+    /// Where each call to a DC is timed (`[metrics]`); set once, after construction.
+    metrics: std::sync::OnceLock<Arc<crate::metrics::Metrics>>,
 }
 
 impl AdPrimary {
@@ -253,7 +255,33 @@ impl AdPrimary {
             idle: Mutex::new(Vec::new()),
             bind_idle: Mutex::new(Vec::new()),
             decoy_dn,
+            metrics: std::sync::OnceLock::new(),
         })
+    }
+
+    pub fn set_metrics(&self, m: Arc<crate::metrics::Metrics>) {
+        let _ = self.metrics.set(m);
+    }
+
+    /// Each DC's URL and whether it is out of its back-off.
+    pub fn dc_health(&self) -> Vec<(String, bool)> {
+        let now = self.clock.now_ms();
+        self.dcs
+            .iter()
+            .map(|d| {
+                (
+                    d.url.clone(),
+                    d.down_until_ms.load(Ordering::Relaxed) <= now,
+                )
+            })
+            .collect()
+    }
+
+    /// One call to DC `i` that started at `started`; `ok`: the DC answered.
+    fn measured(&self, i: usize, op: &'static str, started: std::time::Instant, ok: bool) {
+        if let Some(m) = self.metrics.get() {
+            m.ad_call(&self.dcs[i].url, op, started.elapsed(), ok);
+        }
     }
 
     fn timeout(&self) -> Duration {
@@ -293,9 +321,10 @@ impl AdPrimary {
             .set_config(self.tls.clone())
             .set_starttls(self.cfg.starttls)
             .set_conn_timeout(self.timeout());
-        let (conn, ldap) = LdapConnAsync::with_settings(settings, &self.dcs[i].url)
-            .await
-            .map_err(|e| e.to_string())?;
+        let started = std::time::Instant::now();
+        let connected = LdapConnAsync::with_settings(settings, &self.dcs[i].url).await;
+        self.measured(i, "connect", started, connected.is_ok());
+        let (conn, ldap) = connected.map_err(|e| e.to_string())?;
         tokio::spawn(async move {
             if let Err(e) = conn.drive().await {
                 tracing::debug!(error = %e, "AD: connection closed");
@@ -316,10 +345,12 @@ impl AdPrimary {
                     continue;
                 }
             };
+            let started = std::time::Instant::now();
             let bound = ldap
                 .with_timeout(self.timeout())
                 .simple_bind(&self.cfg.bind_dn, self.cfg.bind_password.expose())
                 .await;
+            self.measured(i, "service_bind", started, bound.is_ok());
             match bound.map(|r| r.success()) {
                 Ok(Ok(_)) => {
                     self.mark_up(i);
@@ -391,7 +422,10 @@ impl AdPrimary {
                 Some(p) => p,
                 None => self.service_connection().await?,
             };
-            match op(ldap).await {
+            let started = std::time::Instant::now();
+            let done = op(ldap).await;
+            self.measured(dc, "search", started, done.1.is_ok());
+            match done {
                 (ldap, Ok(v)) => {
                     self.put_idle(dc, ldap);
                     return Ok((dc, v));
@@ -483,10 +517,12 @@ impl AdPrimary {
                     continue;
                 }
             };
+            let started = std::time::Instant::now();
             let res = ldap
                 .with_timeout(self.timeout())
                 .simple_bind(dn, password)
                 .await;
+            self.measured(i, "bind", started, res.is_ok());
             let answer = match &res {
                 Ok(r) if r.rc == 0 => Ok(()),
                 Ok(r) => Err(map_bind_failure(r.rc, &r.text)),

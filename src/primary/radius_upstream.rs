@@ -122,6 +122,8 @@ pub struct Upstream {
     clock: SharedClock,
     /// Stops the lanes' receivers and the health checker when the group is dropped.
     cancel: CancellationToken,
+    /// Where each exchange is timed (`[metrics]`); set once, after construction.
+    metrics: std::sync::OnceLock<Arc<crate::metrics::Metrics>>,
 }
 
 impl Drop for Upstream {
@@ -184,6 +186,7 @@ impl Upstream {
             servers,
             clock,
             cancel: CancellationToken::new(),
+            metrics: std::sync::OnceLock::new(),
         });
         if me.health_check == HealthCheck::StatusServer {
             let weak = Arc::downgrade(&me);
@@ -205,6 +208,10 @@ impl Upstream {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    pub fn set_metrics(&self, m: Arc<crate::metrics::Metrics>) {
+        let _ = self.metrics.set(m);
     }
 
     /// Sends an Access-Request for `out` and returns the upstream's answer.
@@ -365,7 +372,13 @@ impl Upstream {
             None => self.order(self.clock.now_ms()),
         };
         for i in order {
-            match self.exchange_with(i, code, build).await? {
+            let started = std::time::Instant::now();
+            let answered = self.exchange_with(i, code, build).await?;
+            if let Some(m) = self.metrics.get() {
+                let took = answered.as_ref().map(|_| started.elapsed());
+                m.upstream_exchange(&self.name, &self.servers[i].address.to_string(), took);
+            }
+            match answered {
                 Some((raw, ra)) => {
                     self.mark_answered(i);
                     return Ok((raw, ra, i));
@@ -589,6 +602,22 @@ impl Upstream {
             out.push((s.address, res));
         }
         out
+    }
+
+    /// Whether each server would be tried now, as [`Upstream::order`] sees it: in service, or
+    /// (without Status-Server probes) its hold-down has ended. For readiness.
+    pub fn servers_up(&self) -> Vec<(SocketAddr, bool)> {
+        let now = self.clock.now_ms();
+        self.servers
+            .iter()
+            .map(|s| {
+                let up = match lock(&s.health).dead_until_ms {
+                    None => true,
+                    Some(t) => t <= now && self.health_check == HealthCheck::None,
+                };
+                (s.address, up)
+            })
+            .collect()
     }
 
     /// Whether the server at `i` is in service (for status output and tests).

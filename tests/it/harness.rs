@@ -46,6 +46,8 @@ pub struct Gateway {
     pub accounting: Option<Arc<AccountingFrontend>>,
     /// The bound address of each `[[ldap.listeners]]` entry, in order.
     pub ldap_addrs: Vec<SocketAddr>,
+    /// The `[metrics]` HTTP listener (bound on port 0 when the config has the section).
+    pub metrics_addr: Option<SocketAddr>,
     cancel: CancellationToken,
     running: Option<Running>,
 }
@@ -116,7 +118,7 @@ lockout_secs = 600
 }
 
 /// Starts a gateway on an existing configuration and data directory.
-async fn start_from(dir: PathBuf, config_path: PathBuf) -> Gateway {
+pub async fn start_from(dir: PathBuf, config_path: PathBuf) -> Gateway {
     let cfg = Arc::new(Config::load(&config_path).unwrap());
     let clock = Arc::new(ManualClock::new(T0_MS));
     let store = Store::open(&cfg.data_dir).unwrap();
@@ -134,6 +136,11 @@ async fn start_from(dir: PathBuf, config_path: PathBuf) -> Gateway {
         ldap_addrs.push(l.local_addr().unwrap());
         ldap.push(l);
     }
+    let metrics = match cfg.metrics {
+        Some(_) => Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()),
+        None => None,
+    };
+    let metrics_addr = metrics.as_ref().map(|l| l.local_addr().unwrap());
     let admin = admin::bind(&cfg).unwrap();
     let cancel = CancellationToken::new();
     let running = server::start(
@@ -146,6 +153,7 @@ async fn start_from(dir: PathBuf, config_path: PathBuf) -> Gateway {
             ldap,
             admin: Some(admin),
             cluster: None,
+            metrics,
         },
         cancel.clone(),
     )
@@ -164,6 +172,7 @@ async fn start_from(dir: PathBuf, config_path: PathBuf) -> Gateway {
         clock,
         radius,
         ldap_addrs,
+        metrics_addr,
         cancel,
         running: Some(running),
     }

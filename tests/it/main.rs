@@ -12,6 +12,7 @@ mod fuzz;
 mod harness;
 mod http_sink;
 mod ldap;
+mod metrics;
 mod pam;
 mod privacyidea;
 mod radius_flows;

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 mod bind;
 mod codes;
+mod measured;
 mod peers;
 mod provider;
 mod push;
@@ -51,6 +52,39 @@ pub struct Pipeline {
     /// Which `[[upstream]]` group checks a RADIUS client's requests (its own `primary`, or
     /// `[primary] backend = "radius"`), by client name; `None` under the key "" is the default.
     upstreams: upstream::Routes,
+    /// Where decisions and pending challenges are counted (`[metrics]`).
+    metrics: Option<Arc<crate::metrics::Metrics>>,
+}
+
+/// One primary's servers and whether each is out of its hold-down, for readiness and the
+/// `mfagate_primary_server_up` gauge.
+#[derive(Debug, Clone)]
+pub struct PrimaryStatus {
+    /// "local", "ad", or "upstream NAME".
+    pub name: String,
+    /// The `[primary]` one (not a RADIUS client's own `[[upstream]]` group).
+    pub default: bool,
+    /// Server (DC URL, address) and whether it is in service; empty for the local directory.
+    pub servers: Vec<(String, bool)>,
+}
+
+impl PrimaryStatus {
+    /// Not every server is held down (the local directory always is reachable).
+    pub fn reachable(&self) -> bool {
+        self.servers.is_empty() || self.servers.iter().any(|(_, up)| *up)
+    }
+}
+
+fn upstream_status(u: &crate::primary::radius_upstream::Upstream, default: bool) -> PrimaryStatus {
+    PrimaryStatus {
+        name: format!("upstream {}", u.name()),
+        default,
+        servers: u
+            .servers_up()
+            .into_iter()
+            .map(|(a, up)| (a.to_string(), up))
+            .collect(),
+    }
 }
 
 /// The address an authentication record names for this node: the first specific (not
@@ -189,9 +223,70 @@ impl Pipeline {
             factors,
             claims: None,
             upstreams,
+            metrics: None,
             node_ip: node_ip(&cfg),
             cfg,
         })
+    }
+
+    /// Counts decisions, pending challenges and pushes, and times the calls to AD, upstream
+    /// RADIUS servers and providers, in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        if let Primary::Ad(ad) = &self.primary {
+            ad.set_metrics(metrics.clone());
+        }
+        if let Primary::Radius(u) = &self.primary {
+            u.set_metrics(metrics.clone());
+        }
+        self.upstreams.set_metrics(&metrics);
+        for f in self.factors.values_mut() {
+            *f = measured::Measured::wrap(f.clone(), metrics.clone());
+        }
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// The default primary first, then each RADIUS client's own `[[upstream]]` group.
+    pub fn primary_status(&self) -> Vec<PrimaryStatus> {
+        let mut out = vec![match &self.primary {
+            Primary::Local(_) => PrimaryStatus {
+                name: "local".into(),
+                default: true,
+                servers: Vec::new(),
+            },
+            Primary::Ad(ad) => PrimaryStatus {
+                name: "ad".into(),
+                default: true,
+                servers: ad.dc_health(),
+            },
+            Primary::Radius(u) => upstream_status(u, true),
+        }];
+        for u in self.upstreams.client_groups() {
+            if !out
+                .iter()
+                .any(|p| p.name == format!("upstream {}", u.name()))
+            {
+                out.push(upstream_status(&u, false));
+            }
+        }
+        out
+    }
+
+    fn challenge_opened(&self, expires_ms: u64) {
+        if let Some(m) = &self.metrics {
+            m.challenge_opened(expires_ms);
+        }
+    }
+
+    fn challenge_closed(&self, expires_ms: u64) {
+        if let Some(m) = &self.metrics {
+            m.challenge_closed(expires_ms);
+        }
+    }
+
+    /// Counts a request waiting on the phone while the guard lives.
+    fn push_waiting(&self) -> Option<crate::metrics::PushWaiting> {
+        self.metrics.as_ref().map(|m| m.push_waiting())
     }
 
     /// Has every one-time credential acknowledged by the cluster's peers before acceptance.
@@ -272,6 +367,9 @@ impl Pipeline {
             }
             _ => return self.finish_reject(audit, STALE_CHALLENGE).await,
         };
+        // Whatever happens next ends this exchange for the client (a Reject ends it, a new
+        // challenge is counted anew); a push asked again is counted again (`collect_push`).
+        self.challenge_closed(challenge.expires_ms);
         audit.policy = challenge.policy.clone();
         audit.grant = challenge.granted.clone();
         let user = match self.store.read(|r| r.user(&key))? {
@@ -586,6 +684,7 @@ impl Pipeline {
     ) -> Result<Decision, AuthError> {
         let record = self.record(audit, AuthResult::Challenge, reason);
         let cid = id.clone();
+        let expires_ms = challenge.expires_ms;
         let (after, upto) = self
             .store
             .write(move |tx| {
@@ -608,6 +707,7 @@ impl Pipeline {
             c.confirm(after, upto).await;
         }
         self.trace(audit, AuthResult::Challenge, reason);
+        self.challenge_opened(expires_ms);
         Ok(Decision::Challenge {
             state: id,
             prompt: self.with_choices(user, prompt),
@@ -720,7 +820,11 @@ impl Pipeline {
         }
     }
 
+    /// Every decision passes here once: the audit line, and its count.
     fn trace(&self, audit: &Audit<'_>, result: AuthResult, reason: &str) {
+        if let Some(m) = &self.metrics {
+            m.decision(audit.method, result.as_str(), reason);
+        }
         tracing::info!(
             target: "mfagate::audit",
             user = %audit.user,

@@ -157,7 +157,9 @@ impl Pipeline {
                 .await;
         }
         let limit = Duration::from_secs(self.cfg.factor.push.timeout_secs);
+        let waiting = self.push_waiting();
         let outcome = poll_answer(&*provider, &user.name, &transaction, limit).await;
+        drop(waiting);
         self.settle_push(audit, user, id, challenge, outcome).await
     }
 

@@ -127,7 +127,9 @@ impl Pipeline {
         };
         claims.share_fate(request, held, now);
         let left = Duration::from_millis(challenge.expires_ms.saturating_sub(now));
+        let waiting = self.push_waiting();
         let outcome = poll_answer(provider, &user.name, &transaction, left).await;
+        drop(waiting);
         Ok(Some(
             self.settle_push(audit, user, cid, challenge, outcome)
                 .await?,
@@ -162,12 +164,15 @@ impl Pipeline {
         };
         let left = challenge.expires_ms.saturating_sub(self.clock.now_ms());
         let wait = Duration::from_millis(left).min(PUSH_COLLECT_WAIT);
+        let waiting = self.push_waiting();
         let outcome = poll_answer(provider, &user.name, &txid, wait).await;
+        drop(waiting);
         if matches!(outcome, Ok(Answer::Waiting)) && left > wait.as_millis() as u64 {
             let reason = "push not answered yet; asked again";
             let record = self.record(audit, AuthResult::Challenge, reason);
             self.store.write(move |tx| tx.append_auth(&record)).await?;
             self.trace(audit, AuthResult::Challenge, reason);
+            self.challenge_opened(challenge.expires_ms);
             return Ok(Decision::Challenge {
                 state: id,
                 prompt: self.cfg.factor.prompts.push_pending.clone(),

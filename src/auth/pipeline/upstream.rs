@@ -41,6 +41,24 @@ impl Routes {
         Ok(Self { default, by_client })
     }
 
+    pub(super) fn set_metrics(&self, m: &Arc<crate::metrics::Metrics>) {
+        for u in self.default.iter().chain(self.by_client.values()) {
+            u.set_metrics(m.clone());
+        }
+    }
+
+    /// The groups RADIUS clients name as their own `primary`, each once, by name.
+    pub(super) fn client_groups(&self) -> Vec<Arc<Upstream>> {
+        let mut out: Vec<Arc<Upstream>> = Vec::new();
+        for u in self.by_client.values() {
+            if !out.iter().any(|o| o.name() == u.name()) {
+                out.push(u.clone());
+            }
+        }
+        out.sort_by(|a, b| a.name().cmp(b.name()));
+        out
+    }
+
     pub(super) fn default_group(&self) -> Option<Arc<Upstream>> {
         self.default.clone()
     }

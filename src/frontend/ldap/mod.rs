@@ -70,6 +70,8 @@ pub struct LdapFrontend {
     pipeline: Arc<Pipeline>,
     listeners: Vec<Listener>,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
+    /// Per listener (same order), when `[metrics]` is on.
+    metrics: Option<Vec<crate::metrics::ClientMetrics>>,
 }
 
 /// Holds one of a client IP's connection slots until dropped.
@@ -132,7 +134,19 @@ impl LdapFrontend {
             pipeline,
             listeners,
             per_ip: Mutex::new(HashMap::new()),
+            metrics: None,
         })
+    }
+
+    /// Counts each listener's binds and times their decisions in `metrics`.
+    pub fn with_metrics(mut self, metrics: &crate::metrics::Metrics) -> Self {
+        let per_listener = self
+            .listeners
+            .iter()
+            .map(|l| metrics.client("ldap", &l.cfg.name))
+            .collect();
+        self.metrics = Some(per_listener);
+        self
     }
 
     /// Accepts connections on listener `index` until `cancel` fires.
@@ -504,10 +518,20 @@ impl LdapFrontend {
             retransmit_key: None,
         };
         let want_directory = self.cfg.search_as == SearchAs::User;
+        let started = std::time::Instant::now();
         let outcome = self
             .pipeline
             .authenticate_bind(&request, want_directory)
             .await;
+        if let Some(m) = self.metrics.as_ref().and_then(|m| m.get(st.listener)) {
+            use crate::metrics::Outcome;
+            let o = match &outcome {
+                Ok((d, _)) if d.is_accept() => Outcome::Accept,
+                Ok(_) => Outcome::Reject,
+                Err(_) => Outcome::Error,
+            };
+            m.observe(o, started.elapsed());
+        }
         let (decision, bound) = match outcome {
             Ok((d, b)) => (Ok(d), b),
             Err(e) => {

@@ -419,3 +419,39 @@ fn shown(pkt: &Packet<'_>, code: u8) -> String {
         None => "-".to_owned(),
     }
 }
+
+/// The accounting port's counters as `mfagate_accounting_*`, read at scrape time.
+impl crate::metrics::Source for AccountingFrontend {
+    fn collect(&self, out: &mut crate::metrics::Samples) {
+        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let s = &self.stats;
+        for (result, v) in [
+            ("answered", n(&s.answered)),
+            ("forwarded", n(&s.forwarded)),
+            ("unacknowledged", n(&s.unacknowledged)),
+            ("duplicate_answered", n(&s.duplicates_answered)),
+        ] {
+            out.counter(
+                "accounting_requests",
+                "Accounting-Requests: answered (forwarded: acknowledged by the upstream group \
+                 first), unacknowledged (no upstream answered, the NAS retries), retransmits",
+                &[("result", result)],
+                v,
+            );
+        }
+        for (cause, v) in [
+            ("unknown_client", n(&s.unknown_client)),
+            ("bad_authenticator", n(&s.bad_authenticator)),
+            ("malformed", n(&s.malformed)),
+            ("max_in_flight", n(&s.overloaded)),
+            ("duplicate_in_progress", n(&s.duplicates_dropped)),
+        ] {
+            out.counter(
+                "accounting_dropped",
+                "Datagrams on the accounting port dropped before they were handled, by cause",
+                &[("cause", cause)],
+                v,
+            );
+        }
+    }
+}

@@ -47,9 +47,12 @@ pub struct Client {
     pub relays: bool,
 }
 
-/// Counters of what was dropped and why; exposed for tests and, later, metrics.
+/// Counters of what was dropped and why; exposed for tests and as `mfagate_radius_*`.
 #[derive(Debug, Default)]
 pub struct Stats {
+    /// Status-Servers answered, and those left unanswered because the store cannot write.
+    pub status_server_answered: AtomicU64,
+    pub status_server_unready: AtomicU64,
     pub unknown_client: AtomicU64,
     pub malformed: AtomicU64,
     pub bad_authenticator: AtomicU64,
@@ -75,6 +78,11 @@ pub struct RadiusFrontend {
     /// In a cluster: every request's fate is shared with the peers.
     shared: Option<SharedFates>,
     pub stats: Stats,
+    /// Per client (same order as `clients`), when `[metrics]` is on.
+    metrics: Option<Vec<crate::metrics::ClientMetrics>>,
+    /// Status-Server is answered only while the store takes writes (see `screen`).
+    health: Option<Arc<crate::health::Health>>,
+    max_in_flight: usize,
 }
 
 /// A cluster member's side of the reply cache: answers (and requests held while a phone is
@@ -171,7 +179,27 @@ impl RadiusFrontend {
             log_limit: Mutex::new(LogLimiter::default()),
             shared: None,
             stats: Stats::default(),
+            metrics: None,
+            health: None,
+            max_in_flight: cfg.max_in_flight,
         })
+    }
+
+    /// Counts each client's requests and times their decisions in `metrics`.
+    pub fn with_metrics(mut self, metrics: &crate::metrics::Metrics) -> Self {
+        let per_client = self
+            .clients
+            .iter()
+            .map(|c| metrics.client("radius", &c.cfg.name))
+            .collect();
+        self.metrics = Some(per_client);
+        self
+    }
+
+    /// Leaves Status-Server unanswered while `health` says the store cannot write.
+    pub fn with_health(mut self, health: Arc<crate::health::Health>) -> Self {
+        self.health = Some(health);
+        self
     }
 
     /// Shares every request's fate with the cluster's peers (see [`SharedFates`]).
@@ -364,6 +392,17 @@ impl RadiusFrontend {
             return Screened::Drop;
         }
         if pkt.code == STATUS_SERVER {
+            // A NAS and a load balancer probe with Status-Server: while the store cannot
+            // write, no login can be decided here, and silence makes them fail over.
+            if self.health.as_ref().is_some_and(|h| !h.store_writable()) {
+                self.stats
+                    .status_server_unready
+                    .fetch_add(1, Ordering::Relaxed);
+                return Screened::Drop;
+            }
+            self.stats
+                .status_server_answered
+                .fetch_add(1, Ordering::Relaxed);
             // Answered at once and never cached (RFC 5997 §3).
             return match encode_response(
                 ACCESS_ACCEPT,
@@ -476,7 +515,12 @@ impl RadiusFrontend {
         let client = &self.clients[inc.client];
         let key = (inc.src, inc.identifier);
         let request = translate(&inc, &client.cfg);
-        let decision = match self.pipeline.authenticate(request).await {
+        let started = std::time::Instant::now();
+        let decided = self.pipeline.authenticate(request).await;
+        if let Some(m) = self.metrics.as_ref().and_then(|m| m.get(inc.client)) {
+            m.observe(outcome(&decided), started.elapsed());
+        }
+        let decision = match decided {
             Ok(d) => d,
             Err(e) => {
                 // No answer: the NAS retries or fails over to another server.
@@ -520,6 +564,71 @@ impl RadiusFrontend {
         if let Err(e) = socket.send_to(&bytes, inc.src).await {
             tracing::debug!(error = %e, "radius: send failed");
         }
+    }
+}
+
+/// How a decision shows in `mfagate_requests_total`.
+fn outcome(d: &Result<Decision, crate::auth::AuthError>) -> crate::metrics::Outcome {
+    use crate::metrics::Outcome;
+    match d {
+        Ok(Decision::Accept(_)) => Outcome::Accept,
+        Ok(Decision::Reject(_)) => Outcome::Reject,
+        Ok(Decision::Challenge { .. } | Decision::Continue { .. }) => Outcome::Challenge,
+        Err(_) => Outcome::Error,
+    }
+}
+
+impl crate::metrics::Source for RadiusFrontend {
+    fn collect(&self, out: &mut crate::metrics::Samples) {
+        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let s = &self.stats;
+        for (cause, v) in [
+            ("unknown_client", n(&s.unknown_client)),
+            ("bad_authenticator", n(&s.bad_authenticator)),
+            ("missing_authenticator", n(&s.missing_authenticator)),
+            ("malformed", n(&s.malformed)),
+            ("max_in_flight", n(&s.overloaded)),
+            ("duplicate_in_progress", n(&s.duplicates_dropped)),
+        ] {
+            out.counter(
+                "radius_dropped",
+                "RADIUS datagrams dropped before the pipeline, by cause",
+                &[("cause", cause)],
+                v,
+            );
+        }
+        out.counter(
+            "radius_duplicates_answered",
+            "Retransmits answered from the reply cache",
+            &[],
+            n(&s.duplicates_answered),
+        );
+        for (result, v) in [
+            ("answered", n(&s.status_server_answered)),
+            ("unready", n(&s.status_server_unready)),
+        ] {
+            out.counter(
+                "radius_status_server",
+                "Status-Server requests, answered or left unanswered because the store cannot write",
+                &[("result", result)],
+                v,
+            );
+        }
+        out.gauge(
+            "radius_reply_cache_entries",
+            "Requests in the RADIUS duplicate cache (in progress or answered)",
+            &[],
+            self.cache_len() as f64,
+        );
+        let busy = self
+            .max_in_flight
+            .saturating_sub(self.in_flight.available_permits());
+        out.gauge(
+            "radius_in_flight",
+            "Access-Requests being decided now (at most radius.max_in_flight)",
+            &[],
+            busy as f64,
+        );
     }
 }
 
