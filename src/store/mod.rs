@@ -10,7 +10,7 @@
 //!
 //! Reads use read transactions directly from the caller's thread; they never wait for writes.
 //!
-//! Faults ([`writer`]): after an I/O error (a full disk, a file system remounted read-only)
+//! Faults (`writer.rs`): after an I/O error (a full disk, a file system remounted read-only)
 //! the store is *down*: every read and write fails at once with [`StoreError::Unwritable`]
 //! while the writer reopens the file every [`RETRY_EVERY`], and it resumes by itself once a
 //! write commits again. A damaged file ([`StoreError::Damaged`]) is found by redb's integrity

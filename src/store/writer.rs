@@ -371,7 +371,15 @@ impl Writer {
             Ok(())
         });
         let result = match committed {
-            Ok(r) => r,
+            Ok(Ok(())) => Ok(()),
+            // Rolled back whole (a job's write failed part way): the database is fine.
+            Ok(Err(StoreError::Db(redb::Error::TransactionPoisoned))) => Err(StoreError::Commit(
+                "a write in the batch failed part way; the batch was rolled back".into(),
+            )),
+            Ok(Err(e)) if e.is_fault() => Err(e),
+            // After any other failed commit redb refuses further write transactions until the
+            // database is reopened: treat it as the disk failing.
+            Ok(Err(e)) => Err(StoreError::Unwritable(format!("commit failed: {e}"))),
             Err(panic) => Err(StoreError::Damaged(panic)),
         };
         (result, completions, unrun, durable)
