@@ -11,10 +11,11 @@ use crate::store::{CheckReport, Store};
 
 #[derive(Subcommand)]
 pub(super) enum StoreCmd {
-    /// Run redb's integrity check on the store (every page's checksum, the allocator state).
-    /// With mfagate running, the daemon checks the file it holds (logins pause for the check,
-    /// about 100 ms per 70 MB); otherwise this command opens the file. Exit status 1 when the
-    /// store is damaged.
+    /// Run redb's integrity check on the store; exit status 1 when it is damaged.
+    ///
+    /// Every page's checksum and the allocator state are checked. With mfagate running, the
+    /// daemon checks the file it holds (logins pause for the check, about 100 ms per 70 MB);
+    /// otherwise this command opens the file itself.
     Check,
 }
 

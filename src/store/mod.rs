@@ -342,7 +342,16 @@ impl Store {
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
         }
-        let (node_id, seq) = guard::redb_only(|| init_tables(&db)).map_err(damaged)??;
+        // Nothing retries at start-up: a disk that cannot take this first commit is reported
+        // as the data directory's problem, not as "cannot write (tries again)".
+        let (node_id, seq) = guard::redb_only(|| init_tables(&db))
+            .map_err(damaged)?
+            .map_err(|e| match e {
+                StoreError::Unwritable(why) => {
+                    StoreError::DataDir(format!("{}: {why}", path.display()))
+                }
+                other => other,
+            })?;
         // The key after the tables: a first start that stops in between leaves a store without
         // a key (the next start makes one, no seed was sealed yet), never a key without a store,
         // which the next start would refuse.
