@@ -165,15 +165,18 @@ pub async fn probe(
             _ = cancel.cancelled() => return,
             r = tokio::time::timeout(STORE_TIMEOUT, store.write(|_| Ok(()))) => r,
         };
-        let store_ok = match commit {
-            Ok(Ok(())) => {
+        // The store's own verdict first: it knows damage and a reopen in progress, which an
+        // empty commit (satisfied by pages the file already has) may not show on a full disk.
+        let store_ok = match (store.health(), commit) {
+            (Err(e), _) => Err(e),
+            (Ok(()), Ok(Ok(()))) => {
                 if let Some(m) = &metrics {
                     m.store_commit(started.elapsed());
                 }
                 Ok(())
             }
-            Ok(Err(e)) => Err(format!("an empty commit failed: {e}")),
-            Err(_) => Err(format!(
+            (Ok(()), Ok(Err(e))) => Err(format!("an empty commit failed: {e}")),
+            (Ok(()), Err(_)) => Err(format!(
                 "an empty commit did not finish within {} s",
                 STORE_TIMEOUT.as_secs()
             )),

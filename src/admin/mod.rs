@@ -94,6 +94,8 @@ pub enum Request {
     },
     /// A consistent copy of the store, with its key.
     Backup,
+    /// redb's integrity check on the store the daemon holds.
+    StoreCheck,
 }
 
 impl Request {
@@ -292,6 +294,10 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
             .map_err(|e| e.to_string())?;
             tracing::info!(users = b.tables.directory.users.len(), "backup taken");
             serde_json::to_value(b).map_err(|e| e.to_string())
+        }
+        Request::StoreCheck => {
+            let report = ctx.store.check().await.map_err(|e| e.to_string())?;
+            serde_json::to_value(report).map_err(|e| e.to_string())
         }
         Request::ClusterRemove { name } => match ctx.directory.node() {
             Some(n) => n.remove(&name).await.map_err(|e| e.to_string()),
@@ -606,6 +612,7 @@ fn request_name(r: &Request) -> &'static str {
         Request::ClusterStatus => "cluster status",
         Request::ClusterRemove { .. } => "cluster remove",
         Request::Backup => "backup",
+        Request::StoreCheck => "store check",
     }
 }
 
@@ -615,7 +622,8 @@ pub enum ClientError {
     Io(String, std::io::Error),
     #[error("admin socket answered something unreadable: {0}")]
     Protocol(String),
-    #[error("{0}")]
+    // Transparent: the store's message is the whole message (not said twice by `{:#}`).
+    #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
 
@@ -626,9 +634,35 @@ pub async fn call(
     clock: SharedClock,
     req: Request,
 ) -> Result<Result<Value, String>, ClientError> {
-    let via = transport::describe(&cfg);
+    let req = match call_daemon(&cfg, req).await? {
+        Sent::Answered(a) => return Ok(a),
+        Sent::NoDaemon(req) => req,
+    };
+    let store = Store::open(&cfg.data_dir)?;
+    let directory = Directory::new(store.clone(), None)?;
+    let ctx = AdminContext {
+        cfg,
+        store,
+        clock,
+        directory,
+    };
+    Ok(execute(&ctx, req).await)
+}
+
+/// What [`call_daemon`] did with a request.
+pub enum Sent {
+    /// The daemon's answer.
+    Answered(Result<Value, String>),
+    /// No daemon listens; the request is handed back.
+    NoDaemon(Request),
+}
+
+/// Runs `req` through the daemon if one listens on the admin transport: the daemon holds
+/// redb's lock on the file, so while it runs only it can open the store.
+pub async fn call_daemon(cfg: &Config, req: Request) -> Result<Sent, ClientError> {
+    let via = transport::describe(cfg);
     let io = |e| ClientError::Io(via.clone(), e);
-    match transport::connect(&cfg).await.map_err(io)? {
+    match transport::connect(cfg).await.map_err(io)? {
         Some(stream) => {
             let (r, mut w) = tokio::io::split(stream);
             let mut line =
@@ -640,22 +674,12 @@ pub async fn call(
             let v: Value =
                 serde_json::from_str(&answer).map_err(|e| ClientError::Protocol(e.to_string()))?;
             match (v.get("ok"), v.get("error")) {
-                (Some(ok), _) => Ok(Ok(ok.clone())),
-                (None, Some(Value::String(e))) => Ok(Err(e.clone())),
+                (Some(ok), _) => Ok(Sent::Answered(Ok(ok.clone()))),
+                (None, Some(Value::String(e))) => Ok(Sent::Answered(Err(e.clone()))),
                 _ => Err(ClientError::Protocol(answer)),
             }
         }
-        None => {
-            let store = Store::open(&cfg.data_dir)?;
-            let directory = Directory::new(store.clone(), None)?;
-            let ctx = AdminContext {
-                cfg,
-                store,
-                clock,
-                directory,
-            };
-            Ok(execute(&ctx, req).await)
-        }
+        None => Ok(Sent::NoDaemon(req)),
     }
 }
 

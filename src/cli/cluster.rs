@@ -119,7 +119,8 @@ pub(super) fn restore(cfg: Config, file: &Path, force: bool) -> anyhow::Result<(
     b.check().map_err(|e| anyhow!("{}: {e}", file.display()))?;
     let rt = runtime(None)?;
     rt.block_on(async {
-        let store = open_stopped(&cfg)?;
+        // A seed.key whose database is gone is what a restore is for.
+        let store = open_stopped_with(&cfg, Store::open_for_restore)?;
         let users = store.read(|r| r.user_count())?;
         let clustered = crate::cluster::identity::load(&store)?.is_some();
         if (users > 0 || clustered) && !force {
@@ -241,7 +242,14 @@ fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
 
 /// Opens the store for a command that needs mfagate stopped, saying so when it is not.
 fn open_stopped(cfg: &Config) -> anyhow::Result<Store> {
-    match Store::open(&cfg.data_dir) {
+    open_stopped_with(cfg, Store::open)
+}
+
+fn open_stopped_with(
+    cfg: &Config,
+    open: fn(&Path) -> Result<Store, crate::store::StoreError>,
+) -> anyhow::Result<Store> {
+    match open(&cfg.data_dir) {
         Ok(s) => Ok(s),
         Err(crate::store::StoreError::Locked(_)) => {
             bail!("mfagate is running on this node: stop it first (systemctl stop mfagate), run this command, then start it again")

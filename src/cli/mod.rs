@@ -20,7 +20,9 @@ use crate::store::Store;
 use crate::timefmt;
 
 mod cluster;
+mod store;
 use cluster::ClusterCmd;
+use store::StoreCmd;
 
 #[derive(Parser)]
 #[command(
@@ -72,6 +74,9 @@ enum Command {
     /// Several nodes as one: certificates, forming and joining a cluster, its status.
     #[command(subcommand)]
     Cluster(ClusterCmd),
+    /// The store itself: `store check` runs redb's integrity check.
+    #[command(subcommand)]
+    Store(StoreCmd),
 }
 
 #[derive(Subcommand)]
@@ -304,6 +309,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cluster(cmd) => {
             init_tracing_cli();
             cluster::cluster_command(cfg, cmd)
+        }
+        Command::Store(cmd) => {
+            init_tracing_cli();
+            store::store_command(cfg, cmd)
         }
         Command::Backup { file } => {
             init_tracing_cli();

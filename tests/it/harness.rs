@@ -82,7 +82,18 @@ pub async fn start_config(
     primary: &str,
     tail: &str,
 ) -> Gateway {
-    let dir = temp_dir("gw");
+    start_config_in(temp_dir("gw"), client_extra, radius_extra, primary, tail).await
+}
+
+/// [`start_config`] in `dir`, whose `data` the test may have prepared (a file system mounted
+/// there, say).
+pub async fn start_config_in(
+    dir: PathBuf,
+    client_extra: &str,
+    radius_extra: &str,
+    primary: &str,
+    tail: &str,
+) -> Gateway {
     let toml = format!(
         r#"
 node_name = "it-node"

@@ -21,5 +21,6 @@ mod rd_gateway;
 mod relay;
 mod service;
 mod sms;
+mod store_faults;
 mod sync;
 mod upstream;

@@ -119,8 +119,8 @@ fn fate_key(src: SocketAddr, identifier: u8, authenticator: &[u8; 16]) -> Vec<u8
 /// At most one warning per kind every 10 s, so a flood cannot fill the disk with logs.
 #[derive(Default)]
 struct LogLimiter {
-    last_ms: [u64; 3],
-    suppressed: [u64; 3],
+    last_ms: [u64; 4],
+    suppressed: [u64; 4],
 }
 
 #[derive(Clone, Copy)]
@@ -128,6 +128,9 @@ enum Noise {
     UnknownClient = 0,
     BadPacket = 1,
     Overloaded = 2,
+    /// While the store or every primary is down each request fails alike: one line per
+    /// 10 s says so (the store logs the fault itself).
+    Unanswered = 3,
 }
 
 /// What the UDP loop extracts from a request before handing it to a task.
@@ -525,7 +528,14 @@ impl RadiusFrontend {
             Err(e) => {
                 // No answer: the NAS retries or fails over to another server.
                 self.stats.unanswered_errors.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(error = %e, client = %client.cfg.name, "radius: request not answered");
+                self.note(
+                    Noise::Unanswered,
+                    &format!(
+                        "request from client \"{}\" not answered: {e}",
+                        client.cfg.name
+                    ),
+                    inc.src,
+                );
                 self.lock_cache().abandon(key, inc.authenticator);
                 return;
             }
