@@ -2,7 +2,8 @@
 //! the three inputs strangers or typos control — RADIUS datagrams (sent to a running
 //! gateway, so the whole screening path runs, with some mutants re-signed so they pass the
 //! Message-Authenticator and reach attribute handling), LDAP messages (to a running plain
-//! listener) and configuration files (the loader). Each target runs for
+//! listener), configuration files (the loader) and an upstream RADIUS server's replies (a
+//! hostile upstream signs its mutated replies correctly, so they reach attribute decoding). Each target runs for
 //! `MFAGATE_FUZZ_SECS` (default 3) from the seeds in `fixtures/fuzz/` and its own valid
 //! requests; afterwards the gateway must still answer correctly. A seed that once crashed
 //! something belongs in `fixtures/fuzz/<target>/` for good.
@@ -271,4 +272,142 @@ fn fuzz_config_loader() {
     }
     eprintln!("config: {tried} mutants loaded, {valid} valid");
     assert!(tried > 0);
+}
+
+/// The attributes an upstream's reply may carry, hidden ones included, as seeds.
+fn upstream_reply_seeds(secret: &[u8], ra: &[u8; 16]) -> Vec<Vec<u8>> {
+    use mfagate::auth::Attribute;
+    use mfagate::radius::*;
+    let sets: Vec<Vec<Attribute>> = vec![
+        vec![
+            Attribute::new(0, ATTR_CLASS, b"upstream-class".to_vec()),
+            Attribute::new(0, 11, b"vpn-users".to_vec()),
+            Attribute::new(0, ATTR_TUNNEL_PASSWORD, b"\x01tunnel-secret".to_vec()),
+        ],
+        vec![
+            Attribute::new(
+                VENDOR_MICROSOFT,
+                MS_CHAP2_SUCCESS,
+                b"\x01S=00112233".to_vec(),
+            ),
+            Attribute::new(VENDOR_MICROSOFT, MS_MPPE_SEND_KEY, vec![7; 32]),
+            Attribute::new(VENDOR_MICROSOFT, MS_MPPE_RECV_KEY, vec![9; 32]),
+            Attribute::new(VENDOR_MICROSOFT, MS_CHAP_MPPE_KEYS, vec![1; 32]),
+        ],
+        vec![
+            Attribute::new(0, ATTR_EAP_MESSAGE, vec![1, 2, 0, 6, 25, 0]),
+            Attribute::new(0, ATTR_STATE, b"upstream-state".to_vec()),
+            Attribute::new(
+                VENDOR_MICROSOFT,
+                MS_CHAP_ERROR,
+                b"\x01E=691 R=0 V=3".to_vec(),
+            ),
+        ],
+    ];
+    sets.iter()
+        .map(|set| {
+            let mut out = Vec::new();
+            for a in set {
+                encode_attribute(a, secret, ra, &mut out).unwrap();
+            }
+            out
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fuzz_upstream_replies() {
+    // A hostile upstream: every forwarded request gets a mutated reply that is correctly
+    // signed (Response Authenticator and Message-Authenticator computed after mutating), so
+    // it passes the checks and reaches attribute decoding: vendor attributes, salted keys,
+    // Tunnel-Password, EAP, State.
+    const UP: &[u8] = b"fuzzing-upstream-secret-01";
+    let mut rng = Rng::from_env();
+    let seeds = upstream_reply_seeds(UP, &[3; 16]);
+    // In process: the reply decoder, whatever the bytes.
+    let until = Instant::now() + budget() / 2;
+    let mut decoded = 0u64;
+    while Instant::now() < until {
+        let (a, b) = (rng.below(seeds.len()), rng.below(seeds.len()));
+        let attrs = mutate(&mut rng, &seeds[a], &seeds[b]);
+        let Some(raw) = encode_response(ACCESS_ACCEPT, 1, &[3; 16], &attrs, UP) else {
+            continue;
+        };
+        if let Ok(p) = Packet::parse(&raw) {
+            decoded += 1;
+            let (ok, _) = mfagate::radius::decode_attributes(&p, &[], UP, &[3; 16]);
+            let mut out = Vec::new();
+            for a in &ok {
+                let _ =
+                    mfagate::radius::encode_attribute(a, b"client-secret-xyz", &[4; 16], &mut out);
+            }
+        }
+    }
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let up_addr = sock.local_addr().unwrap();
+    let mut server_rng = Rng(rng.next() | 1);
+    let server = tokio::spawn(async move {
+        let mut buf = [0u8; 4096];
+        let mut answered = 0u64;
+        while let Ok(Ok((n, src))) =
+            tokio::time::timeout(Duration::from_secs(5), sock.recv_from(&mut buf)).await
+        {
+            let Ok(req) = Packet::parse(&buf[..n]) else {
+                continue;
+            };
+            let seeds = upstream_reply_seeds(UP, &req.authenticator);
+            let (a, b) = (server_rng.below(seeds.len()), server_rng.below(seeds.len()));
+            let attrs = mutate(&mut server_rng, &seeds[a], &seeds[b]);
+            let code = [ACCESS_ACCEPT, ACCESS_REJECT, ACCESS_CHALLENGE][server_rng.below(3)];
+            if let Some(reply) =
+                encode_response(code, req.identifier, &req.authenticator, &attrs, UP)
+            {
+                let _ = sock.send_to(&reply, src).await;
+                answered += 1;
+            }
+        }
+        answered
+    });
+    let tail = format!(
+        "\n[[upstream]]\nname = \"evil\"\ntimeout_secs = 1\nretries = 0\n\
+         [[upstream.servers]]\naddress = \"{up_addr}\"\nsecret = \"{}\"\n",
+        String::from_utf8_lossy(UP)
+    );
+    let gw = start_config(
+        "otp_mode = \"append\"",
+        "",
+        "[primary]\nbackend = \"radius\"\nupstream = \"evil\"\n",
+        &tail,
+    )
+    .await;
+    let seed = enrol(&gw, "fuzz").await;
+    let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let until = Instant::now() + budget() / 2;
+    let (mut sent, mut replies) = (0u64, 0u64);
+    let mut buf = [0u8; 4096];
+    while Instant::now() < until {
+        let (req, _) = pap_request(
+            "fuzz",
+            &format!("pw,{}", gw.code(&seed, 0)),
+            SECRET,
+            sent as u8,
+            None,
+        );
+        let _ = client.send_to(&req, gw.addr).await;
+        sent += 1;
+        // Not waiting for each: a mutant that does not parse leaves its login unanswered
+        // until the upstream timeout, and the others go on meanwhile.
+        while let Ok(Ok(_)) =
+            tokio::time::timeout(Duration::from_millis(5), client.recv_from(&mut buf)).await
+        {
+            replies += 1;
+        }
+    }
+    eprintln!("upstream replies: {decoded} mutants decoded in process; {sent} logins sent, {replies} answered");
+    // Still serving, and a well-formed answer still works: Status-Server, and a refusal.
+    let r = pyrad(&gw.server(), SECRET, &["--status-server"]).await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+    gw.stop().await;
+    let answered = server.await.unwrap();
+    assert!(answered > 0, "the hostile upstream was asked");
 }
