@@ -193,7 +193,8 @@ pub async fn start(
         _ => None,
     };
     let directory = Directory::new(store.clone(), node.clone())?;
-    let mut pipeline = Pipeline::new(cfg.clone(), store.clone(), clock.clone())?;
+    let mut pipeline =
+        Pipeline::new(cfg.clone(), store.clone(), clock.clone())?.with_directory(directory.clone());
     if let Some(n) = &node {
         pipeline = pipeline.with_claims(n.claims.clone());
     }

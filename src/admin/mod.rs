@@ -52,6 +52,11 @@ pub enum Request {
         #[serde(default)]
         provider: Option<String>,
     },
+    /// A one-time bypass of the second factor for `for_ms` (a user who lost their phone).
+    UserBypass {
+        name: String,
+        for_ms: u64,
+    },
     UserList,
     UserShow {
         name: String,
@@ -106,6 +111,7 @@ impl Request {
             Request::UserAdd { .. }
                 | Request::UserSet { .. }
                 | Request::UserSetEnabled { .. }
+                | Request::UserBypass { .. }
                 | Request::UserDelete { .. }
                 | Request::UserSetPassword { .. }
                 | Request::UserEnrollTotp { .. }
@@ -153,6 +159,7 @@ fn summary(ctx: &AdminContext, r: &Reader, u: &UserRecord) -> Result<Value, Stor
         "dn": u.dn,
         "failed_codes": failures.count,
         "locked_until": (locked_until > now).then(|| rfc3339_ms(locked_until)),
+        "bypass_until": u.bypass_until_ms.filter(|t| *t > now).map(rfc3339_ms),
         "last_code_at": step.map(|s| rfc3339_ms(s * ctx.cfg.factor.totp.period_secs * 1000)),
         "created": rfc3339_ms(u.created_ms),
         "updated": rfc3339_ms(u.updated_ms),
@@ -363,6 +370,41 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
                 .read(|r| r.user(&key)?.map(|u| summary(ctx, r, &u)).transpose())
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no user \"{name}\""))
+        }
+        Request::UserBypass { name, for_ms } => {
+            if for_ms == 0 || for_ms > 24 * 3_600_000 {
+                return Err("a bypass lasts from 1 s to 24 h (e.g. --for 15m)".into());
+            }
+            let until = ctx.clock.now_ms() + for_ms;
+            let out = update_user(ctx, &name, move |u| {
+                u.bypass_until_ms = Some(until);
+                json!({ "name": u.name, "bypass_until": rfc3339_ms(until) })
+            })
+            .await?;
+            // In the authentication log beside the login that will use it.
+            let record = crate::store::model::AuthRecord {
+                time_ms: ctx.clock.now_ms(),
+                node: ctx.cfg.node_name.clone(),
+                user: out["name"].as_str().unwrap_or(&name).to_owned(),
+                client_name: "admin".into(),
+                client_ip: String::new(),
+                method: "bypass".into(),
+                result: crate::store::model::AuthResult::Granted,
+                reason: format!(
+                    "one-time bypass of the second factor granted until {}",
+                    rfc3339_ms(until)
+                ),
+                policy: None,
+                node_ip: None,
+                display_name: None,
+                email: None,
+                phone: None,
+            };
+            ctx.store
+                .write(move |tx| tx.append_auth(&record))
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(out)
         }
         Request::UserSetEnabled { name, enabled } => {
             update_user(ctx, &name, move |u| {
@@ -604,6 +646,7 @@ fn request_name(r: &Request) -> &'static str {
         Request::UserSetPassword { .. } => "user set-password",
         Request::UserEnrollTotp { .. } => "user enroll-totp",
         Request::UserUnlock { .. } => "user unlock",
+        Request::UserBypass { .. } => "user bypass",
         Request::ReportAuth { .. } => "report auth",
         Request::UserSetPhone { .. } => "user set-phone",
         Request::UserSet { .. } => "user set",

@@ -157,6 +157,14 @@ enum UserCmd {
     EnrollTotp { name: String },
     /// Clear the failed-code counter and lockout.
     Unlock { name: String },
+    /// Let the next login with the right password through without the second factor, once,
+    /// within the given time (e.g. a user who lost their phone, verified by the helpdesk).
+    Bypass {
+        name: String,
+        /// How long the bypass waits to be used: 30s, 15m, 2h (at most 24h).
+        #[arg(long = "for", default_value = "15m")]
+        for_: String,
+    },
     /// Set the phone number (kept by the sync unless its item says the directory wins).
     SetPhone { name: String, phone: String },
 }
@@ -430,6 +438,11 @@ fn user_request(cmd: UserCmd) -> anyhow::Result<Request> {
         },
         UserCmd::EnrollTotp { name } => Request::UserEnrollTotp { name },
         UserCmd::Unlock { name } => Request::UserUnlock { name },
+        UserCmd::Bypass { name, for_ } => Request::UserBypass {
+            name,
+            for_ms: crate::timefmt::parse_duration_ms(&for_)
+                .ok_or_else(|| anyhow::anyhow!("--for {for_}: use 30s, 15m, 2h"))?,
+        },
         UserCmd::SetPhone { name, phone } => Request::UserSetPhone { name, phone },
         UserCmd::Set {
             name,

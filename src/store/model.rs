@@ -47,6 +47,11 @@ pub struct UserRecord {
     /// one for the method (`user set --provider`).
     #[serde(default)]
     pub provider: Option<String>,
+    /// A one-time bypass of the second factor (`user bypass`), valid until then: the next
+    /// login with the right password uses it up. A directory field, so exactly one login in
+    /// the cluster can take it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bypass_until_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -194,6 +199,8 @@ pub enum AuthResult {
     Accept,
     Reject,
     Challenge,
+    /// An administrator's grant (a one-time bypass), not a login.
+    Granted,
 }
 
 impl AuthResult {
@@ -202,6 +209,7 @@ impl AuthResult {
             AuthResult::Accept => "accept",
             AuthResult::Reject => "reject",
             AuthResult::Challenge => "challenge",
+            AuthResult::Granted => "granted",
         }
     }
 }

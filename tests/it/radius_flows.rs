@@ -419,3 +419,67 @@ async fn openvpn_static_challenge_is_understood_in_append_mode() {
     assert_eq!(r["code"], "Access-Reject", "{r}");
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_time_bypass_lets_one_login_through_without_the_code() {
+    let gw = start("").await;
+    gw.add_user("lena", "lena-pass-1").await;
+    let bypass = |for_: &'static str| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_mfagate"));
+        c.args(["user", "bypass", "lena", "--for", for_, "-c"])
+            .arg(&gw.config_path);
+        c
+    };
+    let (ok, out, err) = run(bypass("15m")).await;
+    assert!(ok && out.contains("bypass_until"), "{out}{err}");
+    let (ok, out, _) = run({
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_mfagate"));
+        c.args(["user", "show", "lena", "-c"]).arg(&gw.config_path);
+        c
+    })
+    .await;
+    assert!(ok && out.contains("bypass_until"), "{out}");
+    // A wrong password does not use it.
+    assert_eq!(
+        pap(&gw, "lena", "wrong", None).await["code"],
+        "Access-Reject"
+    );
+    // The right one does, once: no challenge.
+    assert_eq!(
+        pap(&gw, "lena", "lena-pass-1", None).await["code"],
+        "Access-Accept"
+    );
+    assert_eq!(
+        pap(&gw, "lena", "lena-pass-1", None).await["code"],
+        "Access-Challenge"
+    );
+    // Unused, it expires.
+    let (ok, _, err) = run(bypass("1m")).await;
+    assert!(ok, "{err}");
+    gw.clock.advance_ms(61_000);
+    assert_eq!(
+        pap(&gw, "lena", "lena-pass-1", None).await["code"],
+        "Access-Challenge"
+    );
+    let (ok, _, err) = run(bypass("25h")).await;
+    assert!(!ok && err.contains("24 h"), "{err}");
+    let log = gw.auth_log();
+    let granted: Vec<_> = log
+        .iter()
+        .filter(|r| r.result == mfagate::store::model::AuthResult::Granted)
+        .collect();
+    assert_eq!(granted.len(), 2, "{log:?}");
+    assert!(granted[0]
+        .reason
+        .starts_with("one-time bypass of the second factor granted until"));
+    let used: Vec<_> = log
+        .iter()
+        .filter(|r| {
+            r.reason
+                .contains("one-time bypass granted by an administrator, now used")
+        })
+        .collect();
+    assert_eq!(used.len(), 1, "{log:?}");
+    assert_eq!(used[0].result, mfagate::store::model::AuthResult::Accept);
+    gw.stop().await;
+}

@@ -47,6 +47,8 @@ pub struct Pipeline {
     factors: HashMap<String, Arc<dyn SecondFactor>>,
     /// In a cluster: peers acknowledge a spent one-time credential before it is accepted.
     claims: Option<Arc<dyn super::PeerClaims>>,
+    /// Where a one-time bypass is used up: through Raft in a cluster, so one login takes it.
+    directory: crate::cluster::Directory,
     /// This node's address for the authentication records (see [`node_ip`]).
     node_ip: Option<String>,
     /// Which `[[upstream]]` group checks a RADIUS client's requests (its own `primary`, or
@@ -215,6 +217,8 @@ impl Pipeline {
                 crate::factor::build(p).map_err(|e| AuthError::Unavailable(e.to_string()))?;
             factors.insert(p.name().to_owned(), built);
         }
+        let directory = crate::cluster::Directory::new(store.clone(), None)
+            .map_err(|e| AuthError::Unavailable(e.to_string()))?;
         Ok(Self {
             store,
             clock,
@@ -225,6 +229,7 @@ impl Pipeline {
             upstreams,
             metrics: None,
             node_ip: node_ip(&cfg),
+            directory,
             cfg,
         })
     }
@@ -287,6 +292,13 @@ impl Pipeline {
     /// Counts a request waiting on the phone while the guard lives.
     fn push_waiting(&self) -> Option<crate::metrics::PushWaiting> {
         self.metrics.as_ref().map(|m| m.push_waiting())
+    }
+
+    /// Uses up one-time bypasses through the cluster's directory (Raft) instead of the local
+    /// store.
+    pub fn with_directory(mut self, directory: crate::cluster::Directory) -> Self {
+        self.directory = directory;
+        self
     }
 
     /// Has every one-time credential acknowledged by the cluster's peers before acceptance.
@@ -493,6 +505,14 @@ impl Pipeline {
         if !user.enabled {
             return Ok(AfterPrimary::Reject("user disabled".into()));
         }
+        if user
+            .bypass_until_ms
+            .is_some_and(|t| t > self.clock.now_ms())
+        {
+            if let Some(d) = self.use_bypass(&user).await? {
+                return Ok(d);
+            }
+        }
         if user.method == Method::Totp && user.totp.is_none() {
             return Ok(AfterPrimary::Reject(
                 "no TOTP authenticator enrolled".into(),
@@ -511,6 +531,41 @@ impl Pipeline {
             return Ok(AfterPrimary::Reject(CodeOutcome::Locked.reason().into()));
         }
         Ok(AfterPrimary::SecondFactor(Box::new(user)))
+    }
+
+    /// Uses up the user's one-time bypass (`user bypass`). A locked factor stays locked (an
+    /// administrator unlocks it on purpose); a bypass another login took first, or one the
+    /// directory cannot record now, leaves the second factor to ask as usual.
+    async fn use_bypass(&self, user: &UserRecord) -> Result<Option<AfterPrimary>, AuthError> {
+        use crate::store::model::{Change, DirectoryWrite, Guard};
+        let key = user_key(&user.name);
+        let failures = self.store.read(|r| r.failures(&key))?;
+        if totp::is_locked(&failures, self.clock.now_ms(), &self.cfg.factor) {
+            return Ok(Some(AfterPrimary::Reject(
+                CodeOutcome::Locked.reason().into(),
+            )));
+        }
+        let mut spent = user.clone();
+        spent.bypass_until_ms = None;
+        spent.version = user.version + 1;
+        spent.updated_ms = self.clock.now_ms();
+        let w = DirectoryWrite {
+            guards: vec![Guard::UserVersion {
+                key: key.clone(),
+                version: Some(user.version),
+            }],
+            changes: vec![Change::PutUser { key, user: spent }],
+        };
+        match self.directory.write(w).await {
+            Ok(o) if o.conflict.is_none() => Ok(Some(AfterPrimary::Accept(
+                "password only: one-time bypass granted by an administrator, now used".into(),
+            ))),
+            Ok(_) => Ok(None),
+            Err(e) => {
+                tracing::warn!(user = %user.name, error = %e, "bypass: could not be recorded as used; asking for the second factor");
+                Ok(None)
+            }
+        }
     }
 
     /// The first `[[policy]]` rule that matches this user and client.
