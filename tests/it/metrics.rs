@@ -31,7 +31,7 @@ async fn http(addr: SocketAddr, request: &[u8]) -> Option<(u16, String)> {
     Some((code, body.to_owned()))
 }
 
-async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     let req = format!("GET {path} HTTP/1.1\r\nHost: mfagate\r\n\r\n");
     http(addr, req.as_bytes()).await.expect("no answer")
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::harness::*;
 
-fn free_udp_port() -> u16 {
+pub fn free_udp_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -17,7 +17,7 @@ fn free_udp_port() -> u16 {
 }
 
 /// The next notification, or `None` after `wait`.
-fn next(rx: &UnixDatagram, wait: Duration) -> Option<String> {
+pub fn next(rx: &UnixDatagram, wait: Duration) -> Option<String> {
     rx.set_read_timeout(Some(wait)).unwrap();
     let mut buf = [0u8; 512];
     rx.recv(&mut buf)

@@ -441,3 +441,150 @@ async fn store_check_runs_in_the_daemon_and_damage_it_finds_makes_the_node_unrea
     assert_damaged("user list (daemon)", ok, &out, &err);
     gw.stop().await;
 }
+
+/// Whether a daemon answers a Status-Server within a second.
+async fn status_server_answered(port: u16) -> bool {
+    let r = pyrad(
+        &format!("127.0.0.1:{port}"),
+        SECRET,
+        &["--status-server", "--timeout", "1", "--retries", "0"],
+    )
+    .await;
+    r["code"] == "Access-Accept"
+}
+
+/// Watchdog pings seen in `during`.
+fn pings(rx: &std::os::unix::net::UnixDatagram, during: Duration) -> usize {
+    let until = Instant::now() + during;
+    let mut n = 0;
+    while Instant::now() < until {
+        if crate::service::next(rx, Duration::from_millis(300)).as_deref() == Some("WATCHDOG=1") {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_under_serve_stops_readiness_status_server_and_the_watchdog_until_freed() {
+    // The real daemon as systemd runs it: NOTIFY_SOCKET and WATCHDOG_USEC set, data_dir on a
+    // small tmpfs, /readyz on the metrics port.
+    let dir = temp_dir("full-disk-serve");
+    let fs = Tmpfs::mount("store_faults::full_disk_serve", &dir.join("data"), "4m");
+    let sock = dir.join("notify.sock");
+    let rx = std::os::unix::net::UnixDatagram::bind(&sock).unwrap();
+    let (port, metrics) = (crate::service::free_udp_port(), {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    });
+    let config = dir.join("mfagate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "node_name = \"df1\"\ndata_dir = \"{}\"\n[radius]\nlisten = [\"127.0.0.1:{port}\"]\n\
+             [[radius.clients]]\nname = \"vpn\"\naddress = \"127.0.0.1\"\nsecret = \"{SECRET}\"\n\
+             {PRIMARY}\n[metrics]\nlisten = \"{metrics}\"\n",
+            dir.join("data").display()
+        ),
+    )
+    .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let child = mfagate()
+        .args(["serve", "-c"])
+        .arg(&config)
+        .env("NOTIFY_SOCKET", &sock)
+        .env("WATCHDOG_USEC", "600000")
+        .env_remove("WATCHDOG_PID")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(Kill)
+        .unwrap();
+    let ready = crate::service::next(&rx, Duration::from_secs(15)).expect("no READY=1");
+    assert!(ready.lines().any(|l| l == "READY=1"), "{ready}");
+    assert!(
+        pings(&rx, Duration::from_millis(1200)) >= 2,
+        "pings while healthy"
+    );
+    assert_eq!(crate::metrics::get(metrics, "/readyz").await.0, 200);
+
+    // Fill the disk, then log in (wrong passwords: each reject waits for its record) until
+    // the store needs a page it cannot get.
+    let filler = fs.fill();
+    let mut unanswered = false;
+    for i in 0..300 {
+        let r = pyrad(
+            &format!("127.0.0.1:{port}"),
+            SECRET,
+            &[
+                "--user",
+                &format!("nobody{i}"),
+                "--password",
+                "x",
+                "--timeout",
+                "1",
+                "--retries",
+                "0",
+            ],
+        )
+        .await;
+        if r["code"] == "timeout" {
+            unanswered = true;
+            break;
+        }
+    }
+    assert!(unanswered, "300 logins on a full disk were all answered");
+    let (code, body) = readyz_within(metrics, 503, Duration::from_secs(5)).await;
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("store"), "{body}");
+    assert!(
+        !status_server_answered(port).await,
+        "Status-Server answered while the store cannot write"
+    );
+    // Drain what was sent before the fault was noticed, then: no pings.
+    let _ = pings(&rx, Duration::from_millis(700));
+    assert_eq!(
+        pings(&rx, Duration::from_millis(1500)),
+        0,
+        "watchdog pinged while the store cannot write"
+    );
+
+    // Space freed: ready again, Status-Server answered, pings again, logins decided.
+    std::fs::remove_file(&filler).unwrap();
+    let (code, body) = readyz_within(metrics, 200, Duration::from_secs(15)).await;
+    assert_eq!(code, 200, "{body}");
+    assert!(status_server_answered(port).await);
+    assert!(
+        pings(&rx, Duration::from_millis(1500)) >= 2,
+        "pings once healthy again"
+    );
+    let r = pyrad(
+        &format!("127.0.0.1:{port}"),
+        SECRET,
+        &["--user", "nobody", "--password", "x"],
+    )
+    .await;
+    assert_eq!(r["code"], "Access-Reject", "{r}");
+    drop(child);
+    drop(fs);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// /readyz until it answers `want` or `within` passes; the last answer.
+async fn readyz_within(addr: std::net::SocketAddr, want: u16, within: Duration) -> (u16, String) {
+    let until = Instant::now() + within;
+    loop {
+        let got = crate::metrics::get(addr, "/readyz").await;
+        if got.0 == want || Instant::now() > until {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
