@@ -113,3 +113,41 @@ pub fn effective(old: &Config, mut new: Config) -> (Config, Vec<String>) {
     }
     (new, names)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn cfg(radius_listen: &str, ldap: &str, exempt: &str) -> Config {
+        let text = format!(
+            "node_name = \"n\"\ndata_dir = \"/tmp/mfagate-reload-unit\"\n[radius]\nlisten = [\"{radius_listen}\"]\n\
+             [[radius.clients]]\nname = \"vpn\"\naddress = \"10.0.0.1\"\nsecret = \"a-long-enough-secret-1\"\n\
+             [primary]\nbackend = \"local\"\n\
+             [ldap]\nexempt = {{ dns = [\"{exempt}\"] }}\n[[ldap.listeners]]\nname = \"app\"\naddress = \"{ldap}\"\n\
+             tls = \"none\"\nallow_cleartext_bind = true\n"
+        );
+        match Config::from_toml(&text, Path::new("t.toml")) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn restart_only_keys_are_named_and_keep_their_running_value() {
+        let old = cfg("127.0.0.1:1812", "127.0.0.1:389", "cn=a");
+        let new = cfg("127.0.0.1:1813", "127.0.0.1:390", "cn=b");
+        let (eff, names) = effective(&old, new);
+        assert_eq!(names, ["radius.listen", "ldap.listeners"]);
+        let (r, l) = (eff.radius.as_ref(), eff.ldap.as_ref());
+        assert_eq!(r.map(|r| r.listen[0].port()), Some(1812));
+        assert_eq!(l.map(|l| l.listeners[0].address.port()), Some(389));
+        // What takes effect on a reload does.
+        assert_eq!(
+            l.map(|l| l.exempt_dns.clone()),
+            Some(vec!["cn=b".to_owned()])
+        );
+        let (_, names) = effective(&old, old.clone());
+        assert!(names.is_empty(), "{names:?}");
+    }
+}

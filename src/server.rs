@@ -242,6 +242,13 @@ impl Running {
             }
         }
         r.pipeline.set(pipeline.clone());
+        r.live_cfg.set(cfg.clone());
+        r.admin.set(Arc::new(AdminContext {
+            cfg: cfg.clone(),
+            store: r.store.clone(),
+            clock: r.clock.clone(),
+            directory: r.directory.clone(),
+        }));
         if let (Some(fe), Some((auth, acct))) = (&self.radius, clients) {
             fe.set_pipeline(pipeline.clone());
             fe.set_clients(auth);
@@ -302,6 +309,9 @@ struct Reloader {
     directory: Directory,
     /// The pipeline the health probe asks about its primaries.
     pipeline: Arc<Live<Pipeline>>,
+    /// The config housekeeping reads.
+    live_cfg: Arc<Live<Config>>,
+    admin: Arc<Live<AdminContext>>,
     sync: std::sync::Mutex<SyncTasks>,
     cancel: CancellationToken,
     log_level: Option<LogLevelHandle>,
@@ -489,21 +499,27 @@ pub async fn start(
         }
         ldap = Some(fe);
     }
+    // The admin commands see the reloaded config too (a provider added by a reload can be
+    // given to a user at once).
+    let admin_ctx = Arc::new(Live::new(Arc::new(AdminContext {
+        cfg: cfg.clone(),
+        store: store.clone(),
+        clock: clock.clone(),
+        directory: directory.clone(),
+    })));
     if let Some(l) = listeners.admin {
-        let ctx = Arc::new(AdminContext {
-            cfg: cfg.clone(),
-            store: store.clone(),
-            clock: clock.clone(),
-            directory: directory.clone(),
-        });
         if let Some(n) = &node {
-            let forwarded = ctx.clone();
+            let forwarded = admin_ctx.clone();
             n.set_admin_handler(Arc::new(move |req| {
-                let ctx = forwarded.clone();
+                let ctx = forwarded.get();
                 Box::pin(async move { admin::execute_forwarded(&ctx, req).await })
             }));
         }
-        tasks.push(listener(Box::pin(admin::serve(l, ctx, cancel.clone()))));
+        tasks.push(listener(Box::pin(admin::serve(
+            l,
+            admin_ctx.clone(),
+            cancel.clone(),
+        ))));
     }
     let sync = spawn_sync(&cfg, &directory, &clock, &cancel)?;
     if let Ok(0) = store.read(|r| r.user_count()) {
@@ -529,8 +545,9 @@ pub async fn start(
         metrics.clone(),
         cancel.clone(),
     )));
+    let live_cfg = Arc::new(Live::new(cfg.clone()));
     tasks.push(tokio::spawn(housekeeping(
-        cfg.clone(),
+        live_cfg.clone(),
         store.clone(),
         clock.clone(),
         cancel.clone(),
@@ -542,6 +559,8 @@ pub async fn start(
         claims,
         directory,
         pipeline: live_pipeline,
+        live_cfg,
+        admin: admin_ctx,
         sync: std::sync::Mutex::new(sync),
         cancel,
         log_level: None,
@@ -623,7 +642,7 @@ fn start_accounting(
 }
 
 async fn housekeeping(
-    cfg: Arc<Config>,
+    cfg: Arc<Live<Config>>,
     store: Store,
     clock: SharedClock,
     cancel: CancellationToken,
@@ -634,6 +653,8 @@ async fn housekeeping(
             _ = cancel.cancelled() => break,
             _ = tick.tick() => {}
         }
+        // The reloaded `auth_log.retention_days` counts from the next round.
+        let cfg = cfg.get();
         let now = clock.now_ms();
         let before = now.saturating_sub(cfg.auth_log.retention_days * 86_400_000);
         // In a cluster the log is also trimmed as peers merge it (`cluster::login_state`).

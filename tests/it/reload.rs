@@ -284,11 +284,13 @@ async fn sighup_reloads_a_running_daemon_between_reloading_and_ready() {
         .await,
         None
     );
+    // A new client, and the log level from info to warn.
     write_config(
         &dir,
         &listen,
         &format!(
-            "[[radius.clients]]\nname = \"third\"\naddress = \"127.0.0.3/32\"\nsecret = \"{THIRD_SECRET}\"\n"
+            "[[radius.clients]]\nname = \"third\"\naddress = \"127.0.0.3/32\"\nsecret = \"{THIRD_SECRET}\"\n\n\
+             [log]\nlevel = \"warn\"\n"
         ),
     );
     let hup = |pid: u32| {
@@ -337,5 +339,13 @@ async fn sighup_reloads_a_running_daemon_between_reloading_and_ready() {
     assert!(out.status.success(), "{log}");
     assert!(log.contains("reload refused"), "{log}");
     assert!(log.contains("node_name"), "{log}");
+    // Info lines stopped with the first reload: its own start line is the last one.
+    assert_eq!(
+        log.matches("reload: reading the configuration again")
+            .count(),
+        1,
+        "{log}"
+    );
+    assert!(log.contains("mfagate started"), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
 }
