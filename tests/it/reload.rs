@@ -349,3 +349,73 @@ async fn sighup_reloads_a_running_daemon_between_reloading_and_ready() {
     assert!(log.contains("mfagate started"), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_accounting_port_and_an_open_challenge_follow_a_reload() {
+    let gw = start_with("", "accounting_listen = [\"127.0.0.1:0\"]").await;
+    let acct = gw.acct_addr.expect("accounting port").to_string();
+    let seed = gw.add_user("alice", "alice-password").await;
+    let status_acct = |secret: &'static str| {
+        let acct = acct.clone();
+        async move { radclient(&acct, secret, "status", "Message-Authenticator = 0x00\n").await }
+    };
+    let (ok, out) = status_acct(SECRET).await;
+    assert!(ok && out.contains("Received Accounting-Response"), "{out}");
+    assert!(
+        acct_start(gw.acct_addr.expect("accounting port"), OTHER_SECRET)
+            .await
+            .is_some()
+    );
+    // A challenge opened before the reload ...
+    let r = pap(&gw, "alice", "alice-password", None).await;
+    assert_eq!(r["code"], "Access-Challenge", "{r}");
+    let state = r["state"].as_str().expect("a State").to_owned();
+    // ... then "other" gets a new secret on both ports ("vpn" keeps its own).
+    let cfg = std::fs::read_to_string(&gw.config_path).unwrap();
+    std::fs::write(&gw.config_path, cfg.replace(OTHER_SECRET, NEW_SECRET)).unwrap();
+    gw.reload().await.expect("reload applied");
+    // ... is answered with the code as before.
+    let r = pap(&gw, "alice", &gw.code(&seed, 0), Some(&state)).await;
+    assert_eq!(r["code"], "Access-Accept", "{r}");
+    let (ok, out) = status_acct(SECRET).await;
+    assert!(ok && out.contains("Received Accounting-Response"), "{out}");
+    // 127.0.0.2 on the accounting port: the new secret only.
+    let to = gw.acct_addr.expect("accounting port");
+    assert!(acct_start(to, NEW_SECRET).await.is_some());
+    assert_eq!(acct_start(to, OTHER_SECRET).await, None);
+    // 127.0.0.2 on the authentication port: the new secret only.
+    assert!(raw_pap(
+        gw.addr,
+        "127.0.0.2:0",
+        NEW_SECRET,
+        "alice",
+        "alice-password",
+        None
+    )
+    .await
+    .is_some());
+    assert_eq!(
+        raw_pap(
+            gw.addr,
+            "127.0.0.2:0",
+            OTHER_SECRET,
+            "alice",
+            "alice-password",
+            None
+        )
+        .await,
+        None
+    );
+    gw.stop().await;
+}
+
+/// An Accounting-Request (Start) from 127.0.0.2, signed with `secret`; the reply, if any.
+async fn acct_start(to: std::net::SocketAddr, secret: &str) -> Option<Vec<u8>> {
+    use mfagate::radius::codec::*;
+    let mut a = Vec::new();
+    push_attr(&mut a, ATTR_ACCT_STATUS_TYPE, &1u32.to_be_bytes());
+    push_attr(&mut a, ATTR_ACCT_SESSION_ID, b"reload-1");
+    push_attr(&mut a, ATTR_USER_NAME, b"alice");
+    let req = encode_accounting_request(9, &a, secret.as_bytes(), false).unwrap();
+    raw_exchange(to, "127.0.0.2:0", &req, Duration::from_secs(1)).await
+}
