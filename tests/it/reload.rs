@@ -419,3 +419,26 @@ async fn acct_start(to: std::net::SocketAddr, secret: &str) -> Option<Vec<u8>> {
     let req = encode_accounting_request(9, &a, secret.as_bytes(), false).unwrap();
     raw_exchange(to, "127.0.0.2:0", &req, Duration::from_secs(1)).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_signs_stays_required_to_sign_after_a_reload() {
+    let gw = start("require_message_authenticator = \"auto\"").await;
+    gw.add_user("alice", "alice-password").await;
+    let unsigned = [
+        "--no-ma",
+        "--user",
+        "alice",
+        "--password",
+        "alice-password",
+        "--retries",
+        "0",
+    ];
+    let r = pyrad(&gw.server(), SECRET, &unsigned).await;
+    assert_eq!(r["code"], "Access-Challenge", "{r}");
+    let r = pap(&gw, "alice", "alice-password", None).await;
+    assert_eq!(r["code"], "Access-Challenge", "{r}");
+    gw.reload().await.expect("reload applied");
+    let r = pyrad(&gw.server(), SECRET, &unsigned).await;
+    assert_eq!(r["code"], "timeout", "{r}");
+    gw.stop().await;
+}
