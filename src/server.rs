@@ -238,6 +238,10 @@ impl Running {
         };
         if let (Some(set), true) = (&r.log_level, current.log.level != cfg.log.level) {
             if let Err(e) = set(&cfg.log.level) {
+                // Nothing is swapped yet: the new schedule goes, the old one stays.
+                if let Some(new) = &sync {
+                    new.cancel.cancel();
+                }
                 return Err(ReloadError::Apply(format!("log.level: {e}")));
             }
         }

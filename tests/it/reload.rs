@@ -79,6 +79,11 @@ async fn reload_takes_new_clients_and_secret_files_and_drops_the_old_secret() {
             .await
             .is_some()
     );
+    // A secret file that cannot be read refuses the whole reload; the running table stays.
+    std::fs::remove_file(dir.join("vpn.secret")).unwrap();
+    let err = gw.reload().await.expect_err("refused").to_string();
+    assert!(err.contains("radius.clients[0].secret_file"), "{err}");
+    assert_eq!(status(&gw.server(), NEW_SECRET).await, "Access-Accept");
     gw.stop().await;
 }
 
