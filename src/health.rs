@@ -155,7 +155,7 @@ impl Source for Health {
 pub async fn probe(
     health: Arc<Health>,
     store: Store,
-    pipeline: Arc<Pipeline>,
+    pipeline: Arc<crate::live::Live<Pipeline>>,
     metrics: Option<Arc<Metrics>>,
     cancel: CancellationToken,
 ) {
@@ -181,7 +181,8 @@ pub async fn probe(
                 STORE_TIMEOUT.as_secs()
             )),
         };
-        health.record(store_ok, pipeline.primary_status());
+        // The pipeline a reload installed last: its primaries are the ones logins now use.
+        health.record(store_ok, pipeline.get().primary_status());
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(PROBE_EVERY) => {}

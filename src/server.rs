@@ -1,6 +1,11 @@
 //! Runs the daemon: takes already-bound sockets (so tests bind port 0 and the binary binds
 //! the configured addresses), starts every listener and the housekeeping task under one
 //! [`CancellationToken`], and returns when it is cancelled.
+//!
+//! [`Running::reload`] applies a new config file to the running daemon without rebinding a
+//! socket (see [`crate::reload`] for what it may change): the pipeline and the RADIUS client
+//! tables are swapped as [`crate::live::Live`] values, so a request in flight finishes on
+//! what it started with, and the `[[sync]]` schedule is restarted from the new items.
 
 use std::sync::Arc;
 
@@ -8,7 +13,7 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::{self, AdminContext};
-use crate::auth::Pipeline;
+use crate::auth::{PeerClaims, Pipeline};
 use crate::clock::SharedClock;
 use crate::cluster::{ClusterNode, Directory};
 use crate::config::Config;
@@ -16,7 +21,9 @@ use crate::frontend::ldap::LdapFrontend;
 use crate::frontend::radius::accounting::AccountingFrontend;
 use crate::frontend::radius::{Client, RadiusFrontend};
 use crate::health::Health;
+use crate::live::Live;
 use crate::metrics::{Metrics, Source};
+use crate::reload::{ReloadError, Reloaded};
 use crate::store::Store;
 
 /// How many change-log entries of its own a node keeps (the future replication feed).
@@ -153,6 +160,7 @@ pub struct Running {
     /// The registry, when `[metrics]` is configured.
     pub metrics: Option<Arc<Metrics>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    reloader: Reloader,
     /// How many of the RADIUS, LDAP and admin listeners still run (for the watchdog).
     listening: Arc<std::sync::atomic::AtomicUsize>,
     listeners: usize,
@@ -165,14 +173,246 @@ impl Running {
         move || listening.load(std::sync::atomic::Ordering::SeqCst) == all
     }
 
+    /// Installs the function that sets the log filter (`log.level`) on a reload.
+    pub fn set_log_level_handle(&mut self, f: LogLevelHandle) {
+        self.reloader.log_level = Some(f);
+    }
+
+    /// Reads and validates `path` again and applies it for requests that start from now on;
+    /// on any error nothing changes. Every outcome is logged here too (the SIGHUP handler
+    /// and the tests see the same thing).
+    pub async fn reload(&self, path: &std::path::Path) -> Result<Reloaded, ReloadError> {
+        let r = &self.reloader;
+        // One reload at a time: two SIGHUPs in a row apply the file twice, in order.
+        let mut current = r.cfg.lock().await;
+        tracing::info!(file = %path.display(), "reload: reading the configuration again");
+        let outcome = self.apply(&current, path).await;
+        match &outcome {
+            Ok((cfg, done)) => {
+                for w in &done.warnings {
+                    tracing::warn!("config: {w}");
+                }
+                for k in &done.restart_needed {
+                    tracing::warn!(key = %k, "reload: {k} changed; this takes a restart, the running value stays until then");
+                }
+                *current = cfg.clone();
+                tracing::info!("reload: done; new requests use the new configuration");
+            }
+            Err(e) => {
+                tracing::error!("reload refused, the running configuration stays: {e}");
+            }
+        }
+        outcome.map(|(_, done)| done)
+    }
+
+    async fn apply(
+        &self,
+        current: &Arc<Config>,
+        path: &std::path::Path,
+    ) -> Result<(Arc<Config>, Reloaded), ReloadError> {
+        let r = &self.reloader;
+        let loaded = Config::load(path)?;
+        let warnings = loaded.warnings.clone();
+        let (cfg, restart_needed) = crate::reload::effective(current, loaded);
+        let cfg = Arc::new(cfg);
+        let apply = |e: ServerError| ReloadError::Apply(e.to_string());
+        // Everything is built before anything is swapped, so a failure changes nothing.
+        let pipeline = Arc::new(
+            pipeline_for(
+                &cfg,
+                &r.store,
+                &r.clock,
+                &r.claims,
+                &self.metrics,
+                &r.directory,
+            )
+            .map_err(apply)?,
+        );
+        let clients = match &cfg.radius {
+            Some(rcfg) => Some((
+                radius_clients(&cfg, rcfg, true).map_err(apply)?,
+                radius_clients(&cfg, rcfg, false).map_err(apply)?,
+            )),
+            None => None,
+        };
+        let sync_changed = differs(
+            &(&current.sync, &current.primary),
+            &(&cfg.sync, &cfg.primary),
+        );
+        let sync = if sync_changed {
+            Some(spawn_sync(&cfg, &r.directory, &r.clock, &r.cancel).map_err(apply)?)
+        } else {
+            None
+        };
+        if let (Some(set), true) = (&r.log_level, current.log.level != cfg.log.level) {
+            if let Err(e) = set(&cfg.log.level) {
+                // Nothing is swapped yet: the new schedule goes, the old one stays.
+                if let Some(new) = &sync {
+                    new.cancel.cancel();
+                }
+                return Err(ReloadError::Apply(format!("log.level: {e}")));
+            }
+        }
+        r.pipeline.set(pipeline.clone());
+        r.live_cfg.set(cfg.clone());
+        r.admin.set(Arc::new(AdminContext {
+            cfg: cfg.clone(),
+            store: r.store.clone(),
+            clock: r.clock.clone(),
+            directory: r.directory.clone(),
+        }));
+        if let (Some(fe), Some((auth, acct))) = (&self.radius, clients) {
+            fe.set_pipeline(pipeline.clone());
+            fe.set_clients(auth);
+            if let Some(a) = &self.accounting {
+                a.set_clients(acct);
+            }
+        }
+        if let Some(fe) = &self.ldap {
+            fe.set_pipeline(pipeline);
+        }
+        if let Some(new) = sync {
+            let old =
+                std::mem::replace(&mut *r.sync.lock().unwrap_or_else(|p| p.into_inner()), new);
+            // The old schedule ends at its next await; a run in progress is cut short and
+            // the new schedule runs every item once now, as at start-up.
+            old.cancel.cancel();
+            tracing::info!("reload: [[sync]] schedule restarted");
+        }
+        Ok((
+            cfg,
+            Reloaded {
+                restart_needed,
+                warnings,
+            },
+        ))
+    }
+
     pub async fn join(self) {
         for t in self.tasks {
+            let _ = t.await;
+        }
+        let sync = std::mem::take(
+            &mut self
+                .reloader
+                .sync
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .handles,
+        );
+        for t in sync {
             let _ = t.await;
         }
         if let Some(c) = self.cluster {
             let _ = c.raft.shutdown().await;
         }
     }
+}
+
+/// Sets the log filter from a `log.level` value; the error says why it is not one.
+pub type LogLevelHandle = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
+/// What a reload needs of what `start` built.
+struct Reloader {
+    cfg: tokio::sync::Mutex<Arc<Config>>,
+    store: Store,
+    clock: SharedClock,
+    claims: Option<Arc<dyn PeerClaims>>,
+    directory: Directory,
+    /// The pipeline the health probe asks about its primaries.
+    pipeline: Arc<Live<Pipeline>>,
+    /// The config housekeeping reads.
+    live_cfg: Arc<Live<Config>>,
+    admin: Arc<Live<AdminContext>>,
+    sync: std::sync::Mutex<SyncTasks>,
+    cancel: CancellationToken,
+    log_level: Option<LogLevelHandle>,
+}
+
+/// The `[[sync]]` schedule, restarted as a whole when a reload changes it.
+struct SyncTasks {
+    cancel: CancellationToken,
+    handles: Vec<tokio::task::JoinHandle<()>>,
+}
+
+fn differs<T: std::fmt::Debug>(a: &T, b: &T) -> bool {
+    format!("{a:?}") != format!("{b:?}")
+}
+
+/// The pipeline for `cfg`, with what start-up gave it (cluster claims, metrics).
+fn pipeline_for(
+    cfg: &Arc<Config>,
+    store: &Store,
+    clock: &SharedClock,
+    claims: &Option<Arc<dyn PeerClaims>>,
+    metrics: &Option<Arc<Metrics>>,
+    directory: &Directory,
+) -> Result<Pipeline, ServerError> {
+    let mut pipeline =
+        Pipeline::new(cfg.clone(), store.clone(), clock.clone())?.with_directory(directory.clone());
+    if let Some(c) = claims {
+        pipeline = pipeline.with_claims(c.clone());
+    }
+    if let Some(m) = metrics {
+        pipeline = pipeline.with_metrics(m.clone());
+    }
+    Ok(pipeline)
+}
+
+/// The configured clients with their secrets read (a `secret_file` again on every call);
+/// `auth`: for the authentication port (whose requests may go to an upstream).
+fn radius_clients(
+    cfg: &Config,
+    rcfg: &crate::config::RadiusConfig,
+    auth: bool,
+) -> Result<Vec<Client>, ServerError> {
+    let mut clients = Vec::new();
+    for (i, c) in rcfg.clients.iter().enumerate() {
+        let secret = c.secret.load(&format!("radius.clients[{i}].secret_file"))?;
+        if let (true, crate::config::SecretSource::File { path, .. }) = (auth, &c.secret) {
+            tracing::info!(client = %c.name, file = %path.display(), "radius: shared secret read from file");
+        }
+        let relays = auth
+            && (c.primary.is_some()
+                || matches!(cfg.primary, crate::config::PrimaryConfig::Radius(_)));
+        clients.push(Client {
+            cfg: c.clone(),
+            secret,
+            relays,
+        });
+    }
+    Ok(clients)
+}
+
+/// One task per `[[sync]]` item (only with an AD primary), under a child of `cancel`.
+fn spawn_sync(
+    cfg: &Arc<Config>,
+    directory: &Directory,
+    clock: &SharedClock,
+    cancel: &CancellationToken,
+) -> Result<SyncTasks, ServerError> {
+    let cancel = cancel.child_token();
+    let mut handles = Vec::new();
+    if let crate::config::PrimaryConfig::Ad(ad) = &cfg.primary {
+        if !cfg.sync.is_empty() {
+            let ad_primary = Arc::new(
+                crate::primary::ad::AdPrimary::new((**ad).clone(), clock.clone()).map_err(|e| {
+                    ServerError::Auth(crate::auth::AuthError::Unavailable(e.to_string()))
+                })?,
+            );
+            for i in 0..cfg.sync.len() {
+                handles.push(tokio::spawn(scheduled_sync(
+                    cfg.clone(),
+                    i,
+                    ad_primary.clone(),
+                    directory.clone(),
+                    clock.clone(),
+                    cancel.clone(),
+                )));
+            }
+        }
+    }
+    Ok(SyncTasks { cancel, handles })
 }
 
 /// Starts everything and returns once it is running; the tasks stop when `cancel` fires.
@@ -193,16 +433,15 @@ pub async fn start(
         _ => None,
     };
     let directory = Directory::new(store.clone(), node.clone())?;
-    let mut pipeline =
-        Pipeline::new(cfg.clone(), store.clone(), clock.clone())?.with_directory(directory.clone());
-    if let Some(n) = &node {
-        pipeline = pipeline.with_claims(n.claims.clone());
-    }
+    let claims: Option<Arc<dyn PeerClaims>> = match &node {
+        Some(n) => Some(n.claims.clone()),
+        None => None,
+    };
     let metrics = cfg.metrics.as_ref().map(|_| Metrics::new(clock.clone()));
-    if let Some(m) = &metrics {
-        pipeline = pipeline.with_metrics(m.clone());
-    }
-    let pipeline = Arc::new(pipeline);
+    let pipeline = Arc::new(pipeline_for(
+        &cfg, &store, &clock, &claims, &metrics, &directory,
+    )?);
+    let live_pipeline = Arc::new(Live::new(pipeline.clone()));
     let health = Health::new();
     let mut sources: Vec<Arc<dyn Source>> = vec![health.clone()];
     if let Some(n) = &node {
@@ -222,20 +461,7 @@ pub async fn start(
     let mut radius = None;
     let mut accounting = None;
     if let Some(rcfg) = &cfg.radius {
-        let mut clients = Vec::new();
-        for (i, c) in rcfg.clients.iter().enumerate() {
-            let secret = c.secret.load(&format!("radius.clients[{i}].secret_file"))?;
-            if let crate::config::SecretSource::File { path, .. } = &c.secret {
-                tracing::info!(client = %c.name, file = %path.display(), "radius: shared secret read from file");
-            }
-            let relays = c.primary.is_some()
-                || matches!(cfg.primary, crate::config::PrimaryConfig::Radius(_));
-            clients.push(Client {
-                cfg: c.clone(),
-                secret,
-                relays,
-            });
-        }
+        let clients = radius_clients(&cfg, rcfg, true)?;
         let mut fe = RadiusFrontend::new(
             rcfg,
             clients,
@@ -289,41 +515,29 @@ pub async fn start(
         }
         ldap = Some(fe);
     }
+    // The admin commands see the reloaded config too (a provider added by a reload can be
+    // given to a user at once).
+    let admin_ctx = Arc::new(Live::new(Arc::new(AdminContext {
+        cfg: cfg.clone(),
+        store: store.clone(),
+        clock: clock.clone(),
+        directory: directory.clone(),
+    })));
     if let Some(l) = listeners.admin {
-        let ctx = Arc::new(AdminContext {
-            cfg: cfg.clone(),
-            store: store.clone(),
-            clock: clock.clone(),
-            directory: directory.clone(),
-        });
         if let Some(n) = &node {
-            let forwarded = ctx.clone();
+            let forwarded = admin_ctx.clone();
             n.set_admin_handler(Arc::new(move |req| {
-                let ctx = forwarded.clone();
+                let ctx = forwarded.get();
                 Box::pin(async move { admin::execute_forwarded(&ctx, req).await })
             }));
         }
-        tasks.push(listener(Box::pin(admin::serve(l, ctx, cancel.clone()))));
+        tasks.push(listener(Box::pin(admin::serve(
+            l,
+            admin_ctx.clone(),
+            cancel.clone(),
+        ))));
     }
-    if let crate::config::PrimaryConfig::Ad(ad) = &cfg.primary {
-        if !cfg.sync.is_empty() {
-            let ad_primary = Arc::new(
-                crate::primary::ad::AdPrimary::new((**ad).clone(), clock.clone()).map_err(|e| {
-                    ServerError::Auth(crate::auth::AuthError::Unavailable(e.to_string()))
-                })?,
-            );
-            for i in 0..cfg.sync.len() {
-                tasks.push(tokio::spawn(scheduled_sync(
-                    cfg.clone(),
-                    i,
-                    ad_primary.clone(),
-                    directory.clone(),
-                    clock.clone(),
-                    cancel.clone(),
-                )));
-            }
-        }
-    }
+    let sync = spawn_sync(&cfg, &directory, &clock, &cancel)?;
     if let Ok(0) = store.read(|r| r.user_count()) {
         tracing::info!(
             "no users yet: add one with `mfagate user add NAME --password-stdin -c CONFIG`, \
@@ -343,16 +557,30 @@ pub async fn start(
     tasks.push(tokio::spawn(crate::health::probe(
         health.clone(),
         store.clone(),
-        pipeline.clone(),
+        live_pipeline.clone(),
         metrics.clone(),
         cancel.clone(),
     )));
+    let live_cfg = Arc::new(Live::new(cfg.clone()));
     tasks.push(tokio::spawn(housekeeping(
-        cfg.clone(),
+        live_cfg.clone(),
+        store.clone(),
+        clock.clone(),
+        cancel.clone(),
+    )));
+    let reloader = Reloader {
+        cfg: tokio::sync::Mutex::new(cfg.clone()),
         store,
         clock,
+        claims,
+        directory,
+        pipeline: live_pipeline,
+        live_cfg,
+        admin: admin_ctx,
+        sync: std::sync::Mutex::new(sync),
         cancel,
-    )));
+        log_level: None,
+    };
     let listeners = listening.load(std::sync::atomic::Ordering::SeqCst);
     {
         let (listening, all) = (listening.clone(), listeners);
@@ -368,6 +596,7 @@ pub async fn start(
         ldap,
         cluster: node,
         tasks,
+        reloader,
         listening,
         listeners,
     })
@@ -394,15 +623,7 @@ fn start_accounting(
     if sockets.is_empty() {
         return Ok(None);
     }
-    let mut clients = Vec::new();
-    for (i, c) in rcfg.clients.iter().enumerate() {
-        let secret = c.secret.load(&format!("radius.clients[{i}].secret_file"))?;
-        clients.push(Client {
-            cfg: c.clone(),
-            secret,
-            relays: false,
-        });
-    }
+    let clients = radius_clients(cfg, rcfg, false)?;
     let upstream = match &rcfg.accounting_upstream {
         Some(name) => {
             let ucfg = cfg
@@ -437,7 +658,7 @@ fn start_accounting(
 }
 
 async fn housekeeping(
-    cfg: Arc<Config>,
+    cfg: Arc<Live<Config>>,
     store: Store,
     clock: SharedClock,
     cancel: CancellationToken,
@@ -448,6 +669,8 @@ async fn housekeeping(
             _ = cancel.cancelled() => break,
             _ = tick.tick() => {}
         }
+        // The reloaded `auth_log.retention_days` counts from the next round.
+        let cfg = cfg.get();
         let now = clock.now_ms();
         let before = now.saturating_sub(cfg.auth_log.retention_days * 86_400_000);
         // In a cluster the log is also trimmed as peers merge it (`cluster::login_state`).

@@ -589,7 +589,12 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
     }
 }
 
-pub async fn serve(listener: AdminListener, ctx: Arc<AdminContext>, cancel: CancellationToken) {
+/// `ctx` is replaced by a reload; each connection takes the one current when it arrives.
+pub async fn serve(
+    listener: AdminListener,
+    ctx: Arc<crate::live::Live<AdminContext>>,
+    cancel: CancellationToken,
+) {
     loop {
         let stream = tokio::select! {
             _ = cancel.cancelled() => break,
@@ -602,7 +607,7 @@ pub async fn serve(listener: AdminListener, ctx: Arc<AdminContext>, cancel: Canc
                 }
             },
         };
-        let ctx = ctx.clone();
+        let ctx = ctx.get();
         tokio::spawn(async move {
             if let Err(e) = handle(stream, &ctx).await {
                 tracing::debug!(error = %e, "admin socket: connection failed");

@@ -258,7 +258,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Serve => serve(cfg),
+        Command::Serve => serve(cfg, &path),
         Command::Doctor => {
             init_tracing_cli();
             let rt = runtime(None)?;
@@ -708,8 +708,8 @@ fn print_report(v: &Value, format: ReportFormat) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(cfg: Config) -> anyhow::Result<()> {
-    init_tracing_daemon(&cfg);
+fn serve(cfg: Config, path: &Path) -> anyhow::Result<()> {
+    let log_level = init_tracing_daemon(&cfg);
     let cfg = Arc::new(cfg);
     let rt = runtime(Some(0))?;
     rt.block_on(async move {
@@ -717,7 +717,7 @@ fn serve(cfg: Config) -> anyhow::Result<()> {
         let listeners = crate::server::bind(&cfg)?;
         let cancel = CancellationToken::new();
         let clock: SharedClock = Arc::new(SystemClock);
-        let running = crate::server::start(
+        let mut running = crate::server::start(
             cfg.clone(),
             store.clone(),
             clock,
@@ -725,6 +725,9 @@ fn serve(cfg: Config) -> anyhow::Result<()> {
             cancel.clone(),
         )
         .await?;
+        if let Some(set) = log_level {
+            running.set_log_level_handle(set);
+        }
         tracing::info!(node = %cfg.node_name, data_dir = %cfg.data_dir.display(), "mfagate started");
         let notifier = Arc::new(crate::service::Notifier::from_env());
         notifier.notify(&format!(
@@ -741,7 +744,25 @@ fn serve(cfg: Config) -> anyhow::Result<()> {
                 cancel.clone(),
             ));
         }
-        shutdown_signal().await;
+        let mut hangups = hangup_signals();
+        // One future for the whole run: a SIGTERM that arrives during a reload is kept.
+        let shutdown = shutdown_signal();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                Some(()) = next_hangup(&mut hangups) => {
+                    // Type=notify: RELOADING=1, then READY=1 whether the new file was taken
+                    // or refused (the daemon serves either way; the log says which).
+                    notifier.notify("RELOADING=1");
+                    let status = match running.reload(path).await {
+                        Ok(_) => format!("STATUS=serving as {} (configuration reloaded)", cfg.node_name),
+                        Err(e) => format!("STATUS=serving as {}; reload refused: {e}", cfg.node_name),
+                    };
+                    notifier.notify(&format!("READY=1\n{status}"));
+                }
+            }
+        }
         tracing::info!("shutting down");
         notifier.notify("STOPPING=1");
         cancel.cancel();
@@ -749,6 +770,37 @@ fn serve(cfg: Config) -> anyhow::Result<()> {
         crate::admin::AdminListener::cleanup(&cfg);
         Ok(())
     })
+}
+
+/// SIGHUP (what `systemctl reload` sends through `ExecReload`); `None` where there is none.
+#[cfg(unix)]
+fn hangup_signals() -> Option<tokio::signal::unix::Signal> {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::hangup()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGHUP: live reload is off");
+            None
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn hangup_signals() -> Option<()> {
+    None
+}
+
+#[cfg(unix)]
+async fn next_hangup(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match s {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn next_hangup(_: &mut Option<()>) -> Option<()> {
+    std::future::pending().await
 }
 
 async fn shutdown_signal() {
@@ -766,24 +818,52 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-fn init_tracing_daemon(cfg: &Config) {
+/// The filter for a `log.level` value.
+fn daemon_filter(level: &str) -> Result<tracing_subscriber::EnvFilter, String> {
     // ldap3_proto logs every undecodable message a client sends at error level: a hostile
     // client could fill the log. The front-end logs those at debug itself, so the codec's own
     // lines are off unless the filter names the crate.
-    let level = if cfg.log.level.contains("ldap3_proto") {
-        cfg.log.level.clone()
+    let level = if level.contains("ldap3_proto") {
+        level.to_owned()
     } else {
-        format!("{},ldap3_proto=off", cfg.log.level)
+        format!("{level},ldap3_proto=off")
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&level));
+    tracing_subscriber::EnvFilter::try_new(&level).map_err(|e| e.to_string())
+}
+
+/// Installs the daemon's subscriber; returns what sets `log.level` again on a reload (none
+/// while `RUST_LOG` overrides the file, which a reload then leaves alone too).
+fn init_tracing_daemon(cfg: &Config) -> Option<crate::server::LogLevelHandle> {
+    let from_env = tracing_subscriber::EnvFilter::try_from_default_env().ok();
+    let by_file = from_env.is_none();
+    let filter = from_env
+        .or_else(|| daemon_filter(&cfg.log.level).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
     // Colour only on a terminal: under systemd or in a file, escape codes are noise.
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    let _ = match cfg.log.format {
-        LogFormat::Json => b.json().flatten_event(true).try_init(),
-        LogFormat::Text => b.try_init(),
+    // The handle's type differs by format, so each branch boxes its own setter.
+    let (installed, set): (bool, crate::server::LogLevelHandle) = match cfg.log.format {
+        LogFormat::Json => {
+            let b = b.json().flatten_event(true).with_filter_reloading();
+            let h = b.reload_handle();
+            let set = Box::new(move |level: &str| {
+                let f = daemon_filter(level)?;
+                h.reload(f).map_err(|e| e.to_string())
+            });
+            (b.try_init().is_ok(), set)
+        }
+        LogFormat::Text => {
+            let b = b.with_filter_reloading();
+            let h = b.reload_handle();
+            let set = Box::new(move |level: &str| {
+                let f = daemon_filter(level)?;
+                h.reload(f).map_err(|e| e.to_string())
+            });
+            (b.try_init().is_ok(), set)
+        }
     };
+    (installed && by_file).then_some(set)
 }

@@ -227,6 +227,12 @@ impl Gateway {
         totp::code_at(seed, step as u64, &self.cfg.factor.totp)
     }
 
+    /// What SIGHUP does in `mfagate serve`: reads `config_path` again and applies it.
+    pub async fn reload(&self) -> Result<mfagate::reload::Reloaded, mfagate::reload::ReloadError> {
+        let running = self.running.as_ref().expect("the gateway runs");
+        running.reload(&self.config_path).await
+    }
+
     pub fn server(&self) -> String {
         self.addr.to_string()
     }

@@ -19,6 +19,7 @@ mod radius_flows;
 mod radius_wire;
 mod rd_gateway;
 mod relay;
+mod reload;
 mod service;
 mod sms;
 mod store_faults;

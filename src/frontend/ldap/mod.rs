@@ -67,7 +67,9 @@ struct Listener {
 
 pub struct LdapFrontend {
     cfg: LdapConfig,
-    pipeline: Arc<Pipeline>,
+    /// Replaced by a reload (exemptions, policies, providers live in the pipeline); each bind,
+    /// search and compare takes it once and finishes on it.
+    pipeline: crate::live::Live<Pipeline>,
     listeners: Vec<Listener>,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
     /// Per listener (same order), when `[metrics]` is on.
@@ -131,11 +133,16 @@ impl LdapFrontend {
         }
         Ok(Self {
             cfg: cfg.clone(),
-            pipeline,
+            pipeline: crate::live::Live::new(pipeline),
             listeners,
             per_ip: Mutex::new(HashMap::new()),
             metrics: None,
         })
+    }
+
+    /// Hands the operations that start from now on to `pipeline`.
+    pub fn set_pipeline(&self, pipeline: Arc<Pipeline>) {
+        self.pipeline.set(pipeline);
     }
 
     /// Counts each listener's binds and times their decisions in `metrics`.
@@ -521,6 +528,7 @@ impl LdapFrontend {
         let started = std::time::Instant::now();
         let outcome = self
             .pipeline
+            .get()
             .authenticate_bind(&request, want_directory)
             .await;
         if let Some(m) = self.metrics.as_ref().and_then(|m| m.get(st.listener)) {
@@ -590,7 +598,7 @@ impl LdapFrontend {
             time_limit: req.timelimit.max(0),
             types_only: req.typesonly,
         };
-        let pipeline = self.pipeline.clone();
+        let pipeline = self.pipeline.get();
         let directory = st.bound.as_ref().and_then(|b| b.directory.clone());
         Ok(tokio::spawn(async move {
             let (etx, mut erx) = mpsc::channel::<DirEntry>(ENTRY_QUEUE);
@@ -652,7 +660,7 @@ impl LdapFrontend {
                 )),
             )));
         };
-        let pipeline = self.pipeline.clone();
+        let pipeline = self.pipeline.get();
         let directory = bound.directory.clone();
         Ok(tokio::spawn(async move {
             let outcome = pipeline

@@ -20,7 +20,7 @@
 //! Request Authenticator already signs the whole packet with the secret. One that carries an
 //! MA anyway (radclient can send one) must have it right.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -56,7 +56,8 @@ pub struct AccountingStats {
 }
 
 pub struct AccountingFrontend {
-    clients: Vec<Client>,
+    /// Replaced by a reload; a record keeps the table it was received under to its reply.
+    clients: crate::live::Live<Vec<Client>>,
     upstream: Option<Arc<Upstream>>,
     clock: SharedClock,
     cache: Mutex<ReplyCache>,
@@ -83,6 +84,7 @@ enum Noise {
 
 /// A request that waits on the upstream.
 struct Incoming {
+    clients: Arc<Vec<Client>>,
     src: SocketAddr,
     client: usize,
     identifier: u8,
@@ -113,7 +115,7 @@ impl AccountingFrontend {
         clock: SharedClock,
     ) -> Self {
         Self {
-            clients,
+            clients: crate::live::Live::new(Arc::new(clients)),
             upstream,
             clock,
             // RFC 5080 §2.2.2 duplicate detection, as on the authentication port but with a
@@ -133,8 +135,9 @@ impl AccountingFrontend {
         self.lock_cache().len()
     }
 
-    fn client_for(&self, ip: IpAddr) -> Option<usize> {
-        super::client_for(&self.clients, ip)
+    /// Installs the clients of a reloaded config for the records received from now on.
+    pub fn set_clients(&self, clients: Vec<Client>) {
+        self.clients.set(Arc::new(clients));
     }
 
     pub async fn run(self: Arc<Self>, socket: Arc<UdpSocket>, cancel: CancellationToken) {
@@ -193,7 +196,8 @@ impl AccountingFrontend {
         if datagram.len() > MAX_PACKET_LEN {
             return self.drop_malformed("dropped a datagram over 4096 octets", src);
         }
-        let Some(ci) = self.client_for(src.ip()) else {
+        let clients = self.clients.get();
+        let Some(ci) = super::client_for(&clients, src.ip()) else {
             self.stats.unknown_client.fetch_add(1, Ordering::Relaxed);
             self.note(
                 Noise::UnknownClient,
@@ -202,14 +206,14 @@ impl AccountingFrontend {
             );
             return Screened::Drop;
         };
-        let client = &self.clients[ci];
+        let client = &clients[ci];
         let secret = client.secret.expose();
         let pkt = match Packet::parse(datagram) {
             Ok(p) => p,
             Err(e) => return self.drop_malformed(&format!("dropped a malformed packet: {e}"), src),
         };
         if pkt.code == STATUS_SERVER {
-            return self.status_server(&pkt, ci, src);
+            return self.status_server(&pkt, client, src);
         }
         if pkt.code != ACCOUNTING_REQUEST {
             return self.drop_malformed(&format!("dropped a packet with code {}", pkt.code), src);
@@ -254,7 +258,7 @@ impl AccountingFrontend {
         };
         if self.upstream.is_none() {
             tracing::debug!(client = %client.cfg.name, status = %record.status, session = %record.session, "radius accounting: record acknowledged (not kept)");
-            return match self.reply(ci, key, &pkt.authenticator, &proxy_states) {
+            return match self.reply(client, key, &pkt.authenticator, &proxy_states) {
                 Some(bytes) => Screened::Reply(bytes),
                 None => Screened::Drop,
             };
@@ -279,6 +283,7 @@ impl AccountingFrontend {
         );
         Screened::Work(
             Incoming {
+                clients: clients.clone(),
                 src,
                 client: ci,
                 identifier: pkt.identifier,
@@ -295,8 +300,7 @@ impl AccountingFrontend {
     /// Accounting-Response, at once and never cached; it must carry a Message-Authenticator,
     /// and the reply's is computed as for an Access-Accept (§3), whatever the client's
     /// `accounting_message_authenticator`. It says this server is up, not its upstream.
-    fn status_server(&self, pkt: &Packet<'_>, ci: usize, src: SocketAddr) -> Screened {
-        let client = &self.clients[ci];
+    fn status_server(&self, pkt: &Packet<'_>, client: &Client, src: SocketAddr) -> Screened {
         let secret = client.secret.expose();
         if !pkt.has_message_authenticator() {
             return self.drop_malformed(
@@ -336,12 +340,11 @@ impl AccountingFrontend {
     /// request forgotten) if it cannot be encoded.
     fn reply(
         &self,
-        ci: usize,
+        client: &Client,
         key: (SocketAddr, u8),
         request_authenticator: &[u8; 16],
         proxy_states: &[Vec<u8>],
     ) -> Option<Vec<u8>> {
-        let client = &self.clients[ci];
         let mut attrs = Vec::new();
         for ps in proxy_states {
             push_attr(&mut attrs, ATTR_PROXY_STATE, ps);
@@ -371,7 +374,8 @@ impl AccountingFrontend {
             self.lock_cache().abandon(key, inc.authenticator);
             return;
         };
-        let client_name = &self.clients[inc.client].cfg.name;
+        let client = &inc.clients[inc.client];
+        let client_name = &client.cfg.name;
         match upstream.account(&inc.forward).await {
             Ok(server) => {
                 tracing::debug!(client = %client_name, %server, status = %inc.record.status, session = %inc.record.session, "radius accounting: record acknowledged by the upstream");
@@ -393,7 +397,7 @@ impl AccountingFrontend {
                 return;
             }
         }
-        if let Some(bytes) = self.reply(inc.client, key, &inc.authenticator, &inc.proxy_states) {
+        if let Some(bytes) = self.reply(client, key, &inc.authenticator, &inc.proxy_states) {
             if let Err(e) = socket.send_to(&bytes, inc.src).await {
                 tracing::debug!(error = %e, "radius accounting: send failed");
             }

@@ -11,6 +11,12 @@
 //! Which clients sign their requests (`require_message_authenticator = "auto"`) is wire
 //! state, not a decision, so the front-end keeps it itself, in the store's own table: a
 //! restart must not forget that a client signs.
+//!
+//! A reload replaces the client table (clients, secrets, "signs" flags carried over by name)
+//! and the pipeline as two [`Live`] values. A datagram is screened against the table it finds
+//! and keeps that table (its index and secret) to its reply, and its decision runs on the
+//! pipeline current when it is handed over: a request in flight is answered with the secret
+//! it was received under, whatever a reload does meanwhile.
 
 pub mod accounting;
 pub mod cache;
@@ -31,6 +37,7 @@ use crate::clock::SharedClock;
 use crate::config::{
     canonical_ip, ClientCredentials, MaPolicy, OtpMode, RadiusClient, RadiusConfig, Secret,
 };
+use crate::live::Live;
 use crate::radius::codec::*;
 use crate::radius::{
     decode_attributes, encode_attribute, ATTR_CHAP_CHALLENGE, ATTR_EAP_MESSAGE, MS_CHAP2_RESPONSE,
@@ -64,12 +71,27 @@ pub struct Stats {
     pub unanswered_errors: AtomicU64,
 }
 
-pub struct RadiusFrontend {
+/// The clients as one reload installs them.
+pub struct ClientTable {
     clients: Vec<Client>,
     /// Per client: it has sent a request with a valid Message-Authenticator ("auto" mode).
     signs: Vec<AtomicBool>,
+    /// Per client (same order as `clients`), when `[metrics]` is on.
+    metrics: Option<Vec<crate::metrics::ClientMetrics>>,
+}
+
+impl ClientTable {
+    pub fn names(&self) -> Vec<String> {
+        self.clients.iter().map(|c| c.cfg.name.clone()).collect()
+    }
+}
+
+pub struct RadiusFrontend {
+    table: Live<ClientTable>,
     store: Store,
-    pipeline: Arc<Pipeline>,
+    pipeline: Live<Pipeline>,
+    /// Kept to give the clients of a reloaded table their counters.
+    registry: Option<Arc<crate::metrics::Metrics>>,
     clock: SharedClock,
     cache: Mutex<ReplyCache>,
     cache_ttl_ms: u64,
@@ -78,8 +100,6 @@ pub struct RadiusFrontend {
     /// In a cluster: every request's fate is shared with the peers.
     shared: Option<SharedFates>,
     pub stats: Stats,
-    /// Per client (same order as `clients`), when `[metrics]` is on.
-    metrics: Option<Vec<crate::metrics::ClientMetrics>>,
     /// Status-Server is answered only while the store takes writes (see `screen`).
     health: Option<Arc<crate::health::Health>>,
     max_in_flight: usize,
@@ -135,6 +155,8 @@ enum Noise {
 
 /// What the UDP loop extracts from a request before handing it to a task.
 struct Incoming {
+    /// The table it was screened against (`client` indexes it).
+    table: Arc<ClientTable>,
     src: SocketAddr,
     client: usize,
     identifier: u8,
@@ -168,10 +190,14 @@ impl RadiusFrontend {
             .map(|c| AtomicBool::new(known.contains(&c.cfg.name)))
             .collect();
         Ok(Self {
-            signs,
+            table: Live::new(Arc::new(ClientTable {
+                clients,
+                signs,
+                metrics: None,
+            })),
             store,
-            clients,
-            pipeline,
+            pipeline: Live::new(pipeline),
+            registry: None,
             clock,
             cache: Mutex::new(ReplyCache::new(
                 cfg.reply_cache_secs * 1000,
@@ -182,21 +208,69 @@ impl RadiusFrontend {
             log_limit: Mutex::new(LogLimiter::default()),
             shared: None,
             stats: Stats::default(),
-            metrics: None,
             health: None,
             max_in_flight: cfg.max_in_flight,
         })
     }
 
     /// Counts each client's requests and times their decisions in `metrics`.
-    pub fn with_metrics(mut self, metrics: &crate::metrics::Metrics) -> Self {
-        let per_client = self
-            .clients
-            .iter()
-            .map(|c| metrics.client("radius", &c.cfg.name))
-            .collect();
-        self.metrics = Some(per_client);
+    pub fn with_metrics(mut self, metrics: &Arc<crate::metrics::Metrics>) -> Self {
+        self.registry = Some(metrics.clone());
+        let old = self.table.get();
+        let clients = old.clients.iter().map(|c| Client {
+            cfg: c.cfg.clone(),
+            secret: c.secret.clone(),
+            relays: c.relays,
+        });
+        let signs = old.signs.iter().map(|s| s.load(Ordering::SeqCst)).collect();
+        self.table
+            .set(Arc::new(self.table_of(clients.collect(), signs)));
         self
+    }
+
+    fn table_of(&self, clients: Vec<Client>, signs: Vec<bool>) -> ClientTable {
+        let metrics = self.registry.as_ref().map(|m| {
+            clients
+                .iter()
+                .map(|c| m.client("radius", &c.cfg.name))
+                .collect()
+        });
+        ClientTable {
+            signs: signs.into_iter().map(AtomicBool::new).collect(),
+            clients,
+            metrics,
+        }
+    }
+
+    /// Installs the clients of a reloaded config for the datagrams received from now on. A
+    /// client that has signed its requests keeps that flag (looked up by name, here and in
+    /// the store), so a reload cannot reopen the BlastRADIUS door for it.
+    pub fn set_clients(&self, clients: Vec<Client>) {
+        let old = self.table.get();
+        let known = self.store.read(|r| r.signing_clients()).unwrap_or_default();
+        let signs = clients
+            .iter()
+            .map(|c| {
+                known.contains(&c.cfg.name)
+                    || old
+                        .clients
+                        .iter()
+                        .zip(&old.signs)
+                        .any(|(o, s)| o.cfg.name == c.cfg.name && s.load(Ordering::SeqCst))
+            })
+            .collect();
+        self.table.set(Arc::new(self.table_of(clients, signs)));
+    }
+
+    /// The clients new datagrams are screened against.
+    pub fn clients(&self) -> Arc<ClientTable> {
+        self.table.get()
+    }
+
+    /// Hands the requests that start from now on to `pipeline`; those in flight finish on
+    /// the one they started with.
+    pub fn set_pipeline(&self, pipeline: Arc<Pipeline>) {
+        self.pipeline.set(pipeline);
     }
 
     /// Leaves Status-Server unanswered while `health` says the store cannot write.
@@ -229,10 +303,10 @@ impl RadiusFrontend {
 
     /// "auto" mode: the first valid signed request from a client makes signing required for
     /// it, durably (written off the request's path; the flag in memory takes effect at once).
-    fn learn_signing(&self, ci: usize) {
-        let client = &self.clients[ci];
+    fn learn_signing(&self, table: &ClientTable, ci: usize) {
+        let client = &table.clients[ci];
         if client.cfg.require_message_authenticator != MaPolicy::Auto
-            || self.signs[ci].swap(true, Ordering::SeqCst)
+            || table.signs[ci].swap(true, Ordering::SeqCst)
         {
             return;
         }
@@ -253,7 +327,12 @@ impl RadiusFrontend {
     }
 
     /// Why an unsigned request must be dropped, if it must.
-    fn unsigned_refusal(&self, ci: usize, pkt: &Packet<'_>) -> Option<&'static str> {
+    fn unsigned_refusal(
+        &self,
+        table: &ClientTable,
+        ci: usize,
+        pkt: &Packet<'_>,
+    ) -> Option<&'static str> {
         if pkt.attr(ATTR_EAP_MESSAGE).is_some() {
             // RFC 3579 §3.2: an EAP-Message without Message-Authenticator is discarded.
             return Some("an EAP request without Message-Authenticator");
@@ -262,7 +341,7 @@ impl RadiusFrontend {
             // RFC 5997 §3 requires Message-Authenticator in every Status-Server.
             return Some("a Status-Server without Message-Authenticator");
         }
-        match self.clients[ci].cfg.require_message_authenticator {
+        match table.clients[ci].cfg.require_message_authenticator {
             MaPolicy::Required => Some("a request without Message-Authenticator"),
             MaPolicy::Off => None,
             // Like FreeRADIUS's limit_proxy_state: a forged reply to a proxied request is
@@ -270,7 +349,7 @@ impl RadiusFrontend {
             MaPolicy::Auto if pkt.attr(ATTR_PROXY_STATE).is_some() => {
                 Some("a request with Proxy-State but without Message-Authenticator")
             }
-            MaPolicy::Auto if self.signs[ci].load(Ordering::SeqCst) => Some(
+            MaPolicy::Auto if table.signs[ci].load(Ordering::SeqCst) => Some(
                 "a request without Message-Authenticator (this client has signed its requests before)",
             ),
             MaPolicy::Auto => None,
@@ -280,10 +359,6 @@ impl RadiusFrontend {
     /// Requests in the duplicate cache (in progress or answered).
     pub fn cache_len(&self) -> usize {
         self.lock_cache().len()
-    }
-
-    fn client_for(&self, ip: IpAddr) -> Option<usize> {
-        client_for(&self.clients, ip)
     }
 
     pub async fn run(self: Arc<Self>, socket: Arc<UdpSocket>, cancel: CancellationToken) {
@@ -309,7 +384,7 @@ impl RadiusFrontend {
                     let sock = socket.clone();
                     tokio::spawn(async move {
                         let _permit = permit;
-                        me.answer(incoming, &sock).await;
+                        me.answer(*incoming, &sock).await;
                     });
                 }
             }
@@ -336,7 +411,8 @@ impl RadiusFrontend {
             self.note(Noise::BadPacket, "dropped a datagram over 4096 octets", src);
             return Screened::Drop;
         }
-        let Some(ci) = self.client_for(src.ip()) else {
+        let table = self.table.get();
+        let Some(ci) = client_for(&table.clients, src.ip()) else {
             self.stats.unknown_client.fetch_add(1, Ordering::Relaxed);
             self.note(
                 Noise::UnknownClient,
@@ -345,7 +421,7 @@ impl RadiusFrontend {
             );
             return Screened::Drop;
         };
-        let client = &self.clients[ci];
+        let client = &table.clients[ci];
         let secret = client.secret.expose();
         let pkt = match Packet::parse(datagram) {
             Ok(p) => p,
@@ -382,8 +458,8 @@ impl RadiusFrontend {
                 );
                 return Screened::Drop;
             }
-            self.learn_signing(ci);
-        } else if let Some(why) = self.unsigned_refusal(ci, &pkt) {
+            self.learn_signing(&table, ci);
+        } else if let Some(why) = self.unsigned_refusal(&table, ci, &pkt) {
             self.stats
                 .missing_authenticator
                 .fetch_add(1, Ordering::Relaxed);
@@ -490,7 +566,8 @@ impl RadiusFrontend {
         };
         let (forward, relayed) = forwarded(&pkt, client, secret);
         Screened::Work(
-            Incoming {
+            Box::new(Incoming {
+                table: table.clone(),
                 src,
                 client: ci,
                 identifier: pkt.identifier,
@@ -505,7 +582,7 @@ impl RadiusFrontend {
                 state: pkt.attr(ATTR_STATE).map(<[u8]>::to_vec),
                 proxy_states: pkt.attrs_of(ATTR_PROXY_STATE).map(<[u8]>::to_vec).collect(),
                 fate,
-            },
+            }),
             permit,
         )
     }
@@ -515,12 +592,15 @@ impl RadiusFrontend {
     }
 
     async fn answer(&self, inc: Incoming, socket: &UdpSocket) {
-        let client = &self.clients[inc.client];
+        let table = inc.table.clone();
+        let client = &table.clients[inc.client];
         let key = (inc.src, inc.identifier);
         let request = translate(&inc, &client.cfg);
         let started = std::time::Instant::now();
-        let decided = self.pipeline.authenticate(request).await;
-        if let Some(m) = self.metrics.as_ref().and_then(|m| m.get(inc.client)) {
+        // Taken once: a reload during a push leaves this request on the pipeline it began on.
+        let pipeline = self.pipeline.get();
+        let decided = pipeline.authenticate(request).await;
+        if let Some(m) = table.metrics.as_ref().and_then(|m| m.get(inc.client)) {
             m.observe(outcome(&decided), started.elapsed());
         }
         let decision = match decided {
@@ -645,7 +725,8 @@ impl crate::metrics::Source for RadiusFrontend {
 enum Screened {
     Drop,
     Reply(Vec<u8>),
-    Work(Incoming, tokio::sync::OwnedSemaphorePermit),
+    /// Boxed: a request is the rare, large case next to the drops.
+    Work(Box<Incoming>, tokio::sync::OwnedSemaphorePermit),
 }
 
 /// Access-Request → [`AuthRequest`].
