@@ -62,15 +62,8 @@ pub struct AccountingFrontend {
     clock: SharedClock,
     cache: Mutex<ReplyCache>,
     in_flight: Arc<Semaphore>,
-    log_limit: Mutex<LogLimiter>,
+    log_limit: Mutex<super::LogLimiter<5>>,
     pub stats: AccountingStats,
-}
-
-/// At most one warning per kind every 10 s, so a flood cannot fill the disk with logs.
-#[derive(Default)]
-struct LogLimiter {
-    last_ms: [u64; 5],
-    suppressed: [u64; 5],
 }
 
 #[derive(Clone, Copy)]
@@ -125,7 +118,7 @@ impl AccountingFrontend {
                 cfg.reply_cache_max_entries,
             )),
             in_flight: Arc::new(Semaphore::new(cfg.max_in_flight)),
-            log_limit: Mutex::new(LogLimiter::default()),
+            log_limit: Mutex::new(super::LogLimiter::default()),
             stats: AccountingStats::default(),
         }
     }
@@ -174,15 +167,13 @@ impl AccountingFrontend {
 
     fn note(&self, kind: Noise, msg: &str, src: SocketAddr) {
         let now = self.clock.now_ms();
-        let mut l = self.log_limit.lock().unwrap_or_else(|p| p.into_inner());
-        let i = kind as usize;
-        if now.saturating_sub(l.last_ms[i]) >= 10_000 {
-            let suppressed = std::mem::take(&mut l.suppressed[i]);
-            l.last_ms[i] = now;
-            drop(l);
+        let allowed = self
+            .log_limit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .allow(kind as usize, now);
+        if let Some(suppressed) = allowed {
             tracing::warn!(source = %src, suppressed, "radius accounting: {msg}");
-        } else {
-            l.suppressed[i] += 1;
         }
     }
 

@@ -98,7 +98,7 @@ pub struct RadiusFrontend {
     cache: Mutex<ReplyCache>,
     cache_ttl_ms: u64,
     in_flight: Arc<Semaphore>,
-    log_limit: Mutex<LogLimiter>,
+    log_limit: Mutex<LogLimiter<4>>,
     /// In a cluster: every request's fate is shared with the peers.
     shared: Option<SharedFates>,
     pub stats: Stats,
@@ -138,11 +138,33 @@ fn fate_key(src: SocketAddr, identifier: u8, authenticator: &[u8; 16]) -> Vec<u8
     k
 }
 
-/// At most one warning per kind every 10 s, so a flood cannot fill the disk with logs.
-#[derive(Default)]
-struct LogLimiter {
-    last_ms: [u64; 4],
-    suppressed: [u64; 4],
+/// At most one warning per kind (of `N`) every 10 s, so a flood cannot fill the disk with
+/// logs; both RADIUS ports use it.
+pub(super) struct LogLimiter<const N: usize> {
+    last_ms: [u64; N],
+    suppressed: [u64; N],
+}
+
+impl<const N: usize> Default for LogLimiter<N> {
+    fn default() -> Self {
+        Self {
+            last_ms: [0; N],
+            suppressed: [0; N],
+        }
+    }
+}
+
+impl<const N: usize> LogLimiter<N> {
+    /// `Some(suppressed since the last line)` when a line of kind `i` may be logged now.
+    pub(super) fn allow(&mut self, i: usize, now_ms: u64) -> Option<u64> {
+        if now_ms.saturating_sub(self.last_ms[i]) >= 10_000 {
+            self.last_ms[i] = now_ms;
+            Some(std::mem::take(&mut self.suppressed[i]))
+        } else {
+            self.suppressed[i] += 1;
+            None
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -395,15 +417,13 @@ impl RadiusFrontend {
 
     fn note(&self, kind: Noise, msg: &str, src: SocketAddr) {
         let now = self.clock.now_ms();
-        let mut l = self.log_limit.lock().unwrap_or_else(|p| p.into_inner());
-        let i = kind as usize;
-        if now.saturating_sub(l.last_ms[i]) >= 10_000 {
-            let suppressed = std::mem::take(&mut l.suppressed[i]);
-            l.last_ms[i] = now;
-            drop(l);
+        let allowed = self
+            .log_limit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .allow(kind as usize, now);
+        if let Some(suppressed) = allowed {
             tracing::warn!(source = %src, suppressed, "radius: {msg}");
-        } else {
-            l.suppressed[i] += 1;
         }
     }
 
