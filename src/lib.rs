@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod config;
 pub mod directory_sync;
 pub mod doctor;
+pub mod email;
 pub mod factor;
 pub mod frontend;
 pub mod health;

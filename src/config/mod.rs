@@ -4,6 +4,7 @@
 
 mod admin;
 mod cluster;
+mod email;
 mod metrics;
 mod prompts;
 mod raw;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 pub use admin::{AdminConfig, AdminTransport};
 pub use cluster::{split_host_port, ClusterConfig};
+pub use email::{EmailConfig, EmailTls, SmtpLogin};
 pub use metrics::MetricsConfig;
 pub use prompts::{prompt_with, terminal_prompt, Prompts};
 pub use reply::ReplyRule;
@@ -70,6 +72,8 @@ pub struct Config {
     pub replies: Vec<ReplyRule>,
     /// `[metrics]`: the HTTP listener for `/metrics`, `/healthz` and `/readyz`.
     pub metrics: Option<MetricsConfig>,
+    /// `[email]`: the SMTP server and templates of enrolment e-mails.
+    pub email: Option<EmailConfig>,
     /// Things that are allowed but unwise; `check-config` prints them and `serve` logs them.
     pub warnings: Vec<String>,
 }

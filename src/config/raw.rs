@@ -44,6 +44,7 @@ pub(super) struct Root {
     #[serde(default)]
     admin: super::admin::AdminRaw,
     metrics: Option<super::metrics::MetricsRaw>,
+    email: Option<super::email::EmailRaw>,
 }
 
 #[derive(Deserialize)]
@@ -789,7 +790,9 @@ impl Root {
             .metrics
             .map(|m| m.validate(&mut warnings))
             .transpose()?;
+        let email = self.email.map(|e| e.validate(&mut warnings)).transpose()?;
         Ok(Config {
+            email,
             admin: self.admin.validate()?,
             metrics,
             upstreams,
