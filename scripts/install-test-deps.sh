@@ -14,7 +14,8 @@
 #   - a Python venv with pyrad/pycryptodome/pyotp for tests/py/radius_client.py,
 #     ldap3 for tests/py/ldap_client.py (the LDAP front-end's tests) and duo-client
 #     (Duo's reference client: signatures are cross-checked against it), and
-#     prometheus_client (Prometheus' own text parsers: /metrics is parsed with them).
+#     prometheus_client (Prometheus' own text parsers: /metrics is parsed with them),
+#     aiosmtpd for tests/py/smtp_sink.py (the enrolment e-mail tests' SMTP server).
 # Idempotent and fast (< 1 s) when everything is already there; safe in CI
 # (no stdin). The Debian part needs root; the venv part does not.
 #
@@ -30,8 +31,9 @@ export DEBIAN_FRONTEND=noninteractive
 # Kerberos tools (it would also ask debconf questions).
 APT_PKGS=(freeradius freeradius-utils samba samba-ad-dc samba-ad-provision ldap-utils slapd openssl curl
   libpam-radius-auth pamtester systemd eapoltest)
-PY_PKGS=(pyrad pycryptodome pyotp ldap3==2.9.1 duo-client==5.7.0 prometheus_client==0.26.0)
-PY_IMPORTS="import pyrad, Crypto, pyotp, ldap3, duo_client, prometheus_client"
+# aiosmtpd: tests/py/smtp_sink.py, the mail server of the enrolment e-mail tests.
+PY_PKGS=(pyrad pycryptodome pyotp ldap3==2.9.1 duo-client==5.7.0 prometheus_client==0.26.0 aiosmtpd==1.4.6)
+PY_IMPORTS="import pyrad, Crypto, pyotp, ldap3, duo_client, prometheus_client, aiosmtpd"
 
 # --- Debian packages -------------------------------------------------------
 

@@ -8,6 +8,7 @@ mod ad;
 mod cli;
 mod cluster;
 mod duo;
+mod email;
 mod fuzz;
 mod harness;
 mod http_sink;
