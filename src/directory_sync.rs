@@ -259,6 +259,9 @@ pub async fn run_item(
                         source: Some(item.name.clone()),
                         dn: Some(d.dn.clone()),
                         disabled_by_sync: d.disabled,
+                        // Sent by the invitation sweep after the run (never inside it, so
+                        // a mail outage cannot hold a sync up).
+                        invite_pending: item.invite_new_users && !d.disabled && d.email.is_some(),
                         ..Default::default()
                     },
                 ));

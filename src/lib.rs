@@ -17,6 +17,7 @@ pub mod email;
 pub mod factor;
 pub mod frontend;
 pub mod health;
+pub mod invite;
 pub mod live;
 pub mod metrics;
 pub mod primary;

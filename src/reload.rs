@@ -54,6 +54,18 @@ pub fn effective(old: &Config, mut new: Config) -> (Config, Vec<String>) {
     keep!("cluster", old.cluster, new.cluster);
     keep!("admin", old.admin, new.admin);
     keep!("metrics", old.metrics, new.metrics);
+    match (&old.portal, &mut new.portal) {
+        (Some(o), Some(n)) => {
+            keep!("portal.listen", o.listen, n.listen);
+            keep!("portal.tls", o.tls, n.tls);
+            keep!(
+                "portal.max_connections",
+                o.max_connections,
+                n.max_connections
+            );
+        }
+        _ => keep!("portal", old.portal, new.portal),
+    }
     match (&old.radius, &mut new.radius) {
         (Some(o), Some(n)) => {
             keep!("radius.listen", o.listen, n.listen);

@@ -47,6 +47,8 @@ pub enum ServerError {
     Cluster(#[from] crate::cluster::ClusterError),
     #[error("radius.accounting_upstream: {0}")]
     Accounting(String),
+    #[error("portal: {0}")]
+    Portal(String),
     #[error("cannot bind {what}: {source}")]
     Bind {
         what: String,
@@ -65,6 +67,8 @@ pub struct Listeners {
     pub cluster: Option<TcpListener>,
     /// The `[metrics]` HTTP listener, when configured.
     pub metrics: Option<TcpListener>,
+    /// The `[portal]` listener, when configured.
+    pub portal: Option<TcpListener>,
 }
 
 /// Binds what the configuration names. Must run inside a tokio runtime.
@@ -139,6 +143,20 @@ pub fn bind(cfg: &Config) -> Result<Listeners, ServerError> {
         ),
         None => None,
     };
+    let portal = match &cfg.portal {
+        Some(p) => Some(
+            std::net::TcpListener::bind(p.listen)
+                .and_then(|s| {
+                    s.set_nonblocking(true)?;
+                    TcpListener::from_std(s)
+                })
+                .map_err(|source| ServerError::Bind {
+                    what: format!("portal.listen {}", p.listen),
+                    source,
+                })?,
+        ),
+        None => None,
+    };
     Ok(Listeners {
         radius,
         accounting,
@@ -146,6 +164,7 @@ pub fn bind(cfg: &Config) -> Result<Listeners, ServerError> {
         admin: Some(admin),
         cluster,
         metrics,
+        portal,
     })
 }
 
@@ -562,6 +581,30 @@ pub async fn start(
         cancel.clone(),
     )));
     let live_cfg = Arc::new(Live::new(cfg.clone()));
+    if let (Some(l), Some(pcfg)) = (listeners.portal, &cfg.portal) {
+        let tls = crate::frontend::portal::acceptor(pcfg).map_err(ServerError::Portal)?;
+        if let Ok(a) = l.local_addr() {
+            tracing::info!(address = %a, url = %pcfg.public_url, tls = tls.is_some(), "portal: listening");
+        }
+        let portal = Arc::new(crate::frontend::portal::Portal::new(
+            live_cfg.clone(),
+            live_pipeline.clone(),
+            store.clone(),
+            clock.clone(),
+        ));
+        let serve =
+            crate::frontend::portal::serve(l, tls, portal, pcfg.max_connections, cancel.clone());
+        tasks.push(listener(Box::pin(serve)));
+    }
+    if cfg.email.is_some() {
+        tasks.push(tokio::spawn(crate::invite::sweep_loop(
+            live_cfg.clone(),
+            store.clone(),
+            directory.clone(),
+            clock.clone(),
+            cancel.clone(),
+        )));
+    }
     tasks.push(tokio::spawn(housekeeping(
         live_cfg.clone(),
         store.clone(),
@@ -735,8 +778,10 @@ async fn scheduled_sync(
         );
         tokio::select! {
             _ = cancel.cancelled() => break,
-            r = run => if let Err(e) = r {
-                tracing::warn!(item = %item.name, error = %e, "sync failed; will retry at the next interval");
+            r = run => match r {
+                Err(e) => tracing::warn!(item = %item.name, error = %e, "sync failed; will retry at the next interval"),
+                Ok(_) if item.invite_new_users => crate::invite::OWED.notify_one(),
+                Ok(_) => {}
             },
         }
         due = tokio::time::Instant::now() + interval;

@@ -10,6 +10,7 @@ mod pipeline;
 
 use std::net::IpAddr;
 
+pub use pipeline::portal;
 pub use pipeline::{account_name, Pipeline, PrimaryStatus};
 
 /// What a node's peers said about a one-time credential it is about to accept (see

@@ -167,6 +167,32 @@ enum UserCmd {
     },
     /// Set the phone number (kept by the sync unless its item says the directory wins).
     SetPhone { name: String, phone: String },
+    /// Set the e-mail address and/or display name ("" clears; kept by the sync unless its
+    /// item says the directory wins).
+    SetContact {
+        name: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// E-mail users an invitation to enrol: how they will confirm sign-ins and, with
+    /// [portal], a one-time link to enrol there. No user gets two within
+    /// email.invite_interval.
+    Invite {
+        /// The users to invite.
+        #[arg(
+            required_unless_present = "not_enrolled",
+            conflicts_with = "not_enrolled"
+        )]
+        names: Vec<String>,
+        /// Every enabled user without a second factor yet.
+        #[arg(long)]
+        not_enrolled: bool,
+        /// Show who would get one; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -444,6 +470,24 @@ fn user_request(cmd: UserCmd) -> anyhow::Result<Request> {
                 .ok_or_else(|| anyhow::anyhow!("--for {for_}: use 30s, 15m, 2h"))?,
         },
         UserCmd::SetPhone { name, phone } => Request::UserSetPhone { name, phone },
+        UserCmd::SetContact {
+            name,
+            email,
+            display_name,
+        } => Request::UserSetContact {
+            name,
+            email,
+            display_name,
+        },
+        UserCmd::Invite {
+            names,
+            not_enrolled,
+            dry_run,
+        } => Request::UserInvite {
+            names,
+            not_enrolled,
+            dry_run,
+        },
         UserCmd::Set {
             name,
             method,
@@ -465,6 +509,7 @@ fn printer_for(req: &Request) -> Printer {
         Request::UserList => print_user_list,
         Request::UserShow { .. } => print_fields,
         Request::UserEnrollTotp { .. } => print_enrolment,
+        Request::UserInvite { .. } => print_invitations,
         _ => print_done,
     }
 }
@@ -548,6 +593,37 @@ fn print_done(v: &Value) -> anyhow::Result<()> {
     if let Some(m) = v.as_object() {
         let parts: Vec<String> = m.iter().map(|(k, _)| format!("{k}: {}", s(v, k))).collect();
         println!("{}", parts.join(", "));
+    }
+    Ok(())
+}
+
+/// One line a user: `alice: sent to alice@example.com`.
+fn print_invitations(v: &Value) -> anyhow::Result<()> {
+    let empty = Vec::new();
+    let rows = v["results"].as_array().unwrap_or(&empty);
+    let mut failed = 0;
+    for r in rows {
+        let what = match r["outcome"].as_str().unwrap_or("") {
+            "sent" => format!("sent to {}", s(r, "to")),
+            "would_send" => format!("would be sent to {}", s(r, "to")),
+            "skipped" => format!("skipped: {}", s(r, "why")),
+            _ => {
+                failed += 1;
+                let retry = if r["retry"] == true {
+                    " (will retry)"
+                } else {
+                    ""
+                };
+                format!("NOT sent{retry}: {}", s(r, "error"))
+            }
+        };
+        println!("{}: {what}", s(r, "user"));
+    }
+    if rows.is_empty() {
+        println!("nobody to invite");
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} invitation(s) not sent");
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ mod admin;
 mod cluster;
 mod email;
 mod metrics;
+mod portal;
 mod prompts;
 mod raw;
 mod reply;
@@ -19,6 +20,7 @@ pub use admin::{AdminConfig, AdminTransport};
 pub use cluster::{split_host_port, ClusterConfig};
 pub use email::{EmailConfig, EmailTls, SmtpLogin};
 pub use metrics::MetricsConfig;
+pub use portal::{PortalConfig, PortalTls};
 pub use prompts::{prompt_with, terminal_prompt, Prompts};
 pub use reply::ReplyRule;
 pub use secret::Secret;
@@ -74,6 +76,8 @@ pub struct Config {
     pub metrics: Option<MetricsConfig>,
     /// `[email]`: the SMTP server and templates of enrolment e-mails.
     pub email: Option<EmailConfig>,
+    /// `[portal]`: the self-service enrolment portal.
+    pub portal: Option<PortalConfig>,
     /// Things that are allowed but unwise; `check-config` prints them and `serve` logs them.
     pub warnings: Vec<String>,
 }
@@ -642,6 +646,8 @@ pub struct SyncItem {
     pub interval_ms: u64,
     /// Directory values overwrite values an administrator set in mfagate.
     pub directory_wins: bool,
+    /// Each user this item adds is sent a portal invitation (`[email]`).
+    pub invite_new_users: bool,
     /// More disables than this in one run wait for `mfagate sync approve`.
     pub max_disable: usize,
 }

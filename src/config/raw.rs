@@ -45,6 +45,7 @@ pub(super) struct Root {
     admin: super::admin::AdminRaw,
     metrics: Option<super::metrics::MetricsRaw>,
     email: Option<super::email::EmailRaw>,
+    portal: Option<super::portal::PortalRaw>,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +100,8 @@ struct Sync {
     interval: Option<String>,
     #[serde(default)]
     directory_wins: bool,
+    #[serde(default)]
+    invite_new_users: bool,
     max_disable: Option<usize>,
 }
 
@@ -777,6 +780,7 @@ impl Root {
                 name_attribute: it.name_attribute.unwrap_or_else(|| "displayName".into()),
                 interval_ms,
                 directory_wins: it.directory_wins,
+                invite_new_users: it.invite_new_users,
                 max_disable: in_range(
                     &key("max_disable"),
                     it.max_disable.unwrap_or(5),
@@ -791,10 +795,20 @@ impl Root {
             .map(|m| m.validate(&mut warnings))
             .transpose()?;
         let email = self.email.map(|e| e.validate(&mut warnings)).transpose()?;
+        let portal = self.portal.map(|p| p.validate(&mut warnings)).transpose()?;
+        if let Some(p) = &portal {
+            if p.methods.contains(&Method::Sms) && factor.default_provider(Method::Sms).is_none() {
+                return Err(invalid(
+                    "portal.methods",
+                    "\"sms\" needs a [[factor.provider]] that sends SMS codes",
+                ));
+            }
+        }
         Ok(Config {
             email,
             admin: self.admin.validate()?,
             metrics,
+            portal,
             upstreams,
             replies,
             node_name,

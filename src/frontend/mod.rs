@@ -2,4 +2,5 @@
 //! [`crate::auth::Decision`] back into the wire protocol, and decide nothing themselves.
 
 pub mod ldap;
+pub mod portal;
 pub mod radius;

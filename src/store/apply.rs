@@ -61,6 +61,11 @@ impl Tx<'_> {
                 let id = unhex(id).ok_or(StoreError::Change("challenge id is not hex"))?;
                 self.sms_newest()?.insert(key.as_str(), id.as_slice())?;
             }
+            Change::PortalSession { id, session } => {
+                let bytes = serde_json::to_vec(session)?;
+                self.portal_sessions()?
+                    .insert(id.as_str(), bytes.as_slice())?;
+            }
         }
         Ok(())
     }

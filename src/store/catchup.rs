@@ -22,6 +22,8 @@ pub struct LoginSnapshot {
     pub sms_latest: Vec<(String, String)>,
     /// The sender's own pushes.
     pub pushes: Vec<(String, PushState)>,
+    #[serde(default)]
+    pub portal_sessions: Vec<(String, PortalSession)>,
 }
 
 /// An authentication record's key: time, node, sequence.
@@ -66,6 +68,11 @@ impl Reader {
         for row in self.txn.open_table(PUSH_STATE)?.iter()? {
             let (k, v) = row?;
             s.pushes
+                .push((k.value().to_owned(), serde_json::from_slice(v.value())?));
+        }
+        for row in self.txn.open_table(PORTAL_SESSIONS)?.iter()? {
+            let (k, v) = row?;
+            s.portal_sessions
                 .push((k.value().to_owned(), serde_json::from_slice(v.value())?));
         }
         Ok(s)
@@ -137,6 +144,12 @@ impl Tx<'_> {
             let b = serde_json::to_vec(p)?;
             self.peer_push()?
                 .insert((user.as_str(), origin), b.as_slice())?;
+        }
+        for (id, p) in &s.portal_sessions {
+            let old: Option<PortalSession> = get_json(self.portal_sessions()?, id.as_str())?;
+            let merged = super::replica::merge_portal_session(old, p.clone());
+            let b = serde_json::to_vec(&merged)?;
+            self.portal_sessions()?.insert(id.as_str(), b.as_slice())?;
         }
         Ok(())
     }

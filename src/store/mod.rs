@@ -70,6 +70,9 @@ const MAX_BATCH: usize = 1024;
 
 /// The database file and the seed key, in `data_dir`.
 const DB_FILE: &str = "mfagate.redb";
+/// Portal sessions are purged a day after their last request; the portal's own idle timeout
+/// (minutes) ends them long before, this only keeps the table small.
+pub const PORTAL_SESSION_KEEP_MS: u64 = 24 * 3600 * 1000;
 const KEY_FILE: &str = "seed.key";
 
 /// How often a store that is down after an I/O error tries to write again.
@@ -632,6 +635,7 @@ fn init_tables(db: &Database) -> Result<(u64, u64), StoreError> {
         txn.open_table(SYNC_APPROVALS)?;
         txn.open_table(SMS_LATEST)?;
         txn.open_table(PUSH_STATE)?;
+        txn.open_table(PORTAL_SESSIONS)?;
         txn.open_table(RAFT_LOG)?;
         txn.open_table(RAFT_META)?;
         txn.open_table(RAFT_SNAPSHOT)?;

@@ -52,6 +52,57 @@ pub struct UserRecord {
     /// the cluster can take it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bypass_until_ms: Option<u64>,
+    /// The user's open invitation to the portal (`user invite`). A directory field, so the
+    /// link signs in once in the whole cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation: Option<Invitation>,
+    /// When the last invitation e-mail went out: no second one within `[email]
+    /// invite_interval`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invited_ms: Option<u64>,
+    /// An invitation is owed (a sync added the user, or a send failed): retried until sent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub invite_pending: bool,
+}
+
+/// A portal invitation: the SHA-256 of the link's token (the token itself is only in the
+/// e-mail), when it was made and until when it signs in.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Invitation {
+    pub token_hash: String,
+    pub created_ms: u64,
+    pub expires_ms: u64,
+}
+
+/// A signed-in portal session, keyed by the SHA-256 of its cookie. Login state: any node
+/// serves it once replicated; the version with the newest `updated_ms` wins, and a signed-out
+/// session stays signed out.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PortalSession {
+    pub user_key: String,
+    pub created_ms: u64,
+    /// The last request, for the idle timeout.
+    pub seen_ms: u64,
+    /// The form token every POST must carry (hex).
+    pub csrf: String,
+    pub signed_out: bool,
+    pub updated_ms: u64,
+    /// An enrolment begun and not yet confirmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingEnrolment>,
+}
+
+/// What a portal session is enrolling: saved to the user only once confirmed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PendingEnrolment {
+    /// A new authenticator's seed, sealed like an enrolled one.
+    Totp {
+        seed: SealedSeed,
+        attempts_left: u32,
+    },
+    /// A new phone number, confirmed by the SMS challenge `state` (hex).
+    Phone { phone: String, state: String },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -201,6 +252,9 @@ pub enum AuthResult {
     Challenge,
     /// An administrator's grant (a one-time bypass), not a login.
     Granted,
+    /// Not a login: an invitation sent, an enrolment in the portal, a report of a sign-in
+    /// that was not the user's.
+    Event,
 }
 
 impl AuthResult {
@@ -210,6 +264,7 @@ impl AuthResult {
             AuthResult::Reject => "reject",
             AuthResult::Challenge => "challenge",
             AuthResult::Granted => "granted",
+            AuthResult::Event => "event",
         }
     }
 }
@@ -296,6 +351,11 @@ pub enum Change {
     SmsLatest {
         key: String,
         id: String,
+    },
+    /// A portal session, by the hex SHA-256 of its cookie.
+    PortalSession {
+        id: String,
+        session: PortalSession,
     },
 }
 

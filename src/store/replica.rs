@@ -7,7 +7,8 @@
 //! its attempts left only go down; a user's newest SMS challenge is the one created last (by
 //! time, then id); authentication records are kept under their origin; failure counters are
 //! kept per (user, node) and added up, a clear on any node ending the counts before it; push
-//! state is kept per (user, node) and read as one. Directory changes arrive through Raft, not
+//! state is kept per (user, node) and read as one; of two versions of a portal session the
+//! one updated last wins, and a signed-out session stays signed out. Directory changes arrive through Raft, not
 //! here; shared RADIUS replies travel beside these entries and stay in memory
 //! (`crate::cluster::fates`).
 
@@ -45,6 +46,21 @@ pub fn merge_challenge(old: Option<ChallengeRecord>, new: ChallengeRecord) -> Ch
         policy: new.policy.or(old.policy),
         ..new
     }
+}
+
+/// The newer of two versions of one portal session; signing out is never undone.
+pub fn merge_portal_session(old: Option<PortalSession>, new: PortalSession) -> PortalSession {
+    let Some(old) = old else {
+        return new;
+    };
+    let signed_out = old.signed_out || new.signed_out;
+    let mut kept = if (new.updated_ms, &new.csrf) >= (old.updated_ms, &old.csrf) {
+        new
+    } else {
+        old
+    };
+    kept.signed_out = signed_out;
+    kept
 }
 
 impl Reader {
@@ -217,6 +233,12 @@ impl Tx<'_> {
                 let b = serde_json::to_vec(state)?;
                 self.peer_push()?
                     .insert((key.as_str(), origin), b.as_slice())?;
+            }
+            Change::PortalSession { id, session } => {
+                let old: Option<PortalSession> = get_json(self.portal_sessions()?, id.as_str())?;
+                let merged = merge_portal_session(old, session.clone());
+                let b = serde_json::to_vec(&merged)?;
+                self.portal_sessions()?.insert(id.as_str(), b.as_slice())?;
             }
             // Directory data comes through Raft.
             Change::PutUser { .. }

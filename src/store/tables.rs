@@ -35,6 +35,8 @@ pub const PUSH_STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("push_
 /// (lower-cased user name, peer's store node id) → that peer's JSON
 /// [`super::model::PushState`]: the user's pushes are limited across the cluster.
 pub const PEER_PUSH: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("peer_push");
+/// Hex SHA-256 of a portal session cookie → JSON [`super::model::PortalSession`].
+pub const PORTAL_SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("portal_sessions");
 /// (time ms, node id, change-log sequence) → JSON [`super::model::AuthRecord`].
 pub const AUTH_LOG: TableDefinition<(u64, u64, u64), &[u8]> = TableDefinition::new("auth_log");
 

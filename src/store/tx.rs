@@ -22,6 +22,7 @@ pub struct Tx<'a> {
     pub(super) sync_approvals: Option<Table<'a, &'static str, &'static [u8]>>,
     pub(super) sms_newest: Option<Table<'a, &'static str, &'static [u8]>>,
     pub(super) push_states: Option<Table<'a, &'static str, &'static [u8]>>,
+    pub(super) portal_sessions: Option<Table<'a, &'static str, &'static [u8]>>,
     pub(super) raft_log: Option<Table<'a, u64, &'static [u8]>>,
     pub(super) raft_meta: Option<Table<'a, &'static str, &'static [u8]>>,
     pub(super) raft_snapshot: Option<Table<'a, &'static str, &'static [u8]>>,
@@ -66,6 +67,7 @@ impl<'a> Tx<'a> {
             sync_approvals: None,
             sms_newest: None,
             push_states: None,
+            portal_sessions: None,
             raft_log: None,
             raft_meta: None,
             raft_snapshot: None,
@@ -91,6 +93,12 @@ impl<'a> Tx<'a> {
     table_accessor!(sync_approvals, SYNC_APPROVALS, &'static str, &'static [u8]);
     table_accessor!(sms_newest, SMS_LATEST, &'static str, &'static [u8]);
     table_accessor!(push_states, PUSH_STATE, &'static str, &'static [u8]);
+    table_accessor!(
+        portal_sessions,
+        PORTAL_SESSIONS,
+        &'static str,
+        &'static [u8]
+    );
     table_accessor!(raft_log, RAFT_LOG, u64, &'static [u8]);
     table_accessor!(raft_meta, RAFT_META, &'static str, &'static [u8]);
     table_accessor!(raft_snapshot, RAFT_SNAPSHOT, &'static str, &'static [u8]);
@@ -181,6 +189,21 @@ impl<'a> Tx<'a> {
     }
 
     /// The id of the user's newest SMS challenge.
+    pub fn portal_session(&mut self, id: &str) -> Result<Option<PortalSession>, StoreError> {
+        get_json(self.portal_sessions()?, id)
+    }
+
+    pub fn put_portal_session(
+        &mut self,
+        id: &str,
+        session: &PortalSession,
+    ) -> Result<(), StoreError> {
+        self.apply_logged(Change::PortalSession {
+            id: id.to_owned(),
+            session: session.clone(),
+        })
+    }
+
     pub fn sms_latest(&mut self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.sms_newest()?.get(key)?.map(|v| v.value().to_vec()))
     }
@@ -286,6 +309,23 @@ impl<'a> Tx<'a> {
         }
         for k in expired {
             self.challenges()?.remove(k.as_slice())?;
+            removed += 1;
+        }
+        let mut ended = Vec::new();
+        for row in self.portal_sessions()?.iter()? {
+            let (k, v) = row?;
+            let dead = serde_json::from_slice::<PortalSession>(v.value())
+                .map(|p| p.seen_ms.saturating_add(PORTAL_SESSION_KEEP_MS) <= now_ms)
+                .unwrap_or(true);
+            if dead {
+                ended.push(k.value().to_owned());
+            }
+            if ended.len() >= limit {
+                break;
+            }
+        }
+        for k in ended {
+            self.portal_sessions()?.remove(k.as_str())?;
             removed += 1;
         }
         let old: Vec<(u64, u64, u64)> = self
@@ -396,6 +436,10 @@ impl Reader {
     }
 
     /// The user's failures on every node together ([`FactorFailures::combine`]).
+    pub fn portal_session(&self, id: &str) -> Result<Option<PortalSession>, StoreError> {
+        get_json(&self.txn.open_table(PORTAL_SESSIONS)?, id)
+    }
+
     pub fn failures(&self, key: &str) -> Result<FactorFailures, StoreError> {
         let own: FactorFailures =
             get_json(&self.txn.open_table(FACTOR_FAILURES)?, key)?.unwrap_or_default();
@@ -413,6 +457,31 @@ impl Reader {
         for row in t.range((since_ms, 0, 0)..)?.take(limit) {
             let (_, v) = row?;
             out.push(serde_json::from_slice(v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The user's newest authentication records since `since_ms`, newest first: at most
+    /// `limit` of them, looking at no more than `scan` records of everyone's (the portal's
+    /// "recent sign-ins" must stay cheap in a busy log).
+    pub fn user_auth_log(
+        &self,
+        user_key: &str,
+        since_ms: u64,
+        limit: usize,
+        scan: usize,
+    ) -> Result<Vec<AuthRecord>, StoreError> {
+        let t = self.txn.open_table(AUTH_LOG)?;
+        let mut out = Vec::new();
+        for row in t.range((since_ms, 0, 0)..)?.rev().take(scan) {
+            let (_, v) = row?;
+            let r: AuthRecord = serde_json::from_slice(v.value())?;
+            if super::model::user_key(&r.user) == user_key {
+                out.push(r);
+                if out.len() >= limit {
+                    break;
+                }
+            }
         }
         Ok(out)
     }

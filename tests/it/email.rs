@@ -39,9 +39,9 @@ fn other_ca() -> &'static PathBuf {
 }
 
 /// `smtp_sink.py` with `args` before PORT OUTFILE, killed when dropped.
-struct SmtpSink {
+pub struct SmtpSink {
     child: std::process::Child,
-    port: u16,
+    pub port: u16,
     out: PathBuf,
 }
 
@@ -66,14 +66,14 @@ impl SmtpSink {
         SmtpSink { child, port, out }
     }
 
-    fn starttls(dir: &Path, extra: &[&str]) -> SmtpSink {
+    pub fn starttls(dir: &Path, extra: &[&str]) -> SmtpSink {
         let (cert, key) = (dir.join("server.pem"), dir.join("server.key"));
         let mut args = vec!["--starttls", cert.to_str().unwrap(), key.to_str().unwrap()];
         args.extend_from_slice(extra);
         SmtpSink::start(&args)
     }
 
-    fn messages(&self) -> Vec<Value> {
+    pub fn messages(&self) -> Vec<Value> {
         std::fs::read_to_string(&self.out)
             .unwrap_or_default()
             .lines()

@@ -48,6 +48,8 @@ pub struct Gateway {
     pub ldap_addrs: Vec<SocketAddr>,
     /// The `[metrics]` HTTP listener (bound on port 0 when the config has the section).
     pub metrics_addr: Option<SocketAddr>,
+    /// The `[portal]` listener (bound on port 0 when the config has the section).
+    pub portal_addr: Option<SocketAddr>,
     cancel: CancellationToken,
     running: Option<Running>,
 }
@@ -152,6 +154,11 @@ pub async fn start_from(dir: PathBuf, config_path: PathBuf) -> Gateway {
         None => None,
     };
     let metrics_addr = metrics.as_ref().map(|l| l.local_addr().unwrap());
+    let portal = match cfg.portal {
+        Some(_) => Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()),
+        None => None,
+    };
+    let portal_addr = portal.as_ref().map(|l| l.local_addr().unwrap());
     let admin = admin::bind(&cfg).unwrap();
     let cancel = CancellationToken::new();
     let running = server::start(
@@ -165,6 +172,7 @@ pub async fn start_from(dir: PathBuf, config_path: PathBuf) -> Gateway {
             admin: Some(admin),
             cluster: None,
             metrics,
+            portal,
         },
         cancel.clone(),
     )
@@ -184,6 +192,7 @@ pub async fn start_from(dir: PathBuf, config_path: PathBuf) -> Gateway {
         radius,
         ldap_addrs,
         metrics_addr,
+        portal_addr,
         cancel,
         running: Some(running),
     }

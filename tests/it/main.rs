@@ -5,6 +5,7 @@
 
 mod accounting;
 mod ad;
+mod browser;
 mod cli;
 mod cluster;
 mod duo;
@@ -15,6 +16,7 @@ mod http_sink;
 mod ldap;
 mod metrics;
 mod pam;
+mod portal;
 mod privacyidea;
 mod radius_flows;
 mod radius_wire;

@@ -16,7 +16,7 @@ fn primary(sync: &str) -> String {
 }
 
 /// Runs LDIF through ldapmodify (-a adds) as the domain administrator.
-async fn ldif(args: &[&str], text: &str) {
+pub async fn ldif(args: &[&str], text: &str) {
     let mut cmd = std::process::Command::new("ldapmodify");
     cmd.env("LDAPTLS_CACERT", env("AD_CA_PEM"))
         .args([

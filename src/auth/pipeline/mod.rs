@@ -15,6 +15,7 @@ mod bind;
 mod codes;
 mod measured;
 mod peers;
+pub mod portal;
 mod provider;
 mod push;
 mod reply;

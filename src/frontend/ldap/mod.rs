@@ -17,6 +17,7 @@
 mod codec;
 pub mod filter;
 mod tls;
+pub use tls::acceptor as tls_acceptor;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
