@@ -15,7 +15,11 @@
 #     ldap3 for tests/py/ldap_client.py (the LDAP front-end's tests) and duo-client
 #     (Duo's reference client: signatures are cross-checked against it), and
 #     prometheus_client (Prometheus' own text parsers: /metrics is parsed with them),
-#     aiosmtpd for tests/py/smtp_sink.py (the enrolment e-mail tests' SMTP server).
+#     aiosmtpd for tests/py/smtp_sink.py (the enrolment e-mail tests' SMTP server),
+#     selenium (the WebDriver client of tests/py/browser.py),
+#   - chromium and chromium-driver: the real browser of the portal tests
+#     (tests/it/portal.rs), headless; Selenium is pointed at Debian's chromedriver
+#     and never downloads one.
 # Idempotent and fast (< 1 s) when everything is already there; safe in CI
 # (no stdin). The Debian part needs root; the venv part does not.
 #
@@ -30,10 +34,10 @@ export DEBIAN_FRONTEND=noninteractive
 # No krb5-user: the tests do LDAP simple binds only, and provisioning needs no
 # Kerberos tools (it would also ask debconf questions).
 APT_PKGS=(freeradius freeradius-utils samba samba-ad-dc samba-ad-provision ldap-utils slapd openssl curl
-  libpam-radius-auth pamtester systemd eapoltest)
+  libpam-radius-auth pamtester systemd eapoltest chromium chromium-driver fonts-dejavu-core)
 # aiosmtpd: tests/py/smtp_sink.py, the mail server of the enrolment e-mail tests.
-PY_PKGS=(pyrad pycryptodome pyotp ldap3==2.9.1 duo-client==5.7.0 prometheus_client==0.26.0 aiosmtpd==1.4.6)
-PY_IMPORTS="import pyrad, Crypto, pyotp, ldap3, duo_client, prometheus_client, aiosmtpd"
+PY_PKGS=(pyrad pycryptodome pyotp ldap3==2.9.1 duo-client==5.7.0 prometheus_client==0.26.0 aiosmtpd==1.4.6 selenium==4.51.0)
+PY_IMPORTS="import pyrad, Crypto, pyotp, ldap3, duo_client, prometheus_client, aiosmtpd, selenium"
 
 # --- Debian packages -------------------------------------------------------
 

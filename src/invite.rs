@@ -274,6 +274,19 @@ impl Inviter {
         Ok(out)
     }
 
+    /// Marks the user as owed an invitation, for the sweep (a run cut short by an outage).
+    pub async fn owe(&self, name: &str) -> Result<(), InviteError> {
+        let Some(u) = self.store.read(|r| r.user(&user_key(name)))? else {
+            return Ok(());
+        };
+        if !u.invite_pending && self.not_invitable(&u).is_none() {
+            let mut owed = u.clone();
+            owed.invite_pending = true;
+            self.update(&u, owed).await?;
+        }
+        Ok(())
+    }
+
     /// The users `--not-enrolled` means: enabled, with an address, and no second factor yet.
     pub fn not_enrolled(&self) -> Result<Vec<String>, InviteError> {
         Ok(self

@@ -790,7 +790,8 @@ pub async fn call_daemon(cfg: &Config, req: Request) -> Result<Sent, ClientError
 }
 
 /// `user invite`: each user's outcome, in order; an SMTP outage stops the run (the rest
-/// would only wait for the same time-out), and those users are said to be not tried.
+/// would only wait for the same time-out): those users are reported not tried and owed, so
+/// the sweep sends them once the server is back.
 async fn invite(
     ctx: &AdminContext,
     names: Vec<String>,
@@ -813,7 +814,8 @@ async fn invite(
     let mut outage = None;
     for name in names {
         if let Some(e) = &outage {
-            results.push(json!({ "user": name, "outcome": "failed", "retry": false,
+            inviter.owe(&name).await.map_err(|e| e.to_string())?;
+            results.push(json!({ "user": name, "outcome": "failed", "retry": true,
                                  "error": format!("not tried: {e}") }));
             continue;
         }

@@ -804,6 +804,14 @@ impl Root {
                 ));
             }
         }
+        if email.is_none() {
+            if let Some(it) = sync.iter().find(|s| s.invite_new_users) {
+                return Err(invalid(
+                    format!("sync.{}.invite_new_users", it.name),
+                    "invitations are e-mailed: add an [email] section",
+                ));
+            }
+        }
         Ok(Config {
             email,
             admin: self.admin.validate()?,

@@ -535,4 +535,30 @@ mod tests {
         );
         assert_eq!(merge_challenge(Some(a.clone()), a.clone()), a);
     }
+
+    #[test]
+    fn portal_sessions_merge_to_the_newest_and_sign_out_sticks() {
+        let at = |updated_ms: u64, signed_out: bool| PortalSession {
+            user_key: "alice".into(),
+            created_ms: 1,
+            seen_ms: updated_ms,
+            csrf: "c".into(),
+            signed_out,
+            updated_ms,
+            pending: None,
+        };
+        // In either order the newest version wins ...
+        for (a, b) in [(at(5, false), at(9, false)), (at(9, false), at(5, false))] {
+            assert_eq!(merge_portal_session(Some(a), b).updated_ms, 9);
+        }
+        // ... except that an older sign-out still ends a newer (idle-refreshed) version.
+        let m = merge_portal_session(Some(at(5, true)), at(9, false));
+        assert!(m.signed_out && m.updated_ms == 9);
+        let m = merge_portal_session(Some(at(9, false)), at(5, true));
+        assert!(m.signed_out);
+        assert_eq!(merge_portal_session(None, at(3, false)), at(3, false));
+        // Applying one twice changes nothing.
+        let once = merge_portal_session(Some(at(5, false)), at(7, true));
+        assert_eq!(merge_portal_session(Some(once.clone()), at(7, true)), once);
+    }
 }

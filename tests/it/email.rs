@@ -47,11 +47,16 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     fn start(args: &[&str]) -> SmtpSink {
+        Self::start_on(args, 0)
+    }
+
+    /// On `port` (0: a free one).
+    fn start_on(args: &[&str], port: u16) -> SmtpSink {
         let out = temp_dir("smtp").join("mail.jsonl");
         let mut child = std::process::Command::new(python())
             .arg(pydir().join("smtp_sink.py"))
             .args(args)
-            .arg("0")
+            .arg(port.to_string())
             .arg(&out)
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -67,10 +72,14 @@ impl SmtpSink {
     }
 
     pub fn starttls(dir: &Path, extra: &[&str]) -> SmtpSink {
+        Self::starttls_on(dir, extra, 0)
+    }
+
+    pub fn starttls_on(dir: &Path, extra: &[&str], port: u16) -> SmtpSink {
         let (cert, key) = (dir.join("server.pem"), dir.join("server.key"));
         let mut args = vec!["--starttls", cert.to_str().unwrap(), key.to_str().unwrap()];
         args.extend_from_slice(extra);
-        SmtpSink::start(&args)
+        SmtpSink::start_on(&args, port)
     }
 
     pub fn messages(&self) -> Vec<Value> {

@@ -17,6 +17,7 @@ mod ldap;
 mod metrics;
 mod pam;
 mod portal;
+mod portal_http;
 mod privacyidea;
 mod radius_flows;
 mod radius_wire;

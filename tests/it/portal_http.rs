@@ -1,0 +1,316 @@
+//! The portal and the invitations without a browser: refusals that look alike whatever the
+//! reason, the sign-in rate limit, what `report auth` shows, an SMTP outage (reported per
+//! user, owed, sent by the sweep once the server is back), `--dry-run`, and contact details
+//! that could inject mail headers.
+
+use mfagate::admin::Request;
+use mfagate::clock::Clock;
+use mfagate::config::Method;
+use mfagate::store::model::{user_key, FactorFailures};
+use serde_json::Value;
+
+use crate::email::SmtpSink;
+use crate::harness::*;
+use crate::portal::{
+    add_unenrolled, invite, link_path, origin, sections, smtp, wait_mail, PASSWORD,
+};
+
+const PRIMARY: &str =
+    "[primary]\nbackend = \"local\"\n[primary.local]\nhash_memory_kib = 64\nhash_iterations = 1\n";
+
+async fn start(smtp_port: u16) -> Gateway {
+    start_config(
+        "otp_mode = \"challenge\"",
+        "",
+        PRIMARY,
+        &sections(smtp_port, ""),
+    )
+    .await
+}
+
+fn client() -> reqwest::Client {
+    let ca = std::fs::read(certs().join("ca.pem")).unwrap();
+    reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A sign-in as a browser posts it: the form token from the sign-in page (and its cookie),
+/// then the form. Returns the status and the page with its form token blanked out.
+async fn sign_in(gw: &Gateway, user: &str, password: &str, link: Option<&str>) -> (u16, String) {
+    let c = client();
+    let o = origin(gw);
+    let page = c
+        .get(format!("{o}{}", link.unwrap_or("/")))
+        .send()
+        .await
+        .unwrap();
+    let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let html = page.text().await.unwrap();
+    let csrf = value_of(&html, "csrf");
+    let mut form = vec![
+        ("csrf", csrf.clone()),
+        ("user", user.into()),
+        ("password", password.into()),
+    ];
+    if link.is_some() {
+        form.push(("invitation", value_of(&html, "invitation")));
+    }
+    let r = c
+        .post(format!("{o}/signin"))
+        .header("Cookie", cookie)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let body = r.text().await.unwrap().replace(&csrf, "TOKEN");
+    (status, body)
+}
+
+/// The value of the hidden input `name` in a page.
+fn value_of(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no {name} in {html}"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_look_alike_the_rate_limit_holds_and_report_auth_shows_the_portal() {
+    let smtp = smtp();
+    let gw = start(smtp.port).await;
+    add_unenrolled(&gw, "ann", "Ann").await;
+    let seed = gw.add_user("bob", PASSWORD).await;
+    assert_eq!(invite(&gw, "ann").await["outcome"], "sent");
+    let link = link_path(&wait_mail(&smtp, 1).await);
+
+    // The link signs Ann in once.
+    let (status, _) = sign_in(&gw, "ann", PASSWORD, Some(&link)).await;
+    assert_eq!(status, 303, "signed in");
+    // Bob's factor is locked; his password is right.
+    let key = user_key("bob");
+    let locked = FactorFailures {
+        count: 0,
+        locked_until_ms: u64::MAX,
+        last_ms: gw.clock.now_ms(),
+        reset_ms: 0,
+    };
+    gw.store
+        .write(move |tx| tx.set_failures(&key, &locked))
+        .await
+        .unwrap();
+
+    let mut pages = Vec::new();
+    for (user, pw, l) in [
+        ("nobody", PASSWORD, Some(link.as_str())),
+        ("ann", "wrong-password", Some(link.as_str())),
+        ("ann", PASSWORD, Some(link.as_str())),
+        ("bob", PASSWORD, Some(link.as_str())),
+    ] {
+        let (status, body) = sign_in(&gw, user, pw, l).await;
+        assert_eq!(status, 200, "{user}");
+        pages.push(body.replace(&format!("value=\"{user}\""), "value=\"USER\""));
+    }
+    for p in &pages[1..] {
+        assert_eq!(
+            p, &pages[0],
+            "unknown user, wrong password, used link, locked account"
+        );
+    }
+    let _ = seed;
+
+    // At most 20 sign-in steps a minute from one address.
+    let mut limited = None;
+    for i in 0..25 {
+        let (status, _) = sign_in(&gw, "nobody", "x", None).await;
+        if status == 429 {
+            limited = Some(i);
+            break;
+        }
+    }
+    assert!(
+        limited.is_some_and(|i| i <= 16),
+        "limited after 20 in the minute: {limited:?}"
+    );
+    gw.clock.advance_ms(60_000);
+    assert_eq!(
+        sign_in(&gw, "nobody", "x", None).await.0,
+        200,
+        "a minute later"
+    );
+
+    // `report auth` shows the portal's decisions with their reasons.
+    let v = gw
+        .admin(Request::ReportAuth {
+            since_ms: 0,
+            limit: 1000,
+        })
+        .await
+        .unwrap();
+    let portal: Vec<&Value> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["client_name"] == "portal")
+        .collect();
+    let reasons: Vec<&str> = portal
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap())
+        .collect();
+    for want in [
+        "portal: signed in with the password and the invitation link",
+        "portal: no valid invitation link (missing, expired or used)",
+        "second factor locked",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r.contains(want)),
+            "{want} in {reasons:?}"
+        );
+    }
+    assert!(v
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["client_name"] == "invitation" && r["result"] == "event"));
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_smtp_outage_is_reported_per_user_and_the_sweep_sends_later() {
+    // A port with nothing on it yet: the mail server is down.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let gw = start(port).await;
+    add_unenrolled(&gw, "uma", "Uma").await;
+    add_unenrolled(&gw, "vic", "Vic").await;
+    gw.add_user("wes", PASSWORD).await;
+    let not_enrolled = |dry_run| Request::UserInvite {
+        names: vec![],
+        not_enrolled: true,
+        dry_run,
+    };
+
+    let v = gw.admin(not_enrolled(true)).await.unwrap();
+    let mut who: Vec<(String, String)> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["user"].as_str().unwrap().into(),
+                r["outcome"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    who.sort();
+    assert_eq!(
+        who,
+        [
+            ("uma".into(), "would_send".into()),
+            ("vic".into(), "would_send".into())
+        ],
+        "wes has a factor"
+    );
+    assert!(gw
+        .store
+        .read(|r| r.user(&user_key("uma")))
+        .unwrap()
+        .unwrap()
+        .invitation
+        .is_none());
+
+    let v = gw.admin(not_enrolled(false)).await.unwrap();
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for r in results {
+        assert_eq!(r["outcome"], "failed", "{r}");
+        assert_eq!(r["retry"], true, "{r}");
+    }
+    for u in ["uma", "vic"] {
+        let rec = gw.store.read(|r| r.user(&user_key(u))).unwrap().unwrap();
+        assert!(rec.invite_pending, "{u} is owed an invitation");
+        assert!(
+            rec.invited_ms.is_none(),
+            "the interval does not hold up the retry"
+        );
+    }
+    assert!(gw
+        .auth_log()
+        .iter()
+        .any(|r| r.client_name == "invitation" && r.reason.contains("not sent, will retry")));
+
+    // The server is back: the sweep sends both, once.
+    let smtp = SmtpSink::starttls_on(certs(), &[], port);
+    let inviter = mfagate::invite::Inviter::new(
+        gw.cfg.clone(),
+        gw.store.clone(),
+        mfagate::cluster::Directory::new(gw.store.clone(), None).unwrap(),
+        gw.clock.clone(),
+    )
+    .unwrap();
+    let swept = inviter.sweep().await.unwrap();
+    assert_eq!(swept.len(), 2, "{swept:?}");
+    let a = wait_mail(&smtp, 2).await;
+    assert!(a["body"].as_str().unwrap().contains("/invite/"));
+    assert!(
+        inviter.sweep().await.unwrap().is_empty(),
+        "nothing owed any more"
+    );
+    for u in ["uma", "vic"] {
+        let rec = gw.store.read(|r| r.user(&user_key(u))).unwrap().unwrap();
+        assert!(!rec.invite_pending && rec.invited_ms.is_some());
+    }
+    assert_eq!(
+        invite(&gw, "uma").await["outcome"],
+        "skipped",
+        "within the interval"
+    );
+    gw.clock.advance_ms(24 * 3_600_000);
+    assert_eq!(invite(&gw, "uma").await["outcome"], "sent", "after it");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contact_details_that_would_inject_mail_headers_are_refused() {
+    let gw = start(25).await;
+    add_unenrolled(&gw, "xan", "Xan").await;
+    for (email, display) in [
+        (Some("xan@example.test\r\nBcc: evil@example.test"), None),
+        (Some("xan@example.test, evil@example.test"), None),
+        (None, Some("Xan\r\nBcc: evil@example.test")),
+    ] {
+        let r = gw
+            .admin(Request::UserSetContact {
+                name: "xan".into(),
+                email: email.map(str::to_owned),
+                display_name: display.map(str::to_owned),
+            })
+            .await;
+        assert!(r.is_err(), "{email:?} {display:?} refused");
+    }
+    let r = gw
+        .admin(Request::UserSet {
+            name: "xan".into(),
+            method: Some(Method::Totp),
+            phone: Some("+4670\r\nBcc: evil@example.test".into()),
+            provider: None,
+        })
+        .await;
+    assert!(r.is_err(), "a phone number with a line break is refused");
+    let rec = gw
+        .store
+        .read(|r| r.user(&user_key("xan")))
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.email.as_deref(), Some("xan@example.test"));
+    assert_eq!(rec.display_name.as_deref(), Some("Xan"));
+    gw.stop().await;
+}
