@@ -28,7 +28,7 @@ async fn start(smtp_port: u16) -> Gateway {
     .await
 }
 
-fn client() -> reqwest::Client {
+pub fn client() -> reqwest::Client {
     let ca = std::fs::read(certs().join("ca.pem")).unwrap();
     reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
@@ -72,7 +72,7 @@ async fn sign_in(gw: &Gateway, user: &str, password: &str, link: Option<&str>) -
 }
 
 /// The value of the hidden input `name` in a page.
-fn value_of(html: &str, name: &str) -> String {
+pub fn value_of(html: &str, name: &str) -> String {
     let at = html
         .find(&format!("name=\"{name}\" value=\""))
         .unwrap_or_else(|| panic!("no {name} in {html}"));

@@ -633,4 +633,5 @@ pub async fn failures(node: &Node, user: &str) -> (u32, bool) {
 mod directory;
 mod faults;
 mod login_state;
+mod portal;
 mod push;

@@ -1,0 +1,151 @@
+//! Portal sessions across a cluster of real processes: signed in at one node's portal, the
+//! session cookie works at the other's once login state has replicated, and signing out at
+//! either ends it at both.
+
+use std::time::{Duration, Instant};
+
+use mfagate::clock::{Clock, SystemClock};
+use mfagate::config::Config;
+use mfagate::factor::totp;
+
+use super::*;
+use crate::portal_http::{client, value_of};
+
+/// The `[portal]` section of a node on `port` (the test certificate for 127.0.0.1).
+fn portal_tail(port: u16) -> String {
+    let c = certs();
+    format!(
+        "[portal]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"https://127.0.0.1:{port}\"\n\
+         cert_file = \"{}\"\nkey_file = \"{}\"\n",
+        c.join("server.pem").display(),
+        c.join("server.key").display()
+    )
+}
+
+/// Whether `cookie` is a signed-in session at the portal on `port`: its home page names the
+/// user. Returns that page.
+async fn home(port: u16, cookie: &str) -> Option<String> {
+    let r = client()
+        .get(format!("https://127.0.0.1:{port}/"))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .ok()?;
+    let html = r.text().await.ok()?;
+    html.contains("id=\"who\"").then_some(html)
+}
+
+/// Waits up to 5 s for `want` signed-in state at `port`.
+async fn wait_home(port: u16, cookie: &str, want: bool) -> Option<String> {
+    let start = Instant::now();
+    loop {
+        let h = home(port, cookie).await;
+        if h.is_some() == want || start.elapsed() > Duration::from_secs(5) {
+            return h;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_session_from_one_node_is_served_and_ended_by_the_other() {
+    let root = temp_dir("cluster-portal");
+    let ca = make_ca(&root).await;
+    let ports = [free_port(), free_port()];
+    let mut nodes = Vec::new();
+    for (name, port) in ["n1", "n2"].into_iter().zip(ports) {
+        let tail = portal_tail(port);
+        nodes.push(Node::with(&root, name, &ca, "otp_mode = \"challenge\"", &tail).await);
+    }
+    // Two nodes: the second is a learner, which serves logins (and the portal) all the same.
+    nodes[0].ok(&["cluster", "init"]).await;
+    nodes[0].start();
+    nodes[0]
+        .wait_status("leader", Duration::from_secs(15), |v| v["role"] == "leader")
+        .await;
+    let leader = nodes[0].cluster.clone();
+    nodes[1].ok(&["cluster", "join", &leader]).await;
+    nodes[1].start();
+    nodes[0]
+        .wait_status("two members", Duration::from_secs(30), |v| {
+            v["members"].as_array().is_some_and(|m| m.len() == 2)
+        })
+        .await;
+    let (seed, _) = add_enrolled(&nodes[0], "cara", "Cara-pass-1").await;
+    wait_user(&nodes[1], "cara", Duration::from_secs(5)).await;
+
+    // Sign in at n1: password, then the TOTP code.
+    let c = client();
+    let p1 = ports[0];
+    let page = c
+        .get(format!("https://127.0.0.1:{p1}/"))
+        .send()
+        .await
+        .unwrap();
+    let form_cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = value_of(&page.text().await.unwrap(), "csrf");
+    let r = c
+        .post(format!("https://127.0.0.1:{p1}/signin"))
+        .header("Cookie", &form_cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("user", "cara"),
+            ("password", "Cara-pass-1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let asked = r.text().await.unwrap();
+    let state = value_of(&asked, "state");
+    let cfg = Config::load(&nodes[0].config).unwrap();
+    let code = totp::code_at(
+        &seed,
+        totp::step_at(SystemClock.now_ms(), &cfg.factor.totp),
+        &cfg.factor.totp,
+    );
+    let r = c
+        .post(format!("https://127.0.0.1:{p1}/signin/code"))
+        .header("Cookie", &form_cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("user", "cara"),
+            ("state", &state),
+            ("code", &code),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "signed in at n1");
+    let session = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|c| c.starts_with("__Host-mfagate-session="))
+        .unwrap();
+    assert!(home(p1, &session).await.is_some());
+
+    // n2 serves the same session, and signing out there ends it at n1 too.
+    let at_n2 = wait_home(ports[1], &session, true).await;
+    let at_n2 = at_n2.expect("n2 serves the session signed in at n1");
+    let csrf2 = value_of(&at_n2, "csrf");
+    let r = c
+        .post(format!("https://127.0.0.1:{}/signout", ports[1]))
+        .header("Cookie", &session)
+        .form(&[("csrf", csrf2.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(home(ports[1], &session).await.is_none(), "signed out at n2");
+    assert!(
+        wait_home(p1, &session, false).await.is_none(),
+        "and the cookie no longer works at n1"
+    );
+}
