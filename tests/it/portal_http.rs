@@ -314,3 +314,50 @@ async fn contact_details_that_would_inject_mail_headers_are_refused() {
     assert_eq!(rec.display_name.as_deref(), Some("Xan"));
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_who_lost_their_phone_signs_in_once_with_a_bypass_and_a_new_link() {
+    let smtp = smtp();
+    let gw = start(smtp.port).await;
+    gw.add_user("lia", PASSWORD).await;
+    gw.admin(Request::UserSetContact {
+        name: "lia".into(),
+        email: Some("lia@example.test".into()),
+        display_name: None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(invite(&gw, "lia").await["outcome"], "sent");
+    let link = link_path(&wait_mail(&smtp, 1).await);
+    // The link alone does not stand in for her factor: the code is asked.
+    let (status, page) = sign_in(&gw, "lia", PASSWORD, Some(&link)).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("name=\"state\""),
+        "the current factor is asked: {page}"
+    );
+    // The helpdesk grants a bypass: with the link, it signs her in once, to enrol anew.
+    gw.admin(Request::UserBypass {
+        name: "lia".into(),
+        for_ms: 3_600_000,
+    })
+    .await
+    .unwrap();
+    let (status, _) = sign_in(&gw, "lia", PASSWORD, Some(&link)).await;
+    assert_eq!(status, 303, "signed in");
+    let u = gw
+        .store
+        .read(|r| r.user(&user_key("lia")))
+        .unwrap()
+        .unwrap();
+    assert!(
+        u.bypass_until_ms.is_none() && u.invitation.is_none(),
+        "both used up"
+    );
+    let (status, page) = sign_in(&gw, "lia", PASSWORD, Some(&link)).await;
+    assert!(
+        status == 200 && page.contains("name=\"state\""),
+        "once only"
+    );
+    gw.stop().await;
+}

@@ -78,7 +78,10 @@ impl Pipeline {
     /// Uses up the user's one-time bypass (`user bypass`). A locked factor stays locked (an
     /// administrator unlocks it on purpose); a bypass another login took first, or one the
     /// directory cannot record now, leaves the second factor to ask as usual.
-    async fn use_bypass(&self, user: &UserRecord) -> Result<Option<AfterPrimary>, AuthError> {
+    pub(super) async fn use_bypass(
+        &self,
+        user: &UserRecord,
+    ) -> Result<Option<AfterPrimary>, AuthError> {
         use crate::store::model::{Change, DirectoryWrite, Guard};
         let key = user_key(&user.name);
         let failures = self.store.read(|r| r.failures(&key))?;

@@ -149,8 +149,23 @@ impl Pipeline {
         }
         if !has_factor(&user) {
             return self
-                .portal_signed_in(&audit, user, login.invitation.as_ref())
+                .portal_signed_in(&audit, user, login.invitation.as_ref(), None)
                 .await;
+        }
+        // A user who lost their factor: the helpdesk granted a one-time bypass and sent a
+        // new invitation; both together stand in for the factor, once.
+        let bypass = user.bypass_until_ms.is_some_and(|t| t > now);
+        if bypass && invitation_matches(&user, login.invitation.as_ref(), now) {
+            if let Some(AfterPrimary::Accept(_)) = self.use_bypass(&user).await? {
+                let Some(user) = self.store.read(|r| r.user(&user_key(&user.name)))? else {
+                    return Ok(PortalStep::Refused);
+                };
+                let how = "portal: signed in with the password, the invitation link and the \
+                           one-time bypass (now used)";
+                return self
+                    .portal_signed_in(&audit, user, login.invitation.as_ref(), Some(how))
+                    .await;
+            }
         }
         // The current factor is asked as at any login, whatever the policy says.
         let mut asked = user.clone();
@@ -160,7 +175,7 @@ impl Pipeline {
         match Box::pin(self.second_factor(&audit, &asked, "")).await? {
             Decision::Challenge { state, prompt } => self.portal_challenge(state, prompt),
             Decision::Accept(_) => {
-                self.portal_signed_in(&audit, user, login.invitation.as_ref())
+                self.portal_signed_in(&audit, user, login.invitation.as_ref(), None)
                     .await
             }
             _ => Ok(PortalStep::Refused),
@@ -219,6 +234,7 @@ impl Pipeline {
         audit: &Audit<'_>,
         user: UserRecord,
         invitation: Option<&Secret<String>>,
+        how: Option<&str>,
     ) -> Result<PortalStep, AuthError> {
         let now = self.clock.now_ms();
         if invitation_matches(&user, invitation, now) && !self.spend_invitation(&user).await? {
@@ -226,11 +242,11 @@ impl Pipeline {
                 .await?;
             return Ok(PortalStep::Refused);
         }
-        let how = if invitation.is_some() {
+        let how = how.unwrap_or(if invitation.is_some() {
             "portal: signed in with the password and the invitation link"
         } else {
             "portal: signed in"
-        };
+        });
         self.finish(audit, AuthResult::Accept, how).await?;
         Ok(PortalStep::SignedIn {
             user: Box::new(user),
