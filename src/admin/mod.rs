@@ -24,6 +24,7 @@ use crate::store::model::{user_key, Change, DirectoryWrite, FactorFailures, Guar
 use crate::store::{Reader, Store, StoreError};
 use crate::timefmt::rfc3339_ms;
 
+mod contact;
 pub mod transport;
 
 pub use transport::{bind, AdminListener, AdminStream};
@@ -394,39 +395,12 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
             names,
             not_enrolled,
             dry_run,
-        } => invite(ctx, names, not_enrolled, dry_run).await,
+        } => contact::invite(ctx, names, not_enrolled, dry_run).await,
         Request::UserSetContact {
             name,
             email,
             display_name,
-        } => {
-            let email = email.map(|e| validate_email(&e)).transpose()?;
-            let display_name = display_name
-                .map(|d| {
-                    let d = d.trim().to_owned();
-                    if d.len() > 256 || d.chars().any(char::is_control) {
-                        Err("a display name is at most 256 characters on one line".to_owned())
-                    } else {
-                        Ok(d)
-                    }
-                })
-                .transpose()?;
-            update_user(ctx, &name, move |u| {
-                for (field, value, slot) in [
-                    ("email", &email, &mut u.email),
-                    ("display_name", &display_name, &mut u.display_name),
-                ] {
-                    if let Some(v) = value {
-                        *slot = Some(v.clone()).filter(|v| !v.is_empty());
-                        if !u.local_overrides.iter().any(|o| o == field) {
-                            u.local_overrides.push(field.into());
-                        }
-                    }
-                }
-                json!({ "name": u.name, "email": u.email, "display_name": u.display_name })
-            })
-            .await
-        }
+        } => contact::set_contact(ctx, name, email, display_name).await,
         Request::UserBypass { name, for_ms } => {
             if for_ms == 0 || for_ms > 24 * 3_600_000 {
                 return Err("a bypass lasts from 1 s to 24 h (e.g. --for 15m)".into());
@@ -787,64 +761,6 @@ pub async fn call_daemon(cfg: &Config, req: Request) -> Result<Sent, ClientError
         }
         None => Ok(Sent::NoDaemon(req)),
     }
-}
-
-/// `user invite`: each user's outcome, in order; an SMTP outage stops the run (the rest
-/// would only wait for the same time-out): those users are reported not tried and owed, so
-/// the sweep sends them once the server is back.
-async fn invite(
-    ctx: &AdminContext,
-    names: Vec<String>,
-    not_enrolled: bool,
-    dry_run: bool,
-) -> Result<Value, String> {
-    let inviter = crate::invite::Inviter::new(
-        ctx.cfg.clone(),
-        ctx.store.clone(),
-        ctx.directory.clone(),
-        ctx.clock.clone(),
-    )
-    .map_err(|e| e.to_string())?;
-    let names = if not_enrolled {
-        inviter.not_enrolled().map_err(|e| e.to_string())?
-    } else {
-        names
-    };
-    let mut results = Vec::new();
-    let mut outage = None;
-    for name in names {
-        if let Some(e) = &outage {
-            inviter.owe(&name).await.map_err(|e| e.to_string())?;
-            results.push(json!({ "user": name, "outcome": "failed", "retry": true,
-                                 "error": format!("not tried: {e}") }));
-            continue;
-        }
-        let o = inviter
-            .invite(&name, dry_run)
-            .await
-            .map_err(|e| e.to_string())?;
-        if let crate::invite::Outcome::Failed { retry: true, error } = &o {
-            outage = Some(error.clone());
-        }
-        let mut v = serde_json::to_value(&o).map_err(|e| e.to_string())?;
-        v["user"] = json!(name);
-        results.push(v);
-    }
-    Ok(json!({ "results": results }))
-}
-
-/// An address a mail can go to: one line, one `@`, at most 254 octets (RFC 5321 §4.5.3.1).
-/// "" clears it.
-fn validate_email(email: &str) -> Result<String, String> {
-    let e = email.trim().to_owned();
-    let bad = e.len() > 254
-        || e.chars()
-            .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '<' | '>' | ',' | '"'))
-        || (!e.is_empty() && e.split('@').filter(|p| !p.is_empty()).count() != 2);
-    if bad || (!e.is_empty() && e.matches('@').count() != 1) {
-        return Err("an e-mail address is one line like alice@example.com".into());
-    }
-    Ok(e)
 }
 
 fn validate_phone(phone: &str) -> Result<String, String> {
