@@ -19,7 +19,7 @@ use crate::cluster::Directory;
 use crate::config::{Config, Method};
 use crate::email::{EmailError, Invitation as Mail, Mailer};
 use crate::store::model::{
-    hex, user_key, AuthRecord, AuthResult, Change, DirectoryWrite, Guard, Invitation, UserRecord,
+    hex, user_key, AuthRecord, AuthResult, DirectoryWrite, Invitation, UserRecord,
 };
 use crate::store::{Store, StoreError};
 
@@ -315,21 +315,9 @@ impl Inviter {
     async fn update(
         &self,
         current: &UserRecord,
-        mut next: UserRecord,
+        next: UserRecord,
     ) -> Result<Option<UserRecord>, InviteError> {
-        let key = user_key(&current.name);
-        next.version = current.version + 1;
-        next.updated_ms = self.clock.now_ms();
-        let w = DirectoryWrite {
-            guards: vec![Guard::UserVersion {
-                key: key.clone(),
-                version: Some(current.version),
-            }],
-            changes: vec![Change::PutUser {
-                key,
-                user: next.clone(),
-            }],
-        };
+        let (w, next) = DirectoryWrite::replace_user(current, next, self.clock.now_ms());
         match self.directory.write(w).await {
             Ok(o) if o.conflict.is_none() => Ok(Some(next)),
             Ok(_) => Ok(None),

@@ -26,4 +26,5 @@ pub mod reload;
 pub mod server;
 pub mod service;
 pub mod store;
+pub mod text;
 pub mod timefmt;

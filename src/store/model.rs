@@ -189,6 +189,17 @@ impl FactorFailures {
         }
     }
 
+    /// Locked until an administrator unlocks it: a push reported as fraud, a sign-in the
+    /// user said was not theirs.
+    pub fn locked_by_report(now_ms: u64) -> Self {
+        FactorFailures {
+            count: 0,
+            locked_until_ms: u64::MAX,
+            last_ms: now_ms,
+            reset_ms: 0,
+        }
+    }
+
     pub fn is_clear(&self) -> bool {
         self.count == 0 && self.locked_until_ms == 0
     }
@@ -387,6 +398,32 @@ pub struct DirectoryWrite {
 pub enum Guard {
     /// The user's record has this version (`None`: there is no such user).
     UserVersion { key: String, version: Option<u64> },
+}
+
+impl DirectoryWrite {
+    /// `next` in place of `current`, if the record is still `current`'s version when the
+    /// write applies (so of two writers from the same version one wins). Returns the write
+    /// and the record as written.
+    pub fn replace_user(
+        current: &UserRecord,
+        mut next: UserRecord,
+        now_ms: u64,
+    ) -> (DirectoryWrite, UserRecord) {
+        let key = user_key(&current.name);
+        next.version = current.version + 1;
+        next.updated_ms = now_ms;
+        let w = DirectoryWrite {
+            guards: vec![Guard::UserVersion {
+                key: key.clone(),
+                version: Some(current.version),
+            }],
+            changes: vec![Change::PutUser {
+                key,
+                user: next.clone(),
+            }],
+        };
+        (w, next)
+    }
 }
 
 /// What applying a [`DirectoryWrite`] did.

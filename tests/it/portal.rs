@@ -16,6 +16,7 @@ use crate::browser::Browser;
 use crate::email::SmtpSink;
 use crate::harness::*;
 use crate::http_sink::Sink;
+use crate::portal_http::client;
 
 pub const PASSWORD: &str = "Portal-pass-1";
 const HELPDESK: &str = "IT helpdesk, +46 8 123 45 67";
@@ -130,15 +131,6 @@ pub fn link_path(mail: &Value) -> String {
         .take_while(|c| !c.is_whitespace())
         .collect();
     link[PUBLIC_URL.len()..].to_owned()
-}
-
-fn client() -> reqwest::Client {
-    let ca = std::fs::read(certs().join("ca.pem")).unwrap();
-    reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
 }
 
 fn user(gw: &Gateway, name: &str) -> mfagate::store::model::UserRecord {

@@ -26,9 +26,11 @@ import argparse
 import json
 import os
 import sys
+import time
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, TimeoutException
+from selenium.common.exceptions import (NoSuchElementException, StaleElementReferenceException,
+                                        TimeoutException, WebDriverException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -54,6 +56,15 @@ def start(args):
     return d
 
 
+def settle(d):
+    """Waits until the current document has finished loading."""
+    try:
+        WebDriverWait(d, 15).until(
+            lambda d: d.execute_script("return document.readyState") == "complete")
+    except (TimeoutException, WebDriverException):
+        pass
+
+
 def element(d, ident):
     return d.find_element(By.ID, ident)
 
@@ -73,18 +84,30 @@ def run(d, cmd):
     if op == "exists":
         return {"exists": len(d.find_elements(By.ID, cmd["id"])) > 0}
     if op == "fill":
+        settle(d)
         e = element(d, cmd["id"])
         e.clear()
         e.send_keys(cmd["value"])
         return {}
     if op == "click":
+        settle(d)
         old = d.find_element(By.TAG_NAME, "html")
-        element(d, cmd["id"]).click()
-        # A form post replaces the document; wait until it has.
+        for attempt in range(3):
+            try:
+                element(d, cmd["id"]).click()
+                break
+            except (StaleElementReferenceException, WebDriverException):
+                # The document was still being replaced: find the element anew.
+                if attempt == 2:
+                    raise
+                time.sleep(0.2)
+                settle(d)
+        # A form post replaces the document; wait until it has, and it has loaded.
         try:
             WebDriverWait(d, 15).until(EC.staleness_of(old))
         except TimeoutException:
             pass
+        settle(d)
         return {"url": d.current_url, "title": d.title}
     if op == "cookies":
         return {"cookies": d.get_cookies()}

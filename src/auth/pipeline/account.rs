@@ -82,7 +82,7 @@ impl Pipeline {
         &self,
         user: &UserRecord,
     ) -> Result<Option<AfterPrimary>, AuthError> {
-        use crate::store::model::{Change, DirectoryWrite, Guard};
+        use crate::store::model::DirectoryWrite;
         let key = user_key(&user.name);
         let failures = self.store.read(|r| r.failures(&key))?;
         if totp::is_locked(&failures, self.clock.now_ms(), &self.cfg.factor) {
@@ -92,15 +92,7 @@ impl Pipeline {
         }
         let mut spent = user.clone();
         spent.bypass_until_ms = None;
-        spent.version = user.version + 1;
-        spent.updated_ms = self.clock.now_ms();
-        let w = DirectoryWrite {
-            guards: vec![Guard::UserVersion {
-                key: key.clone(),
-                version: Some(user.version),
-            }],
-            changes: vec![Change::PutUser { key, user: spent }],
-        };
+        let (w, _) = DirectoryWrite::replace_user(user, spent, self.clock.now_ms());
         match self.directory.write(w).await {
             Ok(o) if o.conflict.is_none() => Ok(Some(AfterPrimary::Accept(
                 "password only: one-time bypass granted by an administrator, now used".into(),

@@ -11,7 +11,7 @@
 use super::*;
 use crate::auth::Credential;
 use crate::config::Secret;
-use crate::store::model::{Change, DirectoryWrite, Guard, Invitation, SealedSeed};
+use crate::store::model::{DirectoryWrite, SealedSeed};
 
 /// The client name portal decisions carry in the authentication log.
 pub const PORTAL_CLIENT: &str = "portal";
@@ -256,18 +256,9 @@ impl Pipeline {
     /// Clears the user's invitation, guarded by the record's version: of two sign-ins with
     /// the same link, one wins in the whole cluster.
     async fn spend_invitation(&self, user: &UserRecord) -> Result<bool, AuthError> {
-        let key = user_key(&user.name);
         let mut spent = user.clone();
         spent.invitation = None;
-        spent.version = user.version + 1;
-        spent.updated_ms = self.clock.now_ms();
-        let w = DirectoryWrite {
-            guards: vec![Guard::UserVersion {
-                key: key.clone(),
-                version: Some(user.version),
-            }],
-            changes: vec![Change::PutUser { key, user: spent }],
-        };
+        let (w, _) = DirectoryWrite::replace_user(user, spent, self.clock.now_ms());
         match self.directory.write(w).await {
             Ok(o) => Ok(o.conflict.is_none()),
             Err(e) => Err(AuthError::Unavailable(e.to_string())),
@@ -428,13 +419,7 @@ impl Pipeline {
         let record = self.record(&audit, AuthResult::Event, &reason);
         self.store
             .write(move |tx| {
-                let locked = FactorFailures {
-                    count: 0,
-                    locked_until_ms: u64::MAX,
-                    last_ms: now,
-                    reset_ms: 0,
-                };
-                tx.set_failures(&key, &locked)?;
+                tx.set_failures(&key, &FactorFailures::locked_by_report(now))?;
                 tx.append_auth(&record)
             })
             .await?;
@@ -472,37 +457,12 @@ impl Pipeline {
         };
         let mut next = current.clone();
         change(&mut next);
-        next.version = current.version + 1;
-        next.updated_ms = self.clock.now_ms();
-        let w = DirectoryWrite {
-            guards: vec![Guard::UserVersion {
-                key: key.to_owned(),
-                version: Some(current.version),
-            }],
-            changes: vec![Change::PutUser {
-                key: key.to_owned(),
-                user: next.clone(),
-            }],
-        };
+        let (w, next) = DirectoryWrite::replace_user(&current, next, self.clock.now_ms());
         match self.directory.write(w).await {
             Ok(o) if o.conflict.is_none() => Ok(Some(next)),
             Ok(_) => Ok(None),
             Err(e) => Err(AuthError::Unavailable(e.to_string())),
         }
-    }
-
-    /// A new invitation for the user: its token (for the link only) and the record to store.
-    pub fn new_invitation(&self, valid_ms: u64) -> Result<(String, Invitation), AuthError> {
-        let mut raw = [0u8; 32];
-        getrandom::getrandom(&mut raw).map_err(|e| AuthError::Unavailable(e.to_string()))?;
-        let token = hex(&raw);
-        let now = self.clock.now_ms();
-        let inv = Invitation {
-            token_hash: token_hash(&token),
-            created_ms: now,
-            expires_ms: now.saturating_add(valid_ms),
-        };
-        Ok((token, inv))
     }
 }
 

@@ -261,13 +261,7 @@ impl Pipeline {
                 challenge.consumed = true;
                 tx.put_challenge(&id, &challenge)?;
                 if fraud {
-                    let locked = FactorFailures {
-                        count: 0,
-                        locked_until_ms: u64::MAX,
-                        last_ms: now,
-                        reset_ms: 0,
-                    };
-                    tx.set_failures(&key, &locked)?;
+                    tx.set_failures(&key, &FactorFailures::locked_by_report(now))?;
                 }
                 let upto = tx.seq();
                 Ok((after, upto, tx.append_auth_keyed(&record)?))
