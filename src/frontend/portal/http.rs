@@ -66,6 +66,14 @@ pub fn parse_cookies<'a>(headers: impl Iterator<Item = &'a str>) -> HashMap<Stri
     out
 }
 
+/// The client address a reverse proxy on this host appended last to `X-Forwarded-For`
+/// (what came before it is the client's own say, not to be trusted).
+pub fn forwarded_for<'a>(headers: impl Iterator<Item = &'a str>) -> Option<IpAddr> {
+    let last = headers.last()?;
+    let hop = last.rsplit(',').next()?.trim();
+    hop.parse().ok()
+}
+
 /// A cookie only this origin's pages over HTTPS see, never scripts, never sent from another
 /// site; `max_age` None: for the browser session.
 pub fn cookie(name: &str, value: &str, max_age: Option<u64>) -> String {
@@ -174,6 +182,12 @@ mod tests {
         let f = decode_pairs(b"user=al%C3%AFce&user=x&pw=a+b%26c");
         assert_eq!(f.get("user").map(String::as_str), Some("al\u{ef}ce"));
         assert_eq!(f.get("pw").map(String::as_str), Some("a b&c"));
+        let xff = |v: &[&str]| forwarded_for(v.iter().copied());
+        assert_eq!(xff(&["1.2.3.4"]), "1.2.3.4".parse().ok());
+        assert_eq!(xff(&["6.6.6.6, 10.0.0.9"]), "10.0.0.9".parse().ok());
+        assert_eq!(xff(&["6.6.6.6", "2001:db8::1"]), "2001:db8::1".parse().ok());
+        assert_eq!(xff(&["nonsense"]), None);
+        assert_eq!(xff(&[]), None);
         let k = cookie("n", "v", None);
         for attr in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
             assert!(k.contains(attr), "{k}");

@@ -220,6 +220,26 @@ async fn handle(portal: &Portal, req: hyper::Request<Incoming>, peer: IpAddr) ->
             Err(_) => return too_large(),
         }
     }
+    // Behind the reverse proxy `tls = "none"` is for, every request comes from loopback:
+    // the client is the address the proxy appended, or the rate limit would be shared by all.
+    let behind_proxy = peer.is_loopback()
+        && portal
+            .cfg
+            .get()
+            .portal
+            .as_ref()
+            .is_some_and(|p| p.tls == crate::config::PortalTls::None);
+    let peer = match behind_proxy {
+        true => http::forwarded_for(
+            parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        )
+        .unwrap_or(peer),
+        false => peer,
+    };
     let req = http::Req {
         verb,
         path: parts.uri.path().to_owned(),

@@ -148,4 +148,13 @@ async fn a_portal_session_from_one_node_is_served_and_ended_by_the_other() {
         wait_home(p1, &session, false).await.is_none(),
         "and the cookie no longer works at n1"
     );
+    // Neither node logged the cookie, the form token or the password.
+    let token = session.split('=').nth(1).unwrap();
+    for n in &nodes {
+        let log = n.log();
+        assert!(log.contains("portal: listening"), "{}", n.name);
+        for secret in [token, csrf.as_str(), "Cara-pass-1"] {
+            assert!(!log.contains(secret), "{} logged a secret", n.name);
+        }
+    }
 }
