@@ -361,3 +361,83 @@ async fn a_user_who_lost_their_phone_signs_in_once_with_a_bypass_and_a_new_link(
     );
     gw.stop().await;
 }
+
+/// The second step of a sign-in whose first step (`page`) asked for the factor.
+async fn answer(gw: &Gateway, cookie: &str, page: &str, code: &str) -> (u16, String) {
+    let form = [
+        ("csrf", value_of(page, "csrf")),
+        ("user", value_of(page, "user")),
+        ("state", value_of(page, "state")),
+        ("code", code.to_owned()),
+    ];
+    let r = client()
+        .post(format!("{}/signin/code", origin(gw)))
+        .header("Cookie", cookie)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// A push user signs in at the portal by approving on the phone (Duo's Auth API, the fake
+/// of `crate::duo`); a denied push refuses the sign-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_user_signs_in_by_approving_and_a_denied_push_refuses() {
+    use crate::duo::{duo_factor_tail, DuoFake};
+    let fake = DuoFake::start(&serde_json::json!({"users": {
+        "pat": {"preauth": "auth", "push": "allow", "delay_ms": 300},
+        "ron": {"preauth": "auth", "push": "deny", "delay_ms": 200}
+    }, "fault": null}));
+    let tail = format!("{}{}", duo_factor_tail(&fake, 5), sections(25, ""));
+    let gw = start_config("otp_mode = \"challenge\"", "", PRIMARY, &tail).await;
+    for u in ["pat", "ron"] {
+        gw.admin(Request::UserAdd {
+            name: u.into(),
+            password: Some(PASSWORD.into()),
+            method: Some(Method::Push),
+            phone: None,
+            provider: None,
+        })
+        .await
+        .unwrap();
+    }
+    for (user, want) in [("pat", 303), ("ron", 200)] {
+        let c = client();
+        let page = c.get(format!("{}/", origin(&gw))).send().await.unwrap();
+        let cookie = page.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let html = page.text().await.unwrap();
+        let r = c
+            .post(format!("{}/signin", origin(&gw)))
+            .header("Cookie", &cookie)
+            .form(&[
+                ("csrf", value_of(&html, "csrf").as_str()),
+                ("user", user),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let asked = r.text().await.unwrap();
+        assert!(
+            asked.contains("value=\"push\""),
+            "the page waits for the phone: {asked}"
+        );
+        let (status, page) = answer(&gw, &cookie, &asked, "push").await;
+        assert_eq!(status, want, "{user}: {page}");
+        if want == 200 {
+            assert!(
+                page.contains("id=\"error\""),
+                "a denied push refuses the sign-in"
+            );
+        }
+    }
+    assert_eq!(fake.factors("pat"), ["push"]);
+    gw.stop().await;
+}
