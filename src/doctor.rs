@@ -235,6 +235,7 @@ pub async fn run(cfg: Arc<Config>, out: &mut impl Write) -> std::io::Result<usiz
             Err(e) => r.fail(&what, &e.message, &provider_hint(p, &e)),
         }
     }
+    enrolment_checks(&mut r, &cfg).await;
     for l in &r.lines {
         writeln!(out, "{l}")?;
     }
@@ -244,4 +245,50 @@ pub async fn run(cfg: Arc<Config>, out: &mut impl Write) -> std::io::Result<usiz
         writeln!(out, "{} check(s) failed", r.failures)?;
     }
     Ok(r.failures)
+}
+
+/// `[email]`: the SMTP server answers, its certificate verifies and the login is accepted.
+/// `[portal]`: its certificate loads and its port is free.
+async fn enrolment_checks(r: &mut Report, cfg: &Config) {
+    if let Some(e) = &cfg.email {
+        let what = format!("email {}:{}", e.host, e.port);
+        match crate::email::Mailer::new(e) {
+            Err(err) => r.fail(&what, &err.to_string(), "fix email.ca_file"),
+            Ok(m) => match m.check().await {
+                Ok(()) => r.ok(
+                    &what,
+                    match (&e.tls, &e.login) {
+                        (crate::config::EmailTls::None, _) => "connected (no TLS: loopback relay)",
+                        (_, Some(_)) => "connected, certificate verified, login accepted",
+                        (_, None) => "connected, certificate verified",
+                    },
+                ),
+                Err(err) => {
+                    let fix = match err {
+                        crate::email::EmailError::Auth(_) => {
+                            "check email.username and its password (secret_file or secret_env)"
+                        }
+                        _ => {
+                            "check email.host and port, that the server offers STARTTLS (or                              implicit TLS with tls = \"tls\"), and email.ca_file for a                              certificate from an internal CA"
+                        }
+                    };
+                    r.fail(&what, &err.to_string(), fix)
+                }
+            },
+        }
+    }
+    if let Some(p) = &cfg.portal {
+        let what = format!("portal {}", p.listen);
+        match crate::frontend::portal::acceptor(p) {
+            Ok(_) => r.ok(&format!("{what} certificate"), "certificate and key load"),
+            Err(e) => r.fail(
+                &format!("{what} certificate"),
+                &e,
+                "portal.cert_file must hold the PEM certificate chain (server certificate \
+                 first) and portal.key_file its PEM private key",
+            ),
+        }
+        let bound = std::net::TcpListener::bind(p.listen).map(drop);
+        listen_check(r, &what, bound, cfg, "web server");
+    }
 }

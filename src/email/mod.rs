@@ -218,6 +218,23 @@ impl Mailer {
         }
     }
 
+    /// Connects as a send would (TLS with the certificate verified, the login) and says
+    /// goodbye without sending: for `mfagate doctor`.
+    pub async fn check(&self) -> Result<(), EmailError> {
+        let overall = Duration::from_secs(self.cfg.timeout_secs.saturating_mul(3));
+        match tokio::time::timeout(overall, self.transport.test_connection()).await {
+            Err(_) => Err(EmailError::Transient(format!(
+                "no answer within {}s",
+                overall.as_secs()
+            ))),
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err(EmailError::Transient(
+                "the server did not answer NOOP".into(),
+            )),
+            Ok(Err(e)) => Err(classify(&e)),
+        }
+    }
+
     pub fn config(&self) -> &EmailConfig {
         &self.cfg
     }

@@ -579,3 +579,63 @@ async fn the_commented_example_in_full_toml_is_valid() {
     assert!(cfg.email.is_some());
     assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
 }
+
+/// `mfagate doctor` logs in to the SMTP server as a send would, and loads the portal's
+/// certificate; a wrong SMTP password is a failed check with its fix, never printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_the_smtp_login_and_the_portal_certificate() {
+    let auth = format!("{SMTP_USER}:{SMTP_PASS}");
+    let sink = SmtpSink::starttls(certs(), &["--auth", &auth]);
+    let dir = temp_dir("doctor-email");
+    let portal_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let write = |password: &str| {
+        let path = dir.join(format!("doctor-{}.toml", password.len()));
+        let c = certs();
+        let text = format!(
+            "node_name = \"doc\"\ndata_dir = \"{data}\"\n[primary]\nbackend = \"local\"\n\n\
+             [email]\n{relay}\n[portal]\nlisten = \"127.0.0.1:{portal_port}\"\n\
+             public_url = \"https://127.0.0.1:{portal_port}\"\ncert_file = \"{cert}\"\n\
+             key_file = \"{key}\"\n",
+            data = dir.join("data").display(),
+            relay = relay(sink.port, password),
+            cert = c.join("server.pem").display(),
+            key = c.join("server.key").display(),
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let doctor = |cfg: PathBuf| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mfagate"));
+        cmd.arg("doctor").arg("-c").arg(cfg);
+        cmd
+    };
+    let (ok, out, err) = run(doctor(write(SMTP_PASS))).await;
+    assert!(ok, "{out}{err}");
+    for line in [
+        format!(
+            "[ ok ] email 127.0.0.1:{}: connected, certificate verified, login accepted",
+            sink.port
+        ),
+        format!("[ ok ] portal 127.0.0.1:{portal_port} certificate: certificate and key load"),
+        "all checks passed".into(),
+    ] {
+        assert!(out.contains(&line), "missing {line:?} in:\n{out}");
+    }
+    let wrong = "Not-the-relay-password-1";
+    let (ok, out, _) = run(doctor(write(wrong))).await;
+    assert!(!ok);
+    assert!(
+        out.contains(&format!("[FAIL] email 127.0.0.1:{}", sink.port)),
+        "{out}"
+    );
+    assert!(out.contains("fix: check email.username"), "{out}");
+    assert!(
+        !out.contains(wrong) && !out.contains(SMTP_PASS),
+        "no password in the report"
+    );
+    assert!(sink.messages().is_empty(), "a check sends nothing");
+}
