@@ -66,6 +66,8 @@ struct DirUser {
     display_name: Option<String>,
     email: Option<String>,
     phone: Option<String>,
+    /// The mails' language (`en`, `sv`, `nl`), from `language_attribute` if the item has one.
+    language: Option<String>,
     disabled: bool,
 }
 
@@ -88,6 +90,12 @@ fn dir_user(e: &SearchEntry, item: &SyncItem) -> Option<DirUser> {
         display_name: first(e, &item.name_attribute),
         email: first(e, &item.email_attribute),
         phone: item.phone_attributes.iter().find_map(|a| first(e, a)),
+        language: item
+            .language_attribute
+            .as_deref()
+            .and_then(|a| first(e, a))
+            .and_then(|v| crate::email::Language::parse(&v))
+            .map(|l| l.as_str().to_owned()),
         disabled: uac & UAC_DISABLED != 0,
     })
 }
@@ -140,6 +148,15 @@ fn plan_update(u: &UserRecord, d: &DirUser, item: &SyncItem) -> Option<(UserReco
         &u.local_overrides,
         item.directory_wins,
     );
+    if item.language_attribute.is_some() {
+        changed |= merge(
+            &mut n.language,
+            "language",
+            &d.language,
+            &u.local_overrides,
+            item.directory_wins,
+        );
+    }
     if n.dn.as_deref() != Some(d.dn.as_str()) {
         n.dn = Some(d.dn.clone());
         changed = true;
@@ -219,6 +236,7 @@ pub async fn run_item(
     attrs.push(&item.name_attribute);
     attrs.push(&item.email_attribute);
     attrs.extend(item.phone_attributes.iter().map(String::as_str));
+    attrs.extend(item.language_attribute.as_deref());
     let mut dir: Vec<DirUser> = Vec::new();
     ad.search_paged(&base, Scope::Subtree, &filter, &attrs, |e| {
         if let Some(d) = dir_user(&e, item) {
@@ -256,6 +274,7 @@ pub async fn run_item(
                         display_name: d.display_name.clone(),
                         email: d.email.clone(),
                         phone: d.phone.clone(),
+                        language: d.language.clone(),
                         source: Some(item.name.clone()),
                         dn: Some(d.dn.clone()),
                         disabled_by_sync: d.disabled,

@@ -205,7 +205,7 @@ impl Inviter {
             phone: user.phone.as_deref(),
             link: link.as_ref().map(|(l, _)| l.as_str()),
             expires: expires.as_deref(),
-            language: None,
+            language: user.language.as_deref(),
         };
         match self.mailer.send(&mail).await {
             Ok(()) => {

@@ -1,5 +1,6 @@
 //! The user's contact details and the invitations that use them: `user set-contact` (an
-//! address and a display name, checked so that neither can add a mail header) and
+//! address, a display name checked so that neither can add a mail header, the mails'
+//! language) and
 //! `user invite`.
 
 use serde_json::{json, Value};
@@ -12,7 +13,16 @@ pub(super) async fn set_contact(
     name: String,
     email: Option<String>,
     display_name: Option<String>,
+    language: Option<String>,
 ) -> Result<Value, String> {
+    let language = language
+        .map(|l| match l.trim() {
+            "" => Ok(String::new()),
+            l => crate::email::Language::parse(l)
+                .map(|l| l.as_str().to_owned())
+                .ok_or_else(|| format!("language \"{l}\": mails are in en, sv or nl")),
+        })
+        .transpose()?;
     let email = email.map(|e| validate_email(&e)).transpose()?;
     let display_name = display_name
         .map(|d| {
@@ -28,6 +38,7 @@ pub(super) async fn set_contact(
         for (field, value, slot) in [
             ("email", &email, &mut u.email),
             ("display_name", &display_name, &mut u.display_name),
+            ("language", &language, &mut u.language),
         ] {
             if let Some(v) = value {
                 *slot = Some(v.clone()).filter(|v| !v.is_empty());
@@ -36,7 +47,8 @@ pub(super) async fn set_contact(
                 }
             }
         }
-        json!({ "name": u.name, "email": u.email, "display_name": u.display_name })
+        json!({ "name": u.name, "email": u.email, "display_name": u.display_name,
+                "language": u.language })
     })
     .await
 }

@@ -74,6 +74,9 @@ pub enum Request {
         email: Option<String>,
         #[serde(default)]
         display_name: Option<String>,
+        /// The language of the user's mails: en, sv, nl ("" for `[email] language`).
+        #[serde(default)]
+        language: Option<String>,
     },
     UserList,
     UserShow {
@@ -400,7 +403,8 @@ pub async fn execute(ctx: &AdminContext, req: Request) -> Result<Value, String> 
             name,
             email,
             display_name,
-        } => contact::set_contact(ctx, name, email, display_name).await,
+            language,
+        } => contact::set_contact(ctx, name, email, display_name, language).await,
         Request::UserBypass { name, for_ms } => {
             if for_ms == 0 || for_ms > 24 * 3_600_000 {
                 return Err("a bypass lasts from 1 s to 24 h (e.g. --for 15m)".into());

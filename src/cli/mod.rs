@@ -177,6 +177,9 @@ enum UserCmd {
         email: Option<String>,
         #[arg(long)]
         display_name: Option<String>,
+        /// The language of the user's mails: en, sv or nl ("" for email.language).
+        #[arg(long)]
+        language: Option<String>,
     },
     /// E-mail users an invitation to enrol: how they will confirm sign-ins and, with
     /// [portal], a one-time link to enrol there. No user gets two within
@@ -476,10 +479,12 @@ fn user_request(cmd: UserCmd) -> anyhow::Result<Request> {
             name,
             email,
             display_name,
+            language,
         } => Request::UserSetContact {
             name,
             email,
             display_name,
+            language,
         },
         UserCmd::Invite {
             names,

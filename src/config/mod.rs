@@ -648,6 +648,9 @@ pub struct SyncItem {
     pub directory_wins: bool,
     /// Each user this item adds is sent a portal invitation (`[email]`).
     pub invite_new_users: bool,
+    /// The attribute holding the user's language for mails (e.g. `preferredLanguage`:
+    /// `sv-SE`, `nl`); None: every mail in `[email] language`.
+    pub language_attribute: Option<String>,
     /// More disables than this in one run wait for `mfagate sync approve`.
     pub max_disable: usize,
 }

@@ -60,6 +60,9 @@ pub struct UserRecord {
     /// invite_interval`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invited_ms: Option<u64>,
+    /// The language of the user's mails (`en`, `sv`, `nl`); None: `[email] language`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
     /// An invitation is owed (a sync added the user, or a send failed): retried until sent.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub invite_pending: bool,

@@ -102,6 +102,7 @@ pub async fn add_unenrolled(gw: &Gateway, name: &str, display: &str) {
         name: name.into(),
         email: Some(format!("{name}@example.test")),
         display_name: Some(display.into()),
+        language: None,
     })
     .await
     .unwrap();
@@ -458,7 +459,8 @@ async fn ad_user_imported_by_sync_is_invited_and_enrols_with_the_ad_password() {
         &format!(
             "dn: CN=Pia Portal,{ou}\nobjectClass: user\nsAMAccountName: {sam}\n\
              userPrincipalName: {sam}@{realm}\nunicodePwd:: {pw}\nuserAccountControl: 512\n\
-             displayName: Pia Portal\nmail: {sam}@test.local\nmobile: +46701112233\n",
+             displayName: Pia Portal\nmail: {sam}@test.local\nmobile: +46701112233\n\
+             preferredLanguage: sv-SE\n",
             realm = env("AD_REALM").to_lowercase(),
             pw = unicode_pwd(&password),
         ),
@@ -468,7 +470,8 @@ async fn ad_user_imported_by_sync_is_invited_and_enrols_with_the_ad_password() {
     let ad = ad_primary(&[env("AD_LDAPS_URL")], false, &env("AD_CA_PEM"));
     let primary = format!(
         "{ad}\n[[sync]]\nname = \"portal\"\nbase_dn = \"{ou}\"\ninterval = \"24h\"\n\
-         default_method = \"totp\"\ninvite_new_users = true\n"
+         default_method = \"totp\"\ninvite_new_users = true\n\
+         language_attribute = \"preferredLanguage\"\n"
     );
     let gw = start_config(
         "otp_mode = \"challenge\"",
@@ -483,6 +486,11 @@ async fn ad_user_imported_by_sync_is_invited_and_enrols_with_the_ad_password() {
     assert_eq!(mail["to"], json!([format!("{sam}@test.local")]));
     let text = mail["body"].as_str().unwrap();
     assert!(!text.contains(&password), "no password in the mail");
+    assert_eq!(
+        mail["subject"], "Åtgärd krävs: aktivera tvåstegsverifiering",
+        "in her language (preferredLanguage: sv-SE)"
+    );
+    assert_eq!(user(&gw, &sam).language.as_deref(), Some("sv"));
     let path = link_path(&mail);
     assert!(!user(&gw, &sam).invite_pending, "sent, so no longer owed");
 

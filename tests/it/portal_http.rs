@@ -292,6 +292,7 @@ async fn contact_details_that_would_inject_mail_headers_are_refused() {
                 name: "xan".into(),
                 email: email.map(str::to_owned),
                 display_name: display.map(str::to_owned),
+                language: None,
             })
             .await;
         assert!(r.is_err(), "{email:?} {display:?} refused");
@@ -305,12 +306,24 @@ async fn contact_details_that_would_inject_mail_headers_are_refused() {
         })
         .await;
     assert!(r.is_err(), "a phone number with a line break is refused");
+    let language = |l: &str| Request::UserSetContact {
+        name: "xan".into(),
+        email: None,
+        display_name: None,
+        language: Some(l.into()),
+    };
+    assert!(
+        gw.admin(language("de")).await.is_err(),
+        "mails are in en, sv or nl"
+    );
+    gw.admin(language("sv-SE")).await.unwrap();
     let rec = gw
         .store
         .read(|r| r.user(&user_key("xan")))
         .unwrap()
         .unwrap();
     assert_eq!(rec.email.as_deref(), Some("xan@example.test"));
+    assert_eq!(rec.language.as_deref(), Some("sv"));
     assert_eq!(rec.display_name.as_deref(), Some("Xan"));
     gw.stop().await;
 }
@@ -324,6 +337,7 @@ async fn a_user_who_lost_their_phone_signs_in_once_with_a_bypass_and_a_new_link(
         name: "lia".into(),
         email: Some("lia@example.test".into()),
         display_name: None,
+        language: None,
     })
     .await
     .unwrap();

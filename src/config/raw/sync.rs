@@ -13,6 +13,7 @@ pub(super) struct Sync {
     phone_attributes: Option<Vec<String>>,
     email_attribute: Option<String>,
     name_attribute: Option<String>,
+    language_attribute: Option<String>,
     interval: Option<String>,
     #[serde(default)]
     directory_wins: bool,
@@ -95,6 +96,7 @@ pub(super) fn sync_items(
             interval_ms,
             directory_wins: it.directory_wins,
             invite_new_users: it.invite_new_users,
+            language_attribute: it.language_attribute.filter(|a| !a.trim().is_empty()),
             max_disable: in_range(
                 &key("max_disable"),
                 it.max_disable.unwrap_or(5),
