@@ -378,12 +378,15 @@ async fn a_user_who_lost_their_phone_signs_in_once_with_a_bypass_and_a_new_link(
 
 /// The second step of a sign-in whose first step (`page`) asked for the factor.
 async fn answer(gw: &Gateway, cookie: &str, page: &str, code: &str) -> (u16, String) {
-    let form = [
+    let mut form = vec![
         ("csrf", value_of(page, "csrf")),
         ("user", value_of(page, "user")),
         ("state", value_of(page, "state")),
         ("code", code.to_owned()),
     ];
+    if page.contains("name=\"invitation\"") {
+        form.push(("invitation", value_of(page, "invitation")));
+    }
     let r = client()
         .post(format!("{}/signin/code", origin(gw)))
         .header("Cookie", cookie)
@@ -453,5 +456,83 @@ async fn a_push_user_signs_in_by_approving_and_a_denied_push_refuses() {
         }
     }
     assert_eq!(fake.factors("pat"), ["push"]);
+    gw.stop().await;
+}
+
+/// `require_invitation = true`: a user who has a factor needs the link too, and the factor
+/// still; the link is spent by the sign-in that used it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn require_invitation_asks_for_the_link_and_the_factor() {
+    let smtp = smtp();
+    let tail = sections(smtp.port, "require_invitation = true");
+    let gw = start_config("otp_mode = \"challenge\"", "", PRIMARY, &tail).await;
+    let seed = gw.add_user("max", PASSWORD).await;
+    gw.admin(Request::UserSetContact {
+        name: "max".into(),
+        email: Some("max@example.test".into()),
+        display_name: None,
+        language: None,
+    })
+    .await
+    .unwrap();
+    let (status, page) = sign_in(&gw, "max", PASSWORD, None).await;
+    assert!(
+        status == 200 && page.contains("id=\"error\""),
+        "no link: refused"
+    );
+    assert_eq!(invite(&gw, "max").await["outcome"], "sent");
+    let link = link_path(&wait_mail(&smtp, 1).await);
+
+    // The link and the password: the code is asked; with it, signed in.
+    let c = client();
+    let o = origin(&gw);
+    let first = c.get(format!("{o}{link}")).send().await.unwrap();
+    let cookie = first.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = first.text().await.unwrap();
+    let r = c
+        .post(format!("{o}/signin"))
+        .header("Cookie", &cookie)
+        .form(&[
+            ("csrf", value_of(&html, "csrf")),
+            ("user", "max".into()),
+            ("password", PASSWORD.into()),
+            ("invitation", value_of(&html, "invitation")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let asked = r.text().await.unwrap();
+    assert!(
+        asked.contains("name=\"state\""),
+        "the factor is still asked: {asked}"
+    );
+    // The answer without the link (a client dropping the field) is refused, code unspent.
+    let i = asked
+        .find("<input type=\"hidden\" name=\"invitation\"")
+        .unwrap();
+    let j = i + asked[i..].find('>').unwrap() + 1;
+    let dropped = format!("{}{}", &asked[..i], &asked[j..]);
+    let (status, _) = answer(&gw, &cookie, &dropped, &gw.code(&seed, 0)).await;
+    assert_eq!(status, 200, "refused without the link");
+    let (status, _) = answer(&gw, &cookie, &asked, &gw.code(&seed, 0)).await;
+    assert_eq!(status, 303, "signed in");
+    let u = gw
+        .store
+        .read(|r| r.user(&user_key("max")))
+        .unwrap()
+        .unwrap();
+    assert!(u.invitation.is_none(), "the link is spent");
+    gw.clock.advance_ms(30_000);
+    let (status, page) = sign_in(&gw, "max", PASSWORD, Some(&link)).await;
+    assert!(
+        status == 200 && page.contains("id=\"error\""),
+        "a spent link: refused"
+    );
     gw.stop().await;
 }

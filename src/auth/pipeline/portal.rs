@@ -190,7 +190,24 @@ impl Pipeline {
         state: Vec<u8>,
         code: Secret<String>,
         invitation: Option<Secret<String>>,
+        require_invitation: bool,
     ) -> Result<PortalStep, AuthError> {
+        let key = user_key(user_name);
+        if require_invitation {
+            // Checked before the code, which then stays unspent: the link is what is missing.
+            let current = self.store.read(|r| r.user(&key))?;
+            let now = self.clock.now_ms();
+            if !current.is_some_and(|u| invitation_matches(&u, invitation.as_ref(), now)) {
+                let req = self.portal_request(user_name, client_ip, Credential::NameOnly);
+                let audit = Audit::new(&req);
+                self.finish_reject(
+                    &audit,
+                    "portal: no valid invitation link (missing, expired or used)",
+                )
+                .await?;
+                return Ok(PortalStep::Refused);
+            }
+        }
         let req = self.portal_request(
             user_name,
             client_ip,
@@ -201,7 +218,6 @@ impl Pipeline {
             Decision::Challenge { state, prompt } => return self.portal_challenge(state, prompt),
             _ => return Ok(PortalStep::Refused),
         }
-        let key = user_key(user_name);
         let Some(user) = self.store.read(|r| r.user(&key))? else {
             return Ok(PortalStep::Refused);
         };

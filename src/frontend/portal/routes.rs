@@ -243,10 +243,19 @@ impl Portal {
         };
         let invitation = invitation_token(req.field("invitation")).map(|t| Secret::new(t.into()));
         let code = Secret::new(req.field("code").to_owned());
+        let cfg = self.cfg.get();
+        let require_invitation = cfg.portal.as_ref().is_some_and(|p| p.require_invitation);
         Ok(self
             .pipeline
             .get()
-            .portal_answer(req.field("user").trim(), req.peer, state, code, invitation)
+            .portal_answer(
+                req.field("user").trim(),
+                req.peer,
+                state,
+                code,
+                invitation,
+                require_invitation,
+            )
             .await?)
     }
 
