@@ -110,3 +110,12 @@ fn validate_email(email: &str) -> Result<String, String> {
     }
     Ok(e)
 }
+
+/// A phone number on one line (a line break could start a mail header).
+pub(super) fn validate_phone(phone: &str) -> Result<String, String> {
+    let phone = phone.trim().to_owned();
+    if phone.is_empty() || phone.len() > 32 || phone.chars().any(char::is_control) {
+        return Err("a phone number is 1-32 characters, e.g. +15550001001".into());
+    }
+    Ok(phone)
+}

@@ -25,6 +25,7 @@ use crate::store::{Reader, Store, StoreError};
 use crate::timefmt::rfc3339_ms;
 
 mod contact;
+use contact::validate_phone;
 pub mod transport;
 
 pub use transport::{bind, AdminListener, AdminStream};
@@ -765,14 +766,6 @@ pub async fn call_daemon(cfg: &Config, req: Request) -> Result<Sent, ClientError
         }
         None => Ok(Sent::NoDaemon(req)),
     }
-}
-
-fn validate_phone(phone: &str) -> Result<String, String> {
-    let phone = phone.trim().to_owned();
-    if phone.is_empty() || phone.len() > 32 || phone.chars().any(char::is_control) {
-        return Err("a phone number is 1-32 characters, e.g. +15550001001".into());
-    }
-    Ok(phone)
 }
 
 /// A method the configuration can serve for this user, through `provider` if named.
