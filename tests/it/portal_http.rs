@@ -40,8 +40,12 @@ pub fn client() -> reqwest::Client {
 /// A sign-in as a browser posts it: the form token from the sign-in page (and its cookie),
 /// then the form. Returns the status and the page with its form token blanked out.
 async fn sign_in(gw: &Gateway, user: &str, password: &str, link: Option<&str>) -> (u16, String) {
+    sign_in_to(&origin(gw), user, password, link).await
+}
+
+/// [`sign_in`] at the portal on `o` (`https://127.0.0.1:PORT`).
+pub async fn sign_in_to(o: &str, user: &str, password: &str, link: Option<&str>) -> (u16, String) {
     let c = client();
-    let o = origin(gw);
     let page = c
         .get(format!("{o}{}", link.unwrap_or("/")))
         .send()

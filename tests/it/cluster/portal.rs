@@ -1,6 +1,6 @@
-//! Portal sessions across a cluster of real processes: signed in at one node's portal, the
+//! The portal across a cluster of real processes: signed in at one node's portal, the
 //! session cookie works at the other's once login state has replicated, and signing out at
-//! either ends it at both.
+//! either ends it at both; an invitation link signs in once in the whole cluster.
 
 use std::time::{Duration, Instant};
 
@@ -9,16 +9,23 @@ use mfagate::config::Config;
 use mfagate::factor::totp;
 
 use super::*;
-use crate::portal_http::{client, value_of};
+use crate::email::SmtpSink;
+use crate::portal::{link_path, wait_mail};
+use crate::portal_http::{client, sign_in_to, value_of};
 
-/// The `[portal]` section of a node on `port` (the test certificate for 127.0.0.1).
-fn portal_tail(port: u16) -> String {
+/// The `[email]` and `[portal]` sections of a node whose portal is on `port` (the test
+/// certificate for 127.0.0.1); mail goes to aiosmtpd on `smtp`.
+fn portal_tail(port: u16, smtp: u16) -> String {
     let c = certs();
     format!(
-        "[portal]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"https://127.0.0.1:{port}\"\n\
+        "[email]\nhost = \"127.0.0.1\"\nport = {smtp}\nca_file = \"{ca}\"\n\
+         from = \"MFA <mfa@example.test>\"\n\
+         [portal]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"{}\"\n\
          cert_file = \"{}\"\nkey_file = \"{}\"\n",
+        crate::portal::PUBLIC_URL,
         c.join("server.pem").display(),
-        c.join("server.key").display()
+        c.join("server.key").display(),
+        ca = c.join("ca.pem").display(),
     )
 }
 
@@ -52,9 +59,10 @@ async fn a_portal_session_from_one_node_is_served_and_ended_by_the_other() {
     let root = temp_dir("cluster-portal");
     let ca = make_ca(&root).await;
     let ports = [free_port(), free_port()];
+    let smtp = SmtpSink::starttls(certs(), &[]);
     let mut nodes = Vec::new();
     for (name, port) in ["n1", "n2"].into_iter().zip(ports) {
-        let tail = portal_tail(port);
+        let tail = portal_tail(port, smtp.port);
         nodes.push(Node::with(&root, name, &ca, "otp_mode = \"challenge\"", &tail).await);
     }
     // Two nodes: the second is a learner, which serves logins (and the portal) all the same.
@@ -156,5 +164,49 @@ async fn a_portal_session_from_one_node_is_served_and_ended_by_the_other() {
         for secret in [token, csrf.as_str(), "Cara-pass-1"] {
             assert!(!log.contains(secret), "{} logged a secret", n.name);
         }
+    }
+
+    // An invitation made at the learner: its link signs in once, whichever node is asked.
+    let (ok, _, err) = run_with_stdin(
+        nodes[1].cli(&["user", "add", "dora", "--password-stdin"]),
+        Some("Dora-pass-1\n"),
+    )
+    .await;
+    assert!(ok, "{err}");
+    nodes[1]
+        .ok(&[
+            "user",
+            "set-contact",
+            "dora",
+            "--email",
+            "dora@example.test",
+        ])
+        .await;
+    wait_user(&nodes[0], "dora", Duration::from_secs(5)).await;
+    let out = nodes[1].ok(&["user", "invite", "dora"]).await;
+    assert!(out.contains("dora: sent to dora@example.test"), "{out}");
+    let link = link_path(&wait_mail(&smtp, 1).await);
+    let origins: Vec<String> = ports
+        .iter()
+        .map(|p| format!("https://127.0.0.1:{p}"))
+        .collect();
+    // The learner holds the link a moment after the leader committed it: then both race.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (a, b) = tokio::join!(
+        sign_in_to(&origins[0], "dora", "Dora-pass-1", Some(&link)),
+        sign_in_to(&origins[1], "dora", "Dora-pass-1", Some(&link)),
+    );
+    let signed_in = [a.0, b.0].iter().filter(|s| **s == 303).count();
+    assert_eq!(
+        signed_in, 1,
+        "the same link at both nodes at once: one sign-in ({}, {})",
+        a.0, b.0
+    );
+    for o in &origins {
+        let (status, page) = sign_in_to(o, "dora", "Dora-pass-1", Some(&link)).await;
+        assert!(
+            status == 200 && page.contains("id=\"error\""),
+            "spent at {o}"
+        );
     }
 }
