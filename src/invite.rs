@@ -25,16 +25,14 @@ use crate::store::{Store, StoreError};
 
 pub const SWEEP_EVERY: Duration = Duration::from_secs(300);
 
-/// Poked after a sync run that may have added users who are owed an invitation.
-pub static OWED: tokio::sync::Notify = tokio::sync::Notify::const_new();
-
-/// Sends what is owed now, after every sync run that may add users, and every
-/// [`SWEEP_EVERY`], with the configuration of the moment (a reload applies).
+/// Sends what is owed now, when `owed` is poked (after a sync run that may have added
+/// users), and every [`SWEEP_EVERY`], with the configuration of the moment (a reload applies).
 pub async fn sweep_loop(
     cfg: Arc<crate::live::Live<Config>>,
     store: Store,
     directory: Directory,
     clock: SharedClock,
+    owed: Arc<tokio::sync::Notify>,
     cancel: tokio_util::sync::CancellationToken,
 ) {
     loop {
@@ -51,7 +49,7 @@ pub async fn sweep_loop(
         }
         tokio::select! {
             _ = cancel.cancelled() => return,
-            _ = OWED.notified() => {}
+            _ = owed.notified() => {}
             _ = tokio::time::sleep(SWEEP_EVERY) => {}
         }
     }

@@ -259,7 +259,7 @@ impl Running {
             &(&cfg.sync, &cfg.primary),
         );
         let sync = if sync_changed {
-            Some(spawn_sync(&cfg, &r.directory, &r.clock, &r.cancel).map_err(apply)?)
+            Some(spawn_sync(&cfg, &r.directory, &r.clock, &r.owed, &r.cancel).map_err(apply)?)
         } else {
             None
         };
@@ -344,6 +344,8 @@ struct Reloader {
     live_cfg: Arc<Live<Config>>,
     admin: Arc<Live<AdminContext>>,
     sync: std::sync::Mutex<SyncTasks>,
+    /// Wakes the invitation sweep after a sync run (see `crate::invite::sweep_loop`).
+    owed: Arc<tokio::sync::Notify>,
     cancel: CancellationToken,
     log_level: Option<LogLevelHandle>,
 }
@@ -408,6 +410,7 @@ fn spawn_sync(
     cfg: &Arc<Config>,
     directory: &Directory,
     clock: &SharedClock,
+    owed: &Arc<tokio::sync::Notify>,
     cancel: &CancellationToken,
 ) -> Result<SyncTasks, ServerError> {
     let cancel = cancel.child_token();
@@ -426,6 +429,7 @@ fn spawn_sync(
                     ad_primary.clone(),
                     directory.clone(),
                     clock.clone(),
+                    owed.clone(),
                     cancel.clone(),
                 )));
             }
@@ -556,7 +560,9 @@ pub async fn start(
             cancel.clone(),
         ))));
     }
-    let sync = spawn_sync(&cfg, &directory, &clock, &cancel)?;
+    // Poked by a sync run that may have added users owed an invitation; the sweep waits on it.
+    let owed = Arc::new(tokio::sync::Notify::new());
+    let sync = spawn_sync(&cfg, &directory, &clock, &owed, &cancel)?;
     if let Ok(0) = store.read(|r| r.user_count()) {
         tracing::info!(
             "no users yet: add one with `mfagate user add NAME --password-stdin -c CONFIG`, \
@@ -602,6 +608,7 @@ pub async fn start(
             store.clone(),
             directory.clone(),
             clock.clone(),
+            owed.clone(),
             cancel.clone(),
         )));
     }
@@ -621,6 +628,7 @@ pub async fn start(
         live_cfg,
         admin: admin_ctx,
         sync: std::sync::Mutex::new(sync),
+        owed,
         cancel,
         log_level: None,
     };
@@ -739,6 +747,7 @@ async fn scheduled_sync(
     ad: Arc<crate::primary::ad::AdPrimary>,
     directory: Directory,
     clock: SharedClock,
+    owed: Arc<tokio::sync::Notify>,
     cancel: CancellationToken,
 ) {
     let item = &cfg.sync[index];
@@ -780,7 +789,7 @@ async fn scheduled_sync(
             _ = cancel.cancelled() => break,
             r = run => match r {
                 Err(e) => tracing::warn!(item = %item.name, error = %e, "sync failed; will retry at the next interval"),
-                Ok(_) if item.invite_new_users => crate::invite::OWED.notify_one(),
+                Ok(_) if item.invite_new_users => owed.notify_one(),
                 Ok(_) => {}
             },
         }

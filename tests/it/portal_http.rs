@@ -45,6 +45,17 @@ async fn sign_in(gw: &Gateway, user: &str, password: &str, link: Option<&str>) -
 
 /// [`sign_in`] at the portal on `o` (`https://127.0.0.1:PORT`).
 pub async fn sign_in_to(o: &str, user: &str, password: &str, link: Option<&str>) -> (u16, String) {
+    let (status, body, _, csrf) = sign_in_raw(o, user, password, link).await;
+    (status, body.replace(&csrf, "TOKEN"))
+}
+
+/// The first step of a sign-in: the status, the page, the form cookie and the form token.
+pub async fn sign_in_raw(
+    o: &str,
+    user: &str,
+    password: &str,
+    link: Option<&str>,
+) -> (u16, String, String, String) {
     let c = client();
     let page = c
         .get(format!("{o}{}", link.unwrap_or("/")))
@@ -65,14 +76,13 @@ pub async fn sign_in_to(o: &str, user: &str, password: &str, link: Option<&str>)
     }
     let r = c
         .post(format!("{o}/signin"))
-        .header("Cookie", cookie)
+        .header("Cookie", &cookie)
         .form(&form)
         .send()
         .await
         .unwrap();
     let status = r.status().as_u16();
-    let body = r.text().await.unwrap().replace(&csrf, "TOKEN");
-    (status, body)
+    (status, r.text().await.unwrap(), cookie, csrf)
 }
 
 /// The value of the hidden input `name` in a page.
@@ -381,7 +391,7 @@ async fn a_user_who_lost_their_phone_signs_in_once_with_a_bypass_and_a_new_link(
 }
 
 /// The second step of a sign-in whose first step (`page`) asked for the factor.
-async fn answer(gw: &Gateway, cookie: &str, page: &str, code: &str) -> (u16, String) {
+pub async fn answer(gw: &Gateway, cookie: &str, page: &str, code: &str) -> (u16, String) {
     let mut form = vec![
         ("csrf", value_of(page, "csrf")),
         ("user", value_of(page, "user")),

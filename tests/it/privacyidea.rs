@@ -628,3 +628,51 @@ async fn doctor_checks_every_second_factor_provider() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A privacyIDEA user signs in at the portal with the factor privacyIDEA holds for them
+/// (carol's SMS token: the code comes from privacyIDEA's SMS gateway), as at a VPN login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_privacyidea_user_signs_in_at_the_portal_with_their_token() {
+    use crate::portal::{origin, sections};
+    use crate::portal_http::{answer, sign_in_raw};
+    let _tokens = TOKENS.lock().await;
+    let primary =
+        "[primary]\nbackend = \"local\"\n[primary.local]\nhash_memory_kib = 64\nhash_iterations = 1\n";
+    let tail = format!(
+        "privacyidea_provider = \"pi\"\n\n[[factor.provider]]\nname = \"pi\"\nkind = \"privacyidea\"\n\
+         url = \"{}\"\nrealm = \"{}\"\nservice_user = \"{}\"\nsecret_env = \"PI_ADMIN_PASSWORD\"\n\
+         timeout_secs = 10\n{}",
+        env("PI_URL"),
+        env("PI_REALM"),
+        env("PI_ADMIN"),
+        sections(25, "")
+    );
+    let gw = start_config("otp_mode = \"challenge\"", "", primary, &tail).await;
+    gw.admin(Request::UserAdd {
+        name: "carol".into(),
+        password: Some("pw-carol".into()),
+        method: Some(Method::Privacyidea),
+        phone: None,
+        provider: None,
+    })
+    .await
+    .unwrap();
+    let sms_file = env("MFAGATE_PI_SMS_OUT");
+    let before = newest_code(&sms_file, sms_for("+15550001003"));
+    let (status, page, cookie, _) = sign_in_raw(&origin(&gw), "carol", "pw-carol", None).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("name=\"state\""),
+        "privacyIDEA's challenge: {page}"
+    );
+    let otp = next_code(&sms_file, before, sms_for("+15550001003")).await;
+    let (status, _) = answer(&gw, &cookie, &page, "000000").await;
+    assert_eq!(status, 200, "a wrong code refuses");
+    // A refused answer ends that sign-in; a new one sends a new code.
+    let before = Some(otp);
+    let (_, page, cookie, _) = sign_in_raw(&origin(&gw), "carol", "pw-carol", None).await;
+    let otp = next_code(&sms_file, before, sms_for("+15550001003")).await;
+    let (status, _) = answer(&gw, &cookie, &page, &otp).await;
+    assert_eq!(status, 303, "signed in with privacyIDEA's code");
+    gw.stop().await;
+}
