@@ -5,6 +5,7 @@
 //! policy and the audit record); back-ends ([`primary`], [`factor`], [`store`]) only talk to
 //! what they wrap. The binary (`main.rs`) only parses the command line and calls [`cli`].
 
+pub mod accept;
 pub mod admin;
 pub mod auth;
 pub mod cli;

@@ -36,19 +36,7 @@ pub async fn serve(
     cancel: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let (stream, peer) = tokio::select! {
-            _ = cancel.cancelled() => return,
-            r = listener.accept() => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait instead of spinning.
-                    tracing::debug!(error = %e, "metrics: accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
+    while let Some((stream, peer)) = crate::accept::next(&listener, &cancel, "metrics").await {
         // Over the limit the connection is closed at once: a scraper retries next interval.
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             tracing::debug!(%peer, "metrics: too many connections; closed one");

@@ -281,6 +281,17 @@ impl Pipeline {
         }
     }
 
+    /// Whether the user's second factor is locked (failures, or a sign-in reported as not
+    /// theirs): then nothing may be enrolled until an administrator unlocks it.
+    pub fn portal_factor_locked(&self, user_name: &str) -> Result<bool, AuthError> {
+        let failures = self.store.read(|r| r.failures(&user_key(user_name)))?;
+        Ok(totp::is_locked(
+            &failures,
+            self.clock.now_ms(),
+            &self.cfg.factor,
+        ))
+    }
+
     /// Confirms a new authenticator with a code from it: on a right code the seed is the
     /// user's (method TOTP), the code's step is spent, and the enrolment is logged. Returns
     /// whether it was saved.
@@ -291,6 +302,9 @@ impl Pipeline {
         sealed: &SealedSeed,
         code: &str,
     ) -> Result<bool, AuthError> {
+        if self.portal_factor_locked(user_name)? {
+            return Ok(false);
+        }
         let key = user_key(user_name);
         let seed = self.store.sealer().open(sealed, &key)?;
         let now = self.clock.now_ms();
@@ -340,6 +354,9 @@ impl Pipeline {
         phone: &str,
     ) -> Result<Option<Vec<u8>>, AuthError> {
         let key = user_key(user_name);
+        if self.portal_factor_locked(user_name)? {
+            return Ok(None);
+        }
         let Some(mut user) = self.store.read(|r| r.user(&key))? else {
             return Ok(None);
         };

@@ -164,19 +164,7 @@ impl LdapFrontend {
         socket: TcpListener,
         cancel: CancellationToken,
     ) {
-        loop {
-            let (stream, peer) = tokio::select! {
-                _ = cancel.cancelled() => return,
-                r = socket.accept() => match r {
-                    Ok(x) => x,
-                    Err(e) => {
-                        // EMFILE and friends: back off instead of spinning.
-                        tracing::warn!(error = %e, "ldap: accept failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                },
-            };
+        while let Some((stream, peer)) = crate::accept::next(&socket, &cancel, "ldap").await {
             let Ok(permit) = self.listeners[index].slots.clone().try_acquire_owned() else {
                 tracing::warn!(peer = %peer, "ldap: max_connections reached; connection refused");
                 continue;

@@ -31,7 +31,7 @@ pub mod i18n;
 mod pages;
 mod routes;
 
-pub use routes::{normalise_phone, session_id};
+pub use routes::normalise_phone;
 
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A connection left open longer than this is closed (keep-alive included).
@@ -101,18 +101,7 @@ pub async fn serve(
     cancel: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(max_connections));
-    loop {
-        let (stream, peer) = tokio::select! {
-            _ = cancel.cancelled() => return,
-            r = listener.accept() => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    tracing::debug!(error = %e, "portal: accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
+    while let Some((stream, peer)) = crate::accept::next(&listener, &cancel, "portal").await {
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             tracing::debug!(%peer, "portal: too many connections; closed one");
             continue;

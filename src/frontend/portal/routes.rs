@@ -3,7 +3,6 @@
 //! token: the session's once signed in, a double-submitted cookie before.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use subtle::ConstantTimeEq;
 
@@ -381,10 +380,7 @@ impl Portal {
             Some("phone") => Some(pages::message(t.phone_saved)),
             _ => None,
         });
-        let key = user_key(&s.user.name);
-        let failures = self.store.read(|r| r.failures(&key))?;
-        let cfg = self.cfg.get();
-        let locked = totp::is_locked(&failures, self.clock.now_ms(), &cfg.factor);
+        let locked = self.pipeline.get().portal_factor_locked(&s.user.name)?;
         let name = s.user.display_name.as_deref().unwrap_or(&s.user.name);
         let f = Frame {
             lang,
@@ -492,11 +488,7 @@ impl Portal {
             signed_in: Some((&name, &csrf)),
         };
         let now = self.clock.now_ms();
-        let locked = {
-            let key = user_key(&s.user.name);
-            let failures = self.store.read(|r| r.failures(&key))?;
-            totp::is_locked(&failures, now, &self.cfg.get().factor)
-        };
+        let locked = pipeline.portal_factor_locked(&s.user.name)?;
         match req.path.as_str() {
             "/signout" => {
                 s.session.signed_out = true;
@@ -655,15 +647,4 @@ impl Portal {
         e.1 += 1;
         e.1 <= super::SIGN_IN_PER_MINUTE
     }
-}
-
-/// The session cookie's hash, for tests that look into the store.
-pub fn session_id(cookie_value: &str) -> String {
-    token_hash(cookie_value)
-}
-
-#[allow(dead_code)]
-fn _assert_send(p: Arc<Portal>, r: Req) {
-    fn is_send<T: Send>(_: T) {}
-    is_send(async move { p.route(r).await });
 }
