@@ -184,14 +184,15 @@ async fn a_member_away_longer_than_the_log_keeps_catches_up_from_a_snapshot() {
     let mut codes = Vec::new();
     for (i, seed) in seeds.iter().enumerate() {
         let user = format!("away{i:02}");
+        let cfg = Config::load(&nodes[0].config).unwrap();
+        let step = totp::step_at(SystemClock.now_ms(), &cfg.factor.totp);
+        let code = totp::code_at(seed, step, &cfg.factor.totp);
         assert_eq!(
-            nodes[0].login(&user, "away-pw", seed).await,
+            nodes[0].login_with(&user, "away-pw", &code).await,
             "Access-Accept",
             "{user}"
         );
-        let cfg = Config::load(&nodes[0].config).unwrap();
-        let step = totp::step_at(SystemClock.now_ms(), &cfg.factor.totp);
-        codes.push(totp::code_at(seed, step, &cfg.factor.totp));
+        codes.push(code);
     }
     let st = nodes[0]
         .wait_status(

@@ -284,6 +284,12 @@ key_file = "{d}/certs/{name}.key"
         let cfg = Config::load(&self.config).unwrap();
         let step = totp::step_at(SystemClock.now_ms(), &cfg.factor.totp) + offset;
         let code = totp::code_at(seed, step, &cfg.factor.totp);
+        self.login_with(user, password, &code).await
+    }
+
+    /// A PAP login with this exact code, for a test that must later replay the very code used
+    /// (recomputing it could land in the next time step and be a fresh, valid code).
+    pub async fn login_with(&self, user: &str, password: &str, code: &str) -> String {
         let r = pyrad(
             &self.radius,
             SECRET,
