@@ -29,11 +29,10 @@ import sys
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import (NoSuchElementException, StaleElementReferenceException,
-                                        TimeoutException, WebDriverException)
+from selenium.common.exceptions import (NoSuchElementException, TimeoutException,
+                                        WebDriverException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 
@@ -69,6 +68,24 @@ def element(d, ident):
     return d.find_element(By.ID, ident)
 
 
+def replaced(old):
+    """Whether the document whose <html> element is `old` has been replaced. Selenium's
+    staleness_of only counts StaleElementReferenceException; while a navigation is under way
+    Chromium may instead answer "Node with given id does not belong to the document", which
+    means the same."""
+    try:
+        old.is_enabled()
+        return False
+    except WebDriverException:
+        return True
+
+
+def wait_replaced(old, timeout=15):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and not replaced(old):
+        time.sleep(0.05)
+
+
 def run(d, cmd):
     op = cmd.get("op")
     if op == "get":
@@ -96,17 +113,18 @@ def run(d, cmd):
             try:
                 element(d, cmd["id"]).click()
                 break
-            except (StaleElementReferenceException, WebDriverException):
-                # The document was still being replaced: find the element anew.
+            except WebDriverException:
+                # If the page is already being replaced the click went through: clicking
+                # again would post the form twice. Otherwise find the element anew.
+                if replaced(old):
+                    break
                 if attempt == 2:
                     raise
                 time.sleep(0.2)
                 settle(d)
+                old = d.find_element(By.TAG_NAME, "html")
         # A form post replaces the document; wait until it has, and it has loaded.
-        try:
-            WebDriverWait(d, 15).until(EC.staleness_of(old))
-        except TimeoutException:
-            pass
+        wait_replaced(old)
         settle(d)
         return {"url": d.current_url, "title": d.title}
     if op == "cookies":
