@@ -550,3 +550,118 @@ async fn require_invitation_asks_for_the_link_and_the_factor() {
     );
     gw.stop().await;
 }
+
+/// A sign-in with the invitation `link` from a browser whose Accept-Language is English and
+/// that may already hold a language chosen on the page: the Set-Cookie headers of the answer,
+/// and the home page the browser is sent to, with the cookies it now has.
+async fn sign_in_in_english(
+    gw: &Gateway,
+    user: &str,
+    link: &str,
+    chosen: Option<&str>,
+) -> (Vec<String>, String) {
+    let o = origin(gw);
+    let c = client();
+    let page = c
+        .get(format!("{o}{link}"))
+        .header("Accept-Language", "en-GB,en;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    let form_cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let mut jar = vec![form_cookie.split(';').next().unwrap().to_owned()];
+    if let Some(l) = chosen {
+        jar.push(format!("__Host-mfagate-lang={l}"));
+    }
+    let html = page.text().await.unwrap();
+    let r = c
+        .post(format!("{o}/signin"))
+        .header("Accept-Language", "en-GB,en;q=0.9")
+        .header("Cookie", jar.join("; "))
+        .form(&[
+            ("csrf", value_of(&html, "csrf")),
+            ("user", user.into()),
+            ("password", PASSWORD.into()),
+            ("invitation", value_of(&html, "invitation")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{user} signed in");
+    let set: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    for c in &set {
+        let (pair, _) = c.split_once(';').unwrap();
+        if !pair.ends_with('=') && !pair.starts_with("__Host-mfagate-form") {
+            jar.retain(|old| old.split('=').next() != pair.split('=').next());
+            jar.push(pair.to_owned());
+        }
+    }
+    let home = c
+        .get(format!("{o}/"))
+        .header("Accept-Language", "en-GB,en;q=0.9")
+        .header("Cookie", jar.join("; "))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    (set, home)
+}
+
+/// Once signed in, the portal speaks the user's own language (the one their mails are in),
+/// whatever the browser asks for, for that browser session only; a language picked on the
+/// page before signing in stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_in_user_gets_the_portal_in_their_own_language_unless_they_picked_one() {
+    let smtp = smtp();
+    let gw = start(smtp.port).await;
+    for name in ["siv", "sara", "eve"] {
+        add_unenrolled(&gw, name, name).await;
+    }
+    for name in ["siv", "sara"] {
+        gw.admin(Request::UserSetContact {
+            name: name.into(),
+            email: None,
+            display_name: None,
+            language: Some("sv-SE".into()),
+        })
+        .await
+        .unwrap();
+    }
+    let mut links = Vec::new();
+    for (i, name) in ["siv", "sara", "eve"].iter().enumerate() {
+        assert_eq!(invite(&gw, name).await["outcome"], "sent");
+        links.push(link_path(&wait_mail(&smtp, i + 1).await));
+    }
+
+    let (set, home) = sign_in_in_english(&gw, "siv", &links[0], None).await;
+    let lang = set
+        .iter()
+        .find(|c| c.starts_with("__Host-mfagate-lang="))
+        .unwrap_or_else(|| panic!("a language cookie: {set:?}"));
+    assert!(lang.starts_with("__Host-mfagate-lang=sv;"), "{lang}");
+    assert!(!lang.contains("Max-Age"), "for this session only: {lang}");
+    assert!(home.contains("<html lang=\"sv\">"), "{home}");
+    assert!(home.contains("id=\"who\""), "signed in: {home}");
+
+    let (set, home) = sign_in_in_english(&gw, "sara", &links[1], Some("nl")).await;
+    assert!(
+        !set.iter().any(|c| c.starts_with("__Host-mfagate-lang=")),
+        "the language she picked is kept: {set:?}"
+    );
+    assert!(home.contains("<html lang=\"nl\">"), "{home}");
+
+    let (set, home) = sign_in_in_english(&gw, "eve", &links[2], None).await;
+    assert!(!set.iter().any(|c| c.starts_with("__Host-mfagate-lang=")));
+    assert!(
+        home.contains("<html lang=\"en\">"),
+        "no language of her own: the browser's"
+    );
+    gw.stop().await;
+}

@@ -1,6 +1,7 @@
 //! The portal's words in English, Swedish and Dutch, and which of them a browser gets: the
-//! language chosen on the page (a cookie), else the first of `Accept-Language` we have, else
-//! English.
+//! language chosen on the page (a cookie), else the signed-in user's own language (the one
+//! their mails are in, set as a session cookie at sign-in), else the first of
+//! `Accept-Language` we have, else English.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {

@@ -301,9 +301,20 @@ impl Portal {
                 self.store
                     .write(move |tx| tx.put_portal_session(&id, &session))
                     .await?;
-                Ok(Reply::see_other("/")
+                let mut reply = Reply::see_other("/")
                     .with_cookie(cookie(http::SESSION_COOKIE, &token, None))
-                    .with_cookie(clear_cookie(http::FORM_COOKIE)))
+                    .with_cookie(clear_cookie(http::FORM_COOKIE));
+                // The user's own language (the one their mails are in) once we know who they
+                // are, unless they picked one on the page; for this browser session only, so a
+                // shared computer does not keep it for the next person.
+                let picked =
+                    req.query.contains_key("lang") || req.cookies.contains_key(http::LANG_COOKIE);
+                if let Some(own) = user.language.as_deref().and_then(Lang::parse) {
+                    if !picked {
+                        reply = reply.with_cookie(cookie(http::LANG_COOKIE, own.code(), None));
+                    }
+                }
+                Ok(reply)
             }
         }
     }
