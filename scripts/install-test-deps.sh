@@ -20,6 +20,9 @@
 #   - chromium and chromium-driver: the real browser of the portal tests
 #     (tests/it/portal.rs), headless; Selenium is pointed at Debian's chromedriver
 #     and never downloads one.
+#   - nginx-light: the reverse proxy in front of the portal's `tls = "none"`
+#     listener (tests/it/portal_proxy.rs); run in the foreground by the test,
+#     never as a service.
 # Idempotent and fast (< 1 s) when everything is already there; safe in CI
 # (no stdin). The Debian part needs root; the venv part does not.
 #
@@ -34,7 +37,7 @@ export DEBIAN_FRONTEND=noninteractive
 # No krb5-user: the tests do LDAP simple binds only, and provisioning needs no
 # Kerberos tools (it would also ask debconf questions).
 APT_PKGS=(freeradius freeradius-utils samba samba-ad-dc samba-ad-provision ldap-utils slapd openssl curl
-  libpam-radius-auth pamtester systemd eapoltest chromium chromium-driver fonts-dejavu-core)
+  libpam-radius-auth pamtester systemd eapoltest chromium chromium-driver fonts-dejavu-core nginx-light)
 # aiosmtpd: tests/py/smtp_sink.py, the mail server of the enrolment e-mail tests.
 PY_PKGS=(pyrad pycryptodome pyotp ldap3==2.9.1 duo-client==5.7.0 prometheus_client==0.26.0 aiosmtpd==1.4.6 selenium==4.51.0)
 PY_IMPORTS="import pyrad, Crypto, pyotp, ldap3, duo_client, prometheus_client, aiosmtpd, selenium"
@@ -62,7 +65,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 
   # Keep the packages' postinst from starting the system freeradius, samba-ad-dc,
-  # smbd, nmbd, winbind and slapd services: they would hold UDP 1812 / TCP 389,
+  # smbd, nmbd, winbind and slapd services (and nginx): they would hold UDP 1812 / TCP 389,
   # 636, 445 and are not what the tests talk to. Only add our
   # policy-rc.d if there is none (containers often ship one), and only remove
   # the one we added.

@@ -18,6 +18,7 @@ mod metrics;
 mod pam;
 mod portal;
 mod portal_http;
+mod portal_proxy;
 mod privacyidea;
 mod radius_flows;
 mod radius_wire;
