@@ -118,6 +118,26 @@ enum Next<S> {
     StartTls(S),
 }
 
+/// What the session loop does with one request, as [`LdapFrontend::answer`] decided: the loop
+/// itself only does the I/O.
+enum Answer {
+    /// Nothing now: abandon, or an operation whose task answers through the queue.
+    Nothing,
+    Send(LdapMsg),
+    /// Unbind: close without a word.
+    Close,
+    /// A notice of disconnection with this reason, then close.
+    Disconnect(&'static str),
+    /// Send this success, then hand the connection to the TLS handshake.
+    StartTls(LdapMsg),
+}
+
+impl From<Option<LdapMsg>> for Answer {
+    fn from(reply: Option<LdapMsg>) -> Answer {
+        reply.map_or(Answer::Nothing, Answer::Send)
+    }
+}
+
 impl LdapFrontend {
     /// Loads every listener's certificate and key.
     pub fn new(cfg: &LdapConfig, pipeline: Arc<Pipeline>) -> Result<Self, LdapSetupError> {
@@ -308,164 +328,25 @@ impl LdapFrontend {
                     .await;
                 break Next::Close;
             }
-            let id = msg.msgid;
-            let queued_op = matches!(msg.op, LdapOp::SearchRequest(_) | LdapOp::CompareRequest(_));
-            if queued_op && running.len() >= MAX_OUTSTANDING {
-                if let Some(r) = error_response(
-                    &msg.op,
-                    id,
-                    LdapResultCode::Busy,
-                    "too many outstanding operations on this connection",
-                ) {
+            match self.answer(st, msg, &mut running, &mut rx, &tx).await {
+                Answer::Nothing => {}
+                Answer::Send(r) => {
                     if framed.send(r).await.is_err() {
                         break Next::Close;
                     }
                 }
-                continue;
-            }
-            if let Some(code) = critical_control_unsupported(&msg) {
-                if let Some(r) = error_response(&msg.op, id, code, "unsupported critical control") {
-                    if framed.send(r).await.is_err() {
-                        break Next::Close;
-                    }
-                }
-                continue;
-            }
-            match msg.op {
-                LdapOp::BindRequest(req) => {
-                    // RFC 4511 §4.2.1: operations outstanding at a bind are abandoned.
-                    for (_, h) in running.drain() {
-                        h.abort();
-                    }
-                    // Their queued responses go too: nothing of theirs follows the bind.
-                    while rx.try_recv().is_ok() {}
-                    let (code, text) = self.bind(st, req).await;
-                    let resp = LdapOp::BindResponse(LdapBindResponse {
-                        res: result(code, text),
-                        saslcreds: None,
-                    });
-                    if framed.send(LdapMsg::new(id, resp)).await.is_err() {
-                        break Next::Close;
-                    }
-                }
-                LdapOp::UnbindRequest => break Next::Close,
-                LdapOp::AbandonRequest(target) => {
-                    if let Some(h) = running.remove(&target) {
-                        h.abort();
-                    }
-                }
-                LdapOp::SearchRequest(req) => {
-                    let paged = msg
-                        .ctrl
-                        .iter()
-                        .any(|c| matches!(c, LdapControl::SimplePagedResults { .. }));
-                    match self.search_task(st, id, req, paged, tx.clone()) {
-                        Ok(h) => {
-                            running.insert(id, h);
-                        }
-                        Err(reply) => {
-                            if framed.send(*reply).await.is_err() {
-                                break Next::Close;
-                            }
-                        }
-                    }
-                }
-                LdapOp::CompareRequest(req) => match self.compare_task(st, id, req, tx.clone()) {
-                    Ok(h) => {
-                        running.insert(id, h);
-                    }
-                    Err(reply) => {
-                        if framed.send(*reply).await.is_err() {
-                            break Next::Close;
-                        }
-                    }
-                },
-                LdapOp::AddRequest(_)
-                | LdapOp::ModifyRequest(_)
-                | LdapOp::DelRequest(_)
-                | LdapOp::ModifyDNRequest(_) => {
-                    let reply = error_response(
-                        &msg.op,
-                        id,
-                        LdapResultCode::UnwillingToPerform,
-                        "this gateway is read-only",
-                    );
-                    if let Some(r) = reply {
-                        if framed.send(r).await.is_err() {
-                            break Next::Close;
-                        }
-                    }
-                }
-                LdapOp::ExtendedRequest(req) if req.name == OID_STARTTLS => {
-                    let offered = self.listeners[st.listener].cfg.tls == LdapTls::StartTls;
-                    let (code, text) = if st.tls {
-                        (
-                            LdapResultCode::OperationsError,
-                            "TLS is already established",
-                        )
-                    } else if !offered {
-                        (
-                            LdapResultCode::ProtocolError,
-                            "StartTLS is not offered on this listener",
-                        )
-                    } else if !running.is_empty() {
-                        (
-                            LdapResultCode::OperationsError,
-                            "operations are outstanding",
-                        )
-                    } else {
-                        (LdapResultCode::Success, "")
-                    };
-                    let ok = code == LdapResultCode::Success;
-                    let resp = extended(id, code, text, Some(OID_STARTTLS), None);
-                    if framed.send(resp).await.is_err() {
-                        break Next::Close;
-                    }
-                    if ok {
-                        // RFC 4511 §4.14.1: anything the client sent after the request and
-                        // before the handshake is not part of the TLS session: drop it.
-                        let parts = framed.into_parts();
-                        break Next::StartTls(parts.io);
-                    }
-                }
-                LdapOp::ExtendedRequest(req) if req.name == OID_WHOAMI => {
-                    let authz = match &st.bound {
-                        Some(b) => match &b.dn {
-                            Some(dn) => format!("dn:{dn}"),
-                            None => format!("u:{}", b.name),
-                        },
-                        None => String::new(),
-                    };
-                    let resp = extended(
-                        id,
-                        LdapResultCode::Success,
-                        "",
-                        None,
-                        Some(authz.into_bytes()),
-                    );
-                    if framed.send(resp).await.is_err() {
-                        break Next::Close;
-                    }
-                }
-                LdapOp::ExtendedRequest(_) => {
-                    // RFC 4511 §4.12: an unrecognised request name gets protocolError.
-                    let resp = extended(
-                        id,
-                        LdapResultCode::ProtocolError,
-                        "unsupported extended operation",
-                        None,
-                        None,
-                    );
-                    if framed.send(resp).await.is_err() {
-                        break Next::Close;
-                    }
-                }
-                _ => {
-                    // Responses and other things only a server sends.
-                    let _ = framed
-                        .send(notice_of_disconnection("unexpected operation"))
-                        .await;
+                Answer::Close => break Next::Close,
+                Answer::Disconnect(why) => {
+                    let _ = framed.send(notice_of_disconnection(why)).await;
                     break Next::Close;
+                }
+                Answer::StartTls(r) => {
+                    if framed.send(r).await.is_err() {
+                        break Next::Close;
+                    }
+                    // RFC 4511 §4.14.1: anything the client sent after the request and
+                    // before the handshake is not part of the TLS session: drop it.
+                    break Next::StartTls(framed.into_parts().io);
                 }
             }
         };
@@ -473,6 +354,139 @@ impl LdapFrontend {
             h.abort();
         }
         next
+    }
+
+    /// What one request gets. Operations that run as tasks (search, compare) are started
+    /// here and answer through `tx`; a bind first abandons them and drops what they queued.
+    async fn answer(
+        &self,
+        st: &mut Session,
+        msg: LdapMsg,
+        running: &mut HashMap<i32, JoinHandle<()>>,
+        rx: &mut mpsc::Receiver<Reply>,
+        tx: &mpsc::Sender<Reply>,
+    ) -> Answer {
+        let id = msg.msgid;
+        let queued_op = matches!(msg.op, LdapOp::SearchRequest(_) | LdapOp::CompareRequest(_));
+        if queued_op && running.len() >= MAX_OUTSTANDING {
+            let text = "too many outstanding operations on this connection";
+            return Answer::from(error_response(&msg.op, id, LdapResultCode::Busy, text));
+        }
+        if let Some(code) = critical_control_unsupported(&msg) {
+            let text = "unsupported critical control";
+            return Answer::from(error_response(&msg.op, id, code, text));
+        }
+        let started =
+            |task: Result<JoinHandle<()>, Box<LdapMsg>>, running: &mut HashMap<_, _>| match task {
+                Ok(h) => {
+                    running.insert(id, h);
+                    Answer::Nothing
+                }
+                Err(reply) => Answer::Send(*reply),
+            };
+        match msg.op {
+            LdapOp::BindRequest(req) => {
+                // RFC 4511 §4.2.1: operations outstanding at a bind are abandoned.
+                for (_, h) in running.drain() {
+                    h.abort();
+                }
+                // Their queued responses go too: nothing of theirs follows the bind.
+                while rx.try_recv().is_ok() {}
+                let (code, text) = self.bind(st, req).await;
+                let resp = LdapOp::BindResponse(LdapBindResponse {
+                    res: result(code, text),
+                    saslcreds: None,
+                });
+                Answer::Send(LdapMsg::new(id, resp))
+            }
+            LdapOp::UnbindRequest => Answer::Close,
+            LdapOp::AbandonRequest(target) => {
+                if let Some(h) = running.remove(&target) {
+                    h.abort();
+                }
+                Answer::Nothing
+            }
+            LdapOp::SearchRequest(req) => {
+                let paged = msg
+                    .ctrl
+                    .iter()
+                    .any(|c| matches!(c, LdapControl::SimplePagedResults { .. }));
+                started(self.search_task(st, id, req, paged, tx.clone()), running)
+            }
+            LdapOp::CompareRequest(req) => {
+                started(self.compare_task(st, id, req, tx.clone()), running)
+            }
+            LdapOp::AddRequest(_)
+            | LdapOp::ModifyRequest(_)
+            | LdapOp::DelRequest(_)
+            | LdapOp::ModifyDNRequest(_) => Answer::from(error_response(
+                &msg.op,
+                id,
+                LdapResultCode::UnwillingToPerform,
+                "this gateway is read-only",
+            )),
+            LdapOp::ExtendedRequest(req) if req.name == OID_STARTTLS => {
+                match self.start_tls_refusal(st, running) {
+                    Some((code, text)) => {
+                        Answer::Send(extended(id, code, text, Some(OID_STARTTLS), None))
+                    }
+                    None => Answer::StartTls(extended(
+                        id,
+                        LdapResultCode::Success,
+                        "",
+                        Some(OID_STARTTLS),
+                        None,
+                    )),
+                }
+            }
+            LdapOp::ExtendedRequest(req) if req.name == OID_WHOAMI => {
+                let authz = match &st.bound {
+                    Some(b) => match &b.dn {
+                        Some(dn) => format!("dn:{dn}"),
+                        None => format!("u:{}", b.name),
+                    },
+                    None => String::new(),
+                };
+                let value = Some(authz.into_bytes());
+                Answer::Send(extended(id, LdapResultCode::Success, "", None, value))
+            }
+            // RFC 4511 §4.12: an unrecognised request name gets protocolError.
+            LdapOp::ExtendedRequest(_) => Answer::Send(extended(
+                id,
+                LdapResultCode::ProtocolError,
+                "unsupported extended operation",
+                None,
+                None,
+            )),
+            // Responses and other things only a server sends.
+            _ => Answer::Disconnect("unexpected operation"),
+        }
+    }
+
+    /// Why StartTLS cannot begin now, if it cannot.
+    fn start_tls_refusal(
+        &self,
+        st: &Session,
+        running: &HashMap<i32, JoinHandle<()>>,
+    ) -> Option<(LdapResultCode, &'static str)> {
+        if st.tls {
+            Some((
+                LdapResultCode::OperationsError,
+                "TLS is already established",
+            ))
+        } else if self.listeners[st.listener].cfg.tls != LdapTls::StartTls {
+            Some((
+                LdapResultCode::ProtocolError,
+                "StartTLS is not offered on this listener",
+            ))
+        } else if !running.is_empty() {
+            Some((
+                LdapResultCode::OperationsError,
+                "operations are outstanding",
+            ))
+        } else {
+            None
+        }
     }
 
     /// A simple bind: refused locally when it must be, else decided by the pipeline.
