@@ -28,7 +28,20 @@ struct Nginx {
 }
 
 impl Nginx {
+    /// The port is found by binding port 0 and letting go, so another test may take it
+    /// before nginx does: then nginx is started again on another.
     async fn start(upstream: SocketAddr) -> Nginx {
+        for attempt in 0..3 {
+            match Self::try_start(upstream).await {
+                Ok(n) => return n,
+                Err(e) if attempt < 2 && e.contains("Address already in use") => continue,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        unreachable!()
+    }
+
+    async fn try_start(upstream: SocketAddr) -> Result<Nginx, String> {
         let bin = "/usr/sbin/nginx";
         assert!(
             std::path::Path::new(bin).exists(),
@@ -94,17 +107,17 @@ http {{
         };
         for _ in 0..100 {
             if let Ok(Some(st)) = n.child.try_wait() {
-                panic!("nginx exited: {st}: {}", n.error_log());
+                return Err(format!("nginx exited: {st}: {}", n.error_log()));
             }
             if tokio::net::TcpStream::connect(("127.0.0.1", port))
                 .await
                 .is_ok()
             {
-                return n;
+                return Ok(n);
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("nginx did not listen on {port}: {}", n.error_log());
+        Err(format!("nginx did not listen on {port}: {}", n.error_log()))
     }
 
     fn error_log(&self) -> String {
