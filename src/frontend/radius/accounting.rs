@@ -62,7 +62,7 @@ pub struct AccountingFrontend {
     clock: SharedClock,
     cache: Mutex<ReplyCache>,
     in_flight: Arc<Semaphore>,
-    log_limit: Mutex<super::LogLimiter<5>>,
+    log_limit: super::LogLimiter<5>,
     pub stats: AccountingStats,
 }
 
@@ -118,7 +118,7 @@ impl AccountingFrontend {
                 cfg.reply_cache_max_entries,
             )),
             in_flight: Arc::new(Semaphore::new(cfg.max_in_flight)),
-            log_limit: Mutex::new(super::LogLimiter::default()),
+            log_limit: super::LogLimiter::new("radius accounting"),
             stats: AccountingStats::default(),
         }
     }
@@ -166,15 +166,8 @@ impl AccountingFrontend {
     }
 
     fn note(&self, kind: Noise, msg: &str, src: SocketAddr) {
-        let now = self.clock.now_ms();
-        let allowed = self
-            .log_limit
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .allow(kind as usize, now);
-        if let Some(suppressed) = allowed {
-            tracing::warn!(source = %src, suppressed, "radius accounting: {msg}");
-        }
+        self.log_limit
+            .warn(kind as usize, self.clock.now_ms(), src, msg);
     }
 
     fn drop_malformed(&self, msg: &str, src: SocketAddr) -> Screened {

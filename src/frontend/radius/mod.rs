@@ -98,7 +98,7 @@ pub struct RadiusFrontend {
     cache: Mutex<ReplyCache>,
     cache_ttl_ms: u64,
     in_flight: Arc<Semaphore>,
-    log_limit: Mutex<LogLimiter<4>>,
+    log_limit: LogLimiter<4>,
     /// In a cluster: every request's fate is shared with the peers.
     shared: Option<SharedFates>,
     pub stats: Stats,
@@ -139,31 +139,42 @@ fn fate_key(src: SocketAddr, identifier: u8, authenticator: &[u8; 16]) -> Vec<u8
 }
 
 /// At most one warning per kind (of `N`) every 10 s, so a flood cannot fill the disk with
-/// logs; both RADIUS ports use it.
+/// logs; both RADIUS ports use it, each with its own label ("radius", "radius accounting").
 pub(super) struct LogLimiter<const N: usize> {
+    label: &'static str,
+    state: Mutex<LimiterState<N>>,
+}
+
+struct LimiterState<const N: usize> {
     last_ms: [u64; N],
     suppressed: [u64; N],
 }
 
-impl<const N: usize> Default for LogLimiter<N> {
-    fn default() -> Self {
+impl<const N: usize> LogLimiter<N> {
+    pub(super) fn new(label: &'static str) -> Self {
         Self {
-            last_ms: [0; N],
-            suppressed: [0; N],
+            label,
+            state: Mutex::new(LimiterState {
+                last_ms: [0; N],
+                suppressed: [0; N],
+            }),
         }
     }
-}
 
-impl<const N: usize> LogLimiter<N> {
-    /// `Some(suppressed since the last line)` when a line of kind `i` may be logged now.
-    pub(super) fn allow(&mut self, i: usize, now_ms: u64) -> Option<u64> {
-        if now_ms.saturating_sub(self.last_ms[i]) >= 10_000 {
-            self.last_ms[i] = now_ms;
-            Some(std::mem::take(&mut self.suppressed[i]))
-        } else {
-            self.suppressed[i] += 1;
-            None
-        }
+    /// Logs `msg` about `src` if a line of kind `i` may be logged at `now_ms`, with how many
+    /// were suppressed since the last one.
+    pub(super) fn warn(&self, i: usize, now_ms: u64, src: SocketAddr, msg: &str) {
+        let suppressed = {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if now_ms.saturating_sub(st.last_ms[i]) >= 10_000 {
+                st.last_ms[i] = now_ms;
+                std::mem::take(&mut st.suppressed[i])
+            } else {
+                st.suppressed[i] += 1;
+                return;
+            }
+        };
+        tracing::warn!(source = %src, suppressed, "{}: {msg}", self.label);
     }
 }
 
@@ -229,7 +240,7 @@ impl RadiusFrontend {
             )),
             cache_ttl_ms: cfg.reply_cache_secs * 1000,
             in_flight: Arc::new(Semaphore::new(cfg.max_in_flight)),
-            log_limit: Mutex::new(LogLimiter::default()),
+            log_limit: LogLimiter::new("radius"),
             shared: None,
             stats: Stats::default(),
             health: None,
@@ -416,15 +427,8 @@ impl RadiusFrontend {
     }
 
     fn note(&self, kind: Noise, msg: &str, src: SocketAddr) {
-        let now = self.clock.now_ms();
-        let allowed = self
-            .log_limit
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .allow(kind as usize, now);
-        if let Some(suppressed) = allowed {
-            tracing::warn!(source = %src, suppressed, "radius: {msg}");
-        }
+        self.log_limit
+            .warn(kind as usize, self.clock.now_ms(), src, msg);
     }
 
     fn screen(&self, datagram: &[u8], src: SocketAddr) -> Screened {
