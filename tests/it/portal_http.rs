@@ -57,14 +57,7 @@ pub async fn sign_in_raw(
     link: Option<&str>,
 ) -> (u16, String, String, String) {
     let c = client();
-    let page = c
-        .get(format!("{o}{}", link.unwrap_or("/")))
-        .send()
-        .await
-        .unwrap();
-    let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
-    let cookie = cookie.split(';').next().unwrap().to_owned();
-    let html = page.text().await.unwrap();
+    let (_, cookie, html) = form_page(c.get(format!("{o}{}", link.unwrap_or("/")))).await;
     let csrf = value_of(&html, "csrf");
     let mut form = vec![
         ("csrf", csrf.clone()),
@@ -83,6 +76,16 @@ pub async fn sign_in_raw(
         .unwrap();
     let status = r.status().as_u16();
     (status, r.text().await.unwrap(), cookie, csrf)
+}
+
+/// A page with a form, as a browser gets it: the status, the form cookie (`name=value`, as
+/// it goes back in a Cookie header) and the HTML.
+pub async fn form_page(get: reqwest::RequestBuilder) -> (u16, String, String) {
+    let page = get.send().await.unwrap();
+    let status = page.status().as_u16();
+    let cookie = page.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    (status, cookie, page.text().await.unwrap())
 }
 
 /// The value of the hidden input `name` in a page.
@@ -435,15 +438,7 @@ async fn a_push_user_signs_in_by_approving_and_a_denied_push_refuses() {
     }
     for (user, want) in [("pat", 303), ("ron", 200)] {
         let c = client();
-        let page = c.get(format!("{}/", origin(&gw))).send().await.unwrap();
-        let cookie = page.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        let html = page.text().await.unwrap();
+        let (_, cookie, html) = form_page(c.get(format!("{}/", origin(&gw)))).await;
         let r = c
             .post(format!("{}/signin", origin(&gw)))
             .header("Cookie", &cookie)
@@ -500,15 +495,7 @@ async fn require_invitation_asks_for_the_link_and_the_factor() {
     // The link and the password: the code is asked; with it, signed in.
     let c = client();
     let o = origin(&gw);
-    let first = c.get(format!("{o}{link}")).send().await.unwrap();
-    let cookie = first.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let html = first.text().await.unwrap();
+    let (_, cookie, html) = form_page(c.get(format!("{o}{link}"))).await;
     let r = c
         .post(format!("{o}/signin"))
         .header("Cookie", &cookie)
@@ -562,18 +549,14 @@ async fn sign_in_in_english(
 ) -> (Vec<String>, String) {
     let o = origin(gw);
     let c = client();
-    let page = c
+    let get = c
         .get(format!("{o}{link}"))
-        .header("Accept-Language", "en-GB,en;q=0.9")
-        .send()
-        .await
-        .unwrap();
-    let form_cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
-    let mut jar = vec![form_cookie.split(';').next().unwrap().to_owned()];
+        .header("Accept-Language", "en-GB,en;q=0.9");
+    let (_, form_cookie, html) = form_page(get).await;
+    let mut jar = vec![form_cookie];
     if let Some(l) = chosen {
         jar.push(format!("__Host-mfagate-lang={l}"));
     }
-    let html = page.text().await.unwrap();
     let r = c
         .post(format!("{o}/signin"))
         .header("Accept-Language", "en-GB,en;q=0.9")

@@ -14,7 +14,7 @@ use mfagate::store::model::AuthResult;
 
 use crate::harness::*;
 use crate::portal::PASSWORD;
-use crate::portal_http::value_of;
+use crate::portal_http::{form_page, value_of};
 
 const PRIMARY: &str =
     "[primary]\nbackend = \"local\"\n[primary.local]\nhash_memory_kib = 64\nhash_iterations = 1\n";
@@ -160,11 +160,8 @@ async fn first_step(
     password: &str,
     spoof: Option<&str>,
 ) -> (u16, String, String) {
-    let page = c.get(format!("{origin}/")).send().await.unwrap();
-    assert_eq!(page.status(), 200, "the sign-in page through nginx");
-    let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
-    let cookie = cookie.split(';').next().unwrap().to_owned();
-    let html = page.text().await.unwrap();
+    let (status, cookie, html) = form_page(c.get(format!("{origin}/"))).await;
+    assert_eq!(status, 200, "the sign-in page through nginx");
     let mut post = c
         .post(format!("{origin}/signin"))
         .header("Cookie", &cookie)

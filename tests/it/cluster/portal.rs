@@ -11,7 +11,7 @@ use mfagate::factor::totp;
 use super::*;
 use crate::email::SmtpSink;
 use crate::portal::{link_path, wait_mail};
-use crate::portal_http::{client, sign_in_to, value_of};
+use crate::portal_http::{client, form_page, sign_in_to, value_of};
 
 /// The `[email]` and `[portal]` sections of a node whose portal is on `port` (the test
 /// certificate for 127.0.0.1); mail goes to aiosmtpd on `smtp`.
@@ -85,19 +85,8 @@ async fn a_portal_session_from_one_node_is_served_and_ended_by_the_other() {
     // Sign in at n1: password, then the TOTP code.
     let c = client();
     let p1 = ports[0];
-    let page = c
-        .get(format!("https://127.0.0.1:{p1}/"))
-        .send()
-        .await
-        .unwrap();
-    let form_cookie = page.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let csrf = value_of(&page.text().await.unwrap(), "csrf");
+    let (_, form_cookie, page) = form_page(c.get(format!("https://127.0.0.1:{p1}/"))).await;
+    let csrf = value_of(&page, "csrf");
     let r = c
         .post(format!("https://127.0.0.1:{p1}/signin"))
         .header("Cookie", &form_cookie)
