@@ -182,9 +182,9 @@ async fn a_member_away_longer_than_the_log_keeps_catches_up_from_a_snapshot() {
     // n3 is away while n1 decides 30 logins: far more entries than n1 keeps for it.
     nodes[2].kill();
     let mut codes = Vec::new();
+    let cfg = Config::load(&nodes[0].config).unwrap();
     for (i, seed) in seeds.iter().enumerate() {
         let user = format!("away{i:02}");
-        let cfg = Config::load(&nodes[0].config).unwrap();
         let step = totp::step_at(SystemClock.now_ms(), &cfg.factor.totp);
         let code = totp::code_at(seed, step, &cfg.factor.totp);
         assert_eq!(
