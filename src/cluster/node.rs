@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use openraft::error::{ClientWriteError, RaftError};
+use openraft::error::{ChangeMembershipError, ClientWriteError, RaftError};
 use openraft::{ChangeMembers, ServerState, SnapshotPolicy};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -30,6 +30,8 @@ use crate::store::Store;
 /// Directory writes (and forwarded admin commands) give up after this long without a leader;
 /// with the report of who answers (probed at once, [`STATUS_TIMEOUT`]) they fail within 5 s.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(4);
+/// How often a membership change that found another under way tries again.
+const MEMBERSHIP_RETRY: Duration = Duration::from_millis(100);
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 const STATUS_TIMEOUT: Duration = Duration::from_millis(800);
 const MANAGE_EVERY: Duration = Duration::from_millis(1000);
@@ -621,8 +623,7 @@ impl ClusterNode {
             name: name.clone(),
             address,
         };
-        match tokio::time::timeout(WRITE_TIMEOUT, self.raft.add_learner(node_id, info, false)).await
-        {
+        match one_membership_change(|| self.raft.add_learner(node_id, info.clone(), false)).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => return Response::Refused(format!("cannot add the node: {e}")),
             Err(_) => return Response::Refused(self.no_leader_report().await),
@@ -664,8 +665,7 @@ impl ClusterNode {
         } else {
             ChangeMembers::RemoveNodes(BTreeSet::from([id]))
         };
-        match tokio::time::timeout(WRITE_TIMEOUT, self.raft.change_membership(change, false)).await
-        {
+        match one_membership_change(|| self.raft.change_membership(change.clone(), false)).await {
             Ok(Ok(_)) => Ok(json!({ "removed": name })),
             Ok(Err(e)) => Err(DirectoryError::Cluster(e.to_string())),
             Err(_) => Err(DirectoryError::NoLeader(self.no_leader_report().await)),
@@ -758,5 +758,37 @@ impl ClusterNode {
                 }
             }
         }
+    }
+}
+
+/// Runs a membership change (a join's learner, a removal) within [`WRITE_TIMEOUT`]. Raft
+/// makes one membership change at a time, and the leader's voter manager starts its own after
+/// every join or removal (it promotes caught-up learners and trims voters), so an admin's
+/// `cluster join` or `cluster remove` right after another can meet one under way. That is
+/// brief: wait for it and try again instead of refusing the command.
+async fn one_membership_change<T, F, Fut>(
+    mut change: F,
+) -> Result<
+    Result<T, RaftError<NodeId, ClientWriteError<NodeId, NodeInfo>>>,
+    tokio::time::error::Elapsed,
+>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, RaftError<NodeId, ClientWriteError<NodeId, NodeInfo>>>>,
+{
+    let deadline = tokio::time::Instant::now() + WRITE_TIMEOUT;
+    loop {
+        let r = tokio::time::timeout_at(deadline, change()).await;
+        let in_progress = matches!(
+            &r,
+            Ok(Err(RaftError::APIError(
+                ClientWriteError::ChangeMembershipError(ChangeMembershipError::InProgress(_))
+            )))
+        );
+        if !in_progress || tokio::time::Instant::now() + MEMBERSHIP_RETRY >= deadline {
+            return r;
+        }
+        tracing::debug!("cluster: another membership change is under way; trying again");
+        tokio::time::sleep(MEMBERSHIP_RETRY).await;
     }
 }
